@@ -1,0 +1,77 @@
+//! `loadgate demo`: start the built-in demo service on loopback and run the example profile
+//! against it — the first command a newcomer runs.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+
+use crate::cli::{DemoArgs, ProgressMode, RunFlags};
+use crate::demo::{self, DemoConfig};
+use crate::error::{Error, ExitCode};
+use crate::profile::{Profile, units};
+
+/// The example profile shipped in `examples/demo.yaml`, built into the binary.
+pub const DEMO_PROFILE: &str = include_str!("../../examples/demo.yaml");
+
+pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
+    let config = DemoConfig {
+        latency: units::parse_duration(&args.latency)
+            .map_err(|m| Error::Usage(format!("`--latency`: {m}")))?,
+        slow: args
+            .slow
+            .iter()
+            .map(|s| demo::parse_slow(s))
+            .collect::<Result<_, _>>()
+            .map_err(Error::Usage)?,
+        error_ratio: units::parse_percent(&args.error_rate)
+            .map_err(|m| Error::Usage(format!("`--error-rate`: {m}")))?,
+        capacity: args.capacity,
+    };
+    let port = if args.serve { args.port } else { 0 };
+    let server = demo::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
+        .map_err(|e| Error::Usage(format!("cannot start the demo service on port {port}: {e}")))?;
+    if args.serve {
+        eprintln!(
+            "demo service listening on {} (Ctrl-C to stop)",
+            server.url()
+        );
+        let _ = tokio::signal::ctrl_c().await;
+        server.stop();
+        return Ok(ExitCode::Pass);
+    }
+    let mut text = DEMO_PROFILE.to_string();
+    if let Some(d) = &args.duration {
+        text = with_duration(&text, d)?;
+    }
+    let profile = Arc::new(Profile::from_yaml(&text, "examples/demo.yaml")?);
+    eprintln!("demo service listening on {}", server.url());
+    let flags = RunFlags {
+        target: Some(server.url()),
+        out: args.out.clone(),
+        shard: None,
+        threads: None,
+        no_wait: false,
+        git_sha: None,
+        runner_class: None,
+        progress: ProgressMode::Auto,
+    };
+    let result = super::execute_run(
+        profile,
+        &flags,
+        Some(std::path::Path::new("examples/demo.yaml")),
+    )
+    .await;
+    server.stop();
+    super::run::finish_run(&result?, &args.out)
+}
+
+/// Replaces the measured stage's duration (the demo profile's second stage) for `--duration`.
+fn with_duration(profile: &str, duration: &str) -> Result<String, Error> {
+    units::parse_duration(duration).map_err(|m| Error::Usage(format!("`--duration`: {m}")))?;
+    let from = "{ duration: 30s, rate: 100/s }";
+    if !profile.contains(from) {
+        return Err(Error::Usage(
+            "the demo profile has no measured stage to shorten".into(),
+        ));
+    }
+    Ok(profile.replacen(from, &format!("{{ duration: {duration}, rate: 100/s }}"), 1))
+}

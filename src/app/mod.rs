@@ -1,0 +1,136 @@
+//! One function per subcommand, wiring the stages together; the only module that uses all the
+//! others. Files, the environment, signals and the terminal are touched here (and in `engine`,
+//! `github` and `demo`), never in the pure modules.
+
+mod demo;
+mod run;
+mod validate;
+
+use std::io::{IsTerminal as _, Write as _};
+use std::path::Path;
+
+use crate::cli::{Cli, Command, MergeArgs, SchemaArgs, SchemaKind};
+use crate::error::{Error, ExitCode};
+use crate::profile::Profile;
+use crate::results::RunResult;
+
+pub use run::{execute_run, load_profile, resolve_target};
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    match cli.command {
+        Command::Run(args) => runtime()?.block_on(run::run(args)),
+        Command::Validate(args) => validate::validate(&args),
+        Command::Merge(args) => merge(&args),
+        Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
+        Command::Schema(args) => {
+            schema(&args);
+            Ok(ExitCode::Pass)
+        }
+    }
+}
+
+/// The runtime of the app layer: the collector, probes and signals. Engine threads run their
+/// own runtimes.
+fn runtime() -> Result<tokio::runtime::Runtime, Error> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
+}
+
+/// Logs to stderr; `-v`/`-vv` or `RUST_LOG` raise the level.
+pub fn init_tracing(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .try_init();
+}
+
+/// Prints an error once, to stderr.
+pub fn report_error(error: &Error) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = writeln!(stderr, "error: {error}");
+}
+
+/// Reads a whole file, naming it on failure.
+pub(crate) fn read_file(path: &Path) -> Result<String, Error> {
+    std::fs::read_to_string(path).map_err(|source| Error::Read {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// Writes a file atomically (temporary file, then rename), creating parent directories.
+pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
+    let fail = |source| Error::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(fail)?;
+    }
+    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    std::fs::write(&tmp, contents).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        fail(e)
+    })
+}
+
+/// Reads and checks a results file.
+pub(crate) fn read_results(path: &Path) -> Result<RunResult, Error> {
+    let text = read_file(path)?;
+    RunResult::from_json(&text).map_err(|source| Error::Results {
+        path: path.to_path_buf(),
+        source,
+    })
+}
+
+/// True when stderr is a terminal (live progress, colour).
+pub(crate) fn stderr_is_terminal() -> bool {
+    std::io::stderr().is_terminal()
+}
+
+fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
+    let parts = args
+        .shards
+        .iter()
+        .map(|p| read_results(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    write_file(&args.out, &merged.to_json())?;
+    print!("{}", crate::report::terminal::summary(&merged));
+    if !merged.shard.is_complete() {
+        eprintln!(
+            "warning: merged {} of {} shards; the results are incomplete and cannot be gated",
+            merged.shard.indices.len(),
+            merged.shard.count
+        );
+    }
+    eprintln!(
+        "merged {} shard results into {}",
+        args.shards.len(),
+        args.out.display()
+    );
+    Ok(ExitCode::Pass)
+}
+
+fn schema(args: &SchemaArgs) {
+    let schema = match args.kind {
+        SchemaKind::Profile => Profile::json_schema(),
+        SchemaKind::Results => RunResult::json_schema(),
+    };
+    println!(
+        "{}",
+        serde_json::to_string_pretty(&schema).expect("schemas serialize")
+    );
+}

@@ -1,0 +1,184 @@
+//! `loadgate run`: load the profile, wait for the target, run the engine with live progress,
+//! write results (partial ones too) and print the summary.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::cli::{ProgressMode, RunArgs, RunFlags};
+use crate::engine::{self, IntervalProgress, RunMeta, RunOptions, ShardSpec, Stop};
+use crate::error::{Error, ExitCode};
+use crate::profile::{self, Profile};
+use crate::report::terminal;
+use crate::results::{GitRef, RunResult, Runner};
+
+pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
+    let profile = Arc::new(load_profile(&args.profile)?);
+    let result = execute_run(profile, &args.run, Some(&args.profile)).await?;
+    finish_run(&result, &args.run.out)
+}
+
+/// Writes results and prints the summary; partial results mean exit code 3.
+pub(super) fn finish_run(result: &RunResult, out: &Path) -> Result<ExitCode, Error> {
+    super::write_file(out, &result.to_json())?;
+    print!("{}", terminal::summary(result));
+    eprintln!("results written to {}", out.display());
+    Ok(if result.partial {
+        ExitCode::Untrusted
+    } else {
+        ExitCode::Pass
+    })
+}
+
+/// Reads and validates a profile file.
+pub fn load_profile(path: &Path) -> Result<Profile, Error> {
+    let text = super::read_file(path)?;
+    Ok(Profile::from_yaml(&text, &path.display().to_string())?)
+}
+
+/// The target: `--target` / `LOADGATE_TARGET`, else the profile's.
+pub fn resolve_target(profile: &Profile, flag: Option<&str>) -> Result<String, Error> {
+    let target = flag
+        .map(str::to_string)
+        .or_else(|| profile.target.clone())
+        .ok_or_else(|| {
+            Error::Usage(format!(
+                "no target for profile `{}`: set `target:` in the profile, pass `--target URL`, or set LOADGATE_TARGET",
+                profile.name
+            ))
+        })?;
+    profile::check_target(&target).map_err(|m| Error::Usage(format!("`--target`: {m}")))?;
+    Ok(target.trim().trim_end_matches('/').to_string())
+}
+
+/// Runs a profile with the given flags: readiness probe, engine, progress, signals.
+pub async fn execute_run(
+    profile: Arc<Profile>,
+    flags: &RunFlags,
+    profile_path: Option<&Path>,
+) -> Result<RunResult, Error> {
+    let target = resolve_target(&profile, flags.target.as_deref())?;
+    if let (Some(wait), false) = (&profile.wait_for, flags.no_wait) {
+        let url = if wait.path.starts_with('/') {
+            format!("{target}{}", wait.path)
+        } else {
+            wait.path.clone()
+        };
+        eprintln!(
+            "waiting for {url} to be ready (up to {})…",
+            profile::units::format_duration(wait.timeout)
+        );
+        let took = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls)
+            .await
+            .map_err(Error::NotReady)?;
+        eprintln!("ready after {:.1}s", took.as_secs_f64());
+    }
+    let (index, count) = flags.shard.unwrap_or((0, 1));
+    let options = RunOptions {
+        target,
+        shard: ShardSpec { index, count },
+        threads: flags.threads,
+        meta: RunMeta {
+            profile_path: profile_path.map(|p| p.display().to_string()),
+            git: git_ref(flags.git_sha.as_deref()),
+            runner: runner(flags.runner_class.as_deref()),
+        },
+    };
+    let stop = Arc::new(Stop::default());
+    let signals = tokio::spawn(watch_signals(stop.clone()));
+    let interval_secs = profile.load.interval.as_secs_f64();
+    let total_secs = profile.load.duration().as_secs_f64();
+    let warmup_intervals =
+        (profile.load.warmup.as_nanos() / profile.load.interval.as_nanos()) as u32;
+    let live = flags.progress == ProgressMode::Auto && super::stderr_is_terminal();
+    let every = match flags.progress {
+        ProgressMode::Auto if !live => (10.0 / interval_secs).round().max(1.0) as u32,
+        _ => 1,
+    };
+    eprintln!(
+        "running `{}` against {} for {}{}…",
+        profile.name,
+        options.target,
+        profile::units::format_duration(profile.load.duration()),
+        if count > 1 {
+            format!(" (shard {}/{count})", index + 1)
+        } else {
+            String::new()
+        }
+    );
+    let mut show = |p: &IntervalProgress| {
+        if flags.progress == ProgressMode::Off || !(p.index + 1).is_multiple_of(every) {
+            return;
+        }
+        let text =
+            terminal::progress_line(p, interval_secs, total_secs, p.index < warmup_intervals);
+        let mut err = std::io::stderr().lock();
+        let _ = if live {
+            write!(err, "\r\x1b[2K{text}")
+        } else {
+            writeln!(err, "{text}")
+        };
+    };
+    let result = engine::run(profile, options, stop.clone(), &mut show).await;
+    signals.abort();
+    if live {
+        eprint!("\r\x1b[2K");
+    }
+    let result = result?;
+    if result.partial {
+        eprintln!("run stopped early: results are partial");
+    }
+    Ok(result)
+}
+
+/// First Ctrl-C or SIGTERM: stop scheduling, drain, write partial results. Second: abort.
+async fn watch_signals(stop: Arc<Stop>) {
+    #[cfg(unix)]
+    {
+        let Ok(mut term) =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        else {
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!(
+        "\nstopping: finishing requests in flight and writing partial results (Ctrl-C again to abort)"
+    );
+    stop.trigger();
+    let _ = tokio::signal::ctrl_c().await;
+    eprintln!("aborted");
+    std::process::exit(i32::from(ExitCode::Untrusted.code()));
+}
+
+/// The commit under test: `--git-sha`, else `GITHUB_SHA`.
+fn git_ref(flag: Option<&str>) -> Option<GitRef> {
+    let sha = flag
+        .map(str::to_string)
+        .or_else(|| std::env::var("GITHUB_SHA").ok())
+        .filter(|s| !s.trim().is_empty())?;
+    Some(GitRef {
+        sha: sha.trim().to_string(),
+        ref_name: std::env::var("GITHUB_REF_NAME")
+            .ok()
+            .filter(|s| !s.is_empty()),
+    })
+}
+
+/// The machine class: `--runner-class`, else `RUNNER_OS-RUNNER_ARCH`, else `local-<os>-<arch>`.
+fn runner(flag: Option<&str>) -> Runner {
+    let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
+    let class = flag
+        .map(str::to_string)
+        .or_else(|| Some(format!("{}-{}", env("RUNNER_OS")?, env("RUNNER_ARCH")?)))
+        .unwrap_or_else(|| format!("local-{}-{}", std::env::consts::OS, std::env::consts::ARCH));
+    Runner {
+        class,
+        cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
+    }
+}

@@ -1,0 +1,184 @@
+//! The command line (clap derive only; no logic). Every flag has a `LOADGATE_*` environment
+//! fallback; the GitHub Action's inputs map to the same names.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// loadgate: a CI-native HTTP load tester and statistical performance-regression gate.
+#[derive(Debug, Parser)]
+#[command(name = "loadgate", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+    /// More log output (`-v` info, `-vv` debug); `RUST_LOG` also works.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a profile's load against a target and write results.json.
+    Run(RunArgs),
+    /// Check a profile and print the resolved plan, without sending load.
+    Validate(ValidateArgs),
+    /// Merge the results of shards into one results file (histograms add exactly).
+    Merge(MergeArgs),
+    /// Start the built-in demo service and run the example profile against it.
+    Demo(DemoArgs),
+    /// Print the JSON Schema of the profile format (or of results files).
+    Schema(SchemaArgs),
+}
+
+/// `loadgate run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The profile (YAML).
+    #[arg(env = "LOADGATE_PROFILE")]
+    pub profile: PathBuf,
+    /// Target, output, sharding and progress.
+    #[command(flatten)]
+    pub run: RunFlags,
+}
+
+/// Flags shared by every command that sends load.
+#[derive(Debug, Args, Clone)]
+pub struct RunFlags {
+    /// Base URL of the service; overrides the profile's `target`.
+    #[arg(long, env = "LOADGATE_TARGET")]
+    pub target: Option<String>,
+    /// Where to write the results.
+    #[arg(long, short, env = "LOADGATE_OUT", default_value = "results.json")]
+    pub out: PathBuf,
+    /// Run share I of N of the load (`1/4` … `4/4`); merge the shards with `loadgate merge`.
+    #[arg(long, env = "LOADGATE_SHARD", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+    /// Engine threads (default: from the load, at most the CPUs).
+    #[arg(long, env = "LOADGATE_THREADS")]
+    pub threads: Option<usize>,
+    /// Skip the profile's `wait_for` readiness probe.
+    #[arg(long, env = "LOADGATE_NO_WAIT")]
+    pub no_wait: bool,
+    /// Commit being measured (default: `GITHUB_SHA`).
+    #[arg(long, env = "LOADGATE_GIT_SHA")]
+    pub git_sha: Option<String>,
+    /// Machine class compared against baselines (default: `RUNNER_OS-RUNNER_ARCH` on GitHub).
+    #[arg(long, env = "LOADGATE_RUNNER_CLASS")]
+    pub runner_class: Option<String>,
+    /// Live progress: a rewritten line on a terminal, periodic lines otherwise.
+    #[arg(long, env = "LOADGATE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
+    pub progress: ProgressMode,
+}
+
+/// How progress is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ProgressMode {
+    /// A live line on a terminal, a line every 10 s otherwise.
+    Auto,
+    /// A line every interval.
+    Lines,
+    /// Nothing until the summary.
+    Off,
+}
+
+/// `loadgate validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The profile (YAML).
+    #[arg(env = "LOADGATE_PROFILE")]
+    pub profile: PathBuf,
+    /// Show the plan for share I of N (`2/4`).
+    #[arg(long, env = "LOADGATE_SHARD", value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
+}
+
+/// `loadgate merge`.
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Shard results files.
+    #[arg(required = true, num_args = 1..)]
+    pub shards: Vec<PathBuf>,
+    /// Where to write the merged results.
+    #[arg(long, short, env = "LOADGATE_OUT", default_value = "results.json")]
+    pub out: PathBuf,
+}
+
+/// `loadgate demo`.
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Run for this long instead of the example profile's duration (like `10s`).
+    #[arg(long, env = "LOADGATE_DEMO_DURATION")]
+    pub duration: Option<String>,
+    /// Only serve the demo service (on `--port`) until Ctrl-C; send no load.
+    #[arg(long)]
+    pub serve: bool,
+    /// Port for `--serve` (0: any free port).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Base latency the demo service adds to every response (like `5ms`).
+    #[arg(long, default_value = "2ms")]
+    pub latency: String,
+    /// Extra latency for one endpoint, as `ENDPOINT=FACTOR` (`customer=1.3` makes it 30% slower).
+    #[arg(long = "slow")]
+    pub slow: Vec<String>,
+    /// Share of requests answered with 500 (like `1%`).
+    #[arg(long, default_value = "0%")]
+    pub error_rate: String,
+    /// Requests the service handles at once; more wait in a queue (0: unlimited).
+    #[arg(long, default_value_t = 0)]
+    pub capacity: usize,
+    /// Where to write the results.
+    #[arg(long, short, default_value = "results.json")]
+    pub out: PathBuf,
+}
+
+/// `loadgate schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// Which schema.
+    #[arg(value_enum, default_value_t = SchemaKind::Profile)]
+    pub kind: SchemaKind,
+}
+
+/// Schemas loadgate can print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaKind {
+    /// The profile format.
+    Profile,
+    /// The results file format.
+    Results,
+}
+
+/// Parses `I/N` (1-based) into `(index, count)` with a 0-based index.
+pub fn parse_shard(text: &str) -> Result<(u32, u32), String> {
+    let fail = || format!("invalid shard `{text}`: expected `I/N` with 1 ≤ I ≤ N, like `1/4`");
+    let (i, n) = text.trim().split_once('/').ok_or_else(fail)?;
+    let i: u32 = i.trim().parse().map_err(|_| fail())?;
+    let n: u32 = n.trim().parse().map_err(|_| fail())?;
+    if n == 0 || i == 0 || i > n {
+        return Err(fail());
+    }
+    Ok((i - 1, n))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_are_one_based_on_the_command_line() {
+        assert_eq!(parse_shard("1/4"), Ok((0, 4)));
+        assert_eq!(parse_shard("4/4"), Ok((3, 4)));
+        for bad in ["0/4", "5/4", "1/0", "x/2", "3"] {
+            assert!(parse_shard(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn cli_is_well_formed() {
+        use clap::CommandFactory as _;
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,348 @@
+//! Connections on the hot path: tokio TCP, rustls TLS, and hyper's connection API for HTTP/1.1
+//! and HTTP/2.
+//!
+//! Each engine thread owns its connections: a stack of idle HTTP/1.1 senders, or one shared
+//! HTTP/2 sender, per origin. No pool lookups across threads, no locks. Origins are resolved once
+//! before the load starts, so DNS never sits on the request path.
+
+use std::cell::RefCell;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::client::conn::{http1, http2};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use rustls::pki_types::ServerName;
+use tokio::net::TcpStream;
+
+use crate::metrics::ErrorClass;
+use crate::profile::HttpVersion;
+
+/// Installs rustls' ring provider as the process default (once). reqwest and octocrab build
+/// their TLS from the process default; loadgate's own connections pass the provider explicitly.
+pub fn install_crypto_provider() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // Fails only when a provider is already installed, which is what we want.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+    });
+}
+
+/// The body type every request uses.
+pub type ReqBody = Full<Bytes>;
+
+/// Scheme, host and port of requests, resolved once.
+#[derive(Debug, Clone)]
+pub struct Origin {
+    /// `true` for https.
+    pub tls: bool,
+    /// Host name (for SNI and certificate checks).
+    pub host: String,
+    /// `host[:port]` as sent in `Host` / `:authority`.
+    pub authority: http::uri::Authority,
+    /// `http` or `https`.
+    pub scheme: http::uri::Scheme,
+    /// Resolved addresses.
+    pub addrs: Vec<SocketAddr>,
+}
+
+impl Origin {
+    /// Parses `scheme://host[:port]` and resolves the host.
+    pub async fn resolve(base: &str) -> Result<Origin, String> {
+        let uri: http::Uri = base
+            .parse()
+            .map_err(|e| format!("invalid URL `{base}`: {e}"))?;
+        let scheme = uri
+            .scheme()
+            .cloned()
+            .ok_or_else(|| format!("URL `{base}` has no scheme"))?;
+        let tls = match scheme.as_str() {
+            "http" => false,
+            "https" => true,
+            other => {
+                return Err(format!(
+                    "unsupported scheme `{other}` in `{base}`: use http or https"
+                ));
+            }
+        };
+        let authority = uri
+            .authority()
+            .cloned()
+            .ok_or_else(|| format!("URL `{base}` has no host"))?;
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .map_err(|e| format!("cannot resolve `{host}`: {e}"))?
+            .collect();
+        if addrs.is_empty() {
+            return Err(format!("`{host}` resolves to no address"));
+        }
+        Ok(Origin {
+            tls,
+            host,
+            authority,
+            scheme,
+            addrs,
+        })
+    }
+}
+
+/// Settings shared by every connection of a run.
+#[derive(Clone)]
+pub struct ClientSettings {
+    /// Protocol choice.
+    pub version: HttpVersion,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+    /// TLS settings (ALPN per `version`).
+    pub tls: Arc<rustls::ClientConfig>,
+}
+
+impl ClientSettings {
+    /// Builds the TLS configuration once per run.
+    pub fn new(
+        version: HttpVersion,
+        connect_timeout: Duration,
+        insecure_tls: bool,
+    ) -> Result<Self, String> {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup failed: {e}"))?;
+        let mut config = if insecure_tls {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+                .with_no_client_auth()
+        } else {
+            let roots = webpki_roots::TLS_SERVER_ROOTS
+                .iter()
+                .cloned()
+                .collect::<rustls::RootCertStore>();
+            builder.with_root_certificates(roots).with_no_client_auth()
+        };
+        config.alpn_protocols = match version {
+            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+            HttpVersion::Http2 | HttpVersion::H2c => vec![b"h2".to_vec()],
+            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+        };
+        Ok(Self {
+            version,
+            connect_timeout,
+            tls: Arc::new(config),
+        })
+    }
+}
+
+/// A connection's request side.
+pub enum Sender {
+    /// HTTP/1.1: one request at a time.
+    H1(http1::SendRequest<ReqBody>),
+    /// HTTP/2: multiplexed, cloneable.
+    H2(http2::SendRequest<ReqBody>),
+}
+
+impl Sender {
+    /// True for HTTP/2 (requests need the absolute URI).
+    pub fn is_h2(&self) -> bool {
+        matches!(self, Sender::H2(_))
+    }
+}
+
+/// Why a connection could not be made.
+#[derive(Debug, Clone)]
+pub struct ConnectError {
+    /// `Connect` or `Tls`.
+    pub class: ErrorClass,
+    /// What happened.
+    pub message: String,
+}
+
+/// Opens a connection to `origin`: TCP, then TLS when https, then the HTTP handshake. The
+/// connection's driver runs as a task of the current thread's `LocalSet`.
+pub async fn connect(origin: &Origin, settings: &ClientSettings) -> Result<Sender, ConnectError> {
+    let fail = |class, message: String| ConnectError { class, message };
+    let mut last = None;
+    let mut tcp = None;
+    for addr in &origin.addrs {
+        match tokio::time::timeout(settings.connect_timeout, TcpStream::connect(addr)).await {
+            Ok(Ok(stream)) => {
+                tcp = Some(stream);
+                break;
+            }
+            Ok(Err(e)) => last = Some(format!("connect to {addr}: {e}")),
+            Err(_) => {
+                last = Some(format!(
+                    "connect to {addr}: timed out after {:?}",
+                    settings.connect_timeout
+                ));
+            }
+        }
+    }
+    let tcp = tcp.ok_or_else(|| {
+        fail(
+            ErrorClass::Connect,
+            last.unwrap_or_else(|| "no address".into()),
+        )
+    })?;
+    let _ = tcp.set_nodelay(true);
+    if origin.tls {
+        let name = ServerName::try_from(origin.host.clone()).map_err(|e| {
+            fail(
+                ErrorClass::Tls,
+                format!("invalid TLS server name `{}`: {e}", origin.host),
+            )
+        })?;
+        let connector = tokio_rustls::TlsConnector::from(settings.tls.clone());
+        let stream = tokio::time::timeout(settings.connect_timeout, connector.connect(name, tcp))
+            .await
+            .map_err(|_| fail(ErrorClass::Tls, "TLS handshake timed out".into()))?
+            .map_err(|e| {
+                fail(
+                    ErrorClass::Tls,
+                    format!("TLS handshake with `{}`: {e}", origin.host),
+                )
+            })?;
+        let h2 = stream.get_ref().1.alpn_protocol() == Some(b"h2");
+        if settings.version == HttpVersion::Http2 && !h2 {
+            return Err(fail(
+                ErrorClass::Tls,
+                format!(
+                    "`{}` did not agree to HTTP/2 in ALPN (set `http.version: auto`)",
+                    origin.host
+                ),
+            ));
+        }
+        handshake(TokioIo::new(stream), h2).await
+    } else {
+        handshake(TokioIo::new(tcp), settings.version == HttpVersion::H2c).await
+    }
+}
+
+async fn handshake<T>(io: T, h2: bool) -> Result<Sender, ConnectError>
+where
+    T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+{
+    let closed = |e: hyper::Error| ConnectError {
+        class: ErrorClass::Connect,
+        message: format!("HTTP handshake failed: {e}"),
+    };
+    if h2 {
+        let (sender, conn) = http2::Builder::new(TokioExecutor::new())
+            .handshake(io)
+            .await
+            .map_err(closed)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(Sender::H2(sender))
+    } else {
+        let (sender, conn) = http1::Builder::new().handshake(io).await.map_err(closed)?;
+        tokio::task::spawn_local(async move {
+            let _ = conn.await;
+        });
+        Ok(Sender::H1(sender))
+    }
+}
+
+/// One thread's connections to one origin.
+#[derive(Default)]
+pub struct Pool {
+    idle: RefCell<Vec<http1::SendRequest<ReqBody>>>,
+    h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
+}
+
+impl Pool {
+    /// An idle connection, if one is alive.
+    pub fn take(&self) -> Option<Sender> {
+        if let Some(h2) = self.h2.borrow().as_ref().filter(|s| !s.is_closed()) {
+            return Some(Sender::H2(h2.clone()));
+        }
+        let mut idle = self.idle.borrow_mut();
+        while let Some(s) = idle.pop() {
+            if s.is_ready() {
+                return Some(Sender::H1(s));
+            }
+        }
+        None
+    }
+
+    /// Returns a connection after a complete exchange.
+    pub fn put(&self, sender: Sender) {
+        match sender {
+            Sender::H1(s) => {
+                if !s.is_closed() {
+                    self.idle.borrow_mut().push(s);
+                }
+            }
+            Sender::H2(s) => {
+                let mut slot = self.h2.borrow_mut();
+                if slot.as_ref().is_none_or(http2::SendRequest::is_closed) && !s.is_closed() {
+                    *slot = Some(s);
+                }
+            }
+        }
+    }
+
+    /// Idle HTTP/1.1 connections (for tests and health).
+    pub fn idle_len(&self) -> usize {
+        self.idle.borrow().len()
+    }
+}
+
+/// Accepts any server certificate (`http.insecure_tls: true`), while still checking that the
+/// handshake signatures are valid for the certificate presented.
+#[derive(Debug)]
+struct AcceptAnyCertificate(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &rustls::pki_types::CertificateDer<'_>,
+        _intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}

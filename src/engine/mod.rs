@@ -1,0 +1,232 @@
+//! The load engine: sends the profile's requests on schedule and records every outcome.
+//!
+//! `run` starts one OS thread per engine thread, each with its own single-threaded tokio
+//! runtime, connections and recorder ([`worker`]); a collector on the caller's runtime merges
+//! their intervals as they close ([`collector`]). Schedules are pure ([`schedule`]); requests
+//! are prepared once ([`request`]); connections use hyper's connection API ([`client`]).
+
+pub mod client;
+pub mod collector;
+pub mod probe;
+pub mod request;
+pub mod schedule;
+pub mod worker;
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use tokio::sync::mpsc;
+
+use crate::metrics::EncodedHistogram;
+use crate::profile::{LoadModel, Profile};
+use crate::results::{
+    EndpointResult, FORMAT_VERSION, Generator, GitRef, LoadPlan, ProfileRef, RunResult, Runner,
+    Segment, Shard, Tool,
+};
+pub use collector::IntervalProgress;
+pub use worker::Stop;
+
+/// Which share of a sharded load this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ShardSpec {
+    /// 0-based index.
+    pub index: u32,
+    /// Number of shards.
+    pub count: u32,
+}
+
+impl ShardSpec {
+    /// The whole load.
+    pub const WHOLE: ShardSpec = ShardSpec { index: 0, count: 1 };
+}
+
+/// What the app layer knows about the run's surroundings.
+#[derive(Debug, Clone)]
+pub struct RunMeta {
+    /// The profile file as given.
+    pub profile_path: Option<String>,
+    /// Commit under test.
+    pub git: Option<GitRef>,
+    /// Machine class.
+    pub runner: Runner,
+}
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Base URL.
+    pub target: String,
+    /// Share of the load.
+    pub shard: ShardSpec,
+    /// Engine threads (`None`: chosen from the load and the CPUs).
+    pub threads: Option<usize>,
+    /// Surroundings for the results file.
+    pub meta: RunMeta,
+}
+
+/// The engine could not run at all (target errors during the run are recorded, not raised).
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The target could not be resolved or the TLS setup failed.
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// Runs the load and returns its results (marked partial when stopped early).
+pub async fn run(
+    profile: Arc<Profile>,
+    options: RunOptions,
+    stop: Arc<Stop>,
+    mut progress: impl FnMut(&IntervalProgress),
+) -> Result<RunResult, EngineError> {
+    let settings = client::ClientSettings::new(
+        profile.http.version,
+        profile.http.connect_timeout,
+        profile.http.insecure_tls,
+    )
+    .map_err(EngineError::Setup)?;
+    let prepared = Arc::new(
+        request::Prepared::new(&profile, &options.target)
+            .await
+            .map_err(EngineError::Setup)?,
+    );
+    let threads = options
+        .threads
+        .unwrap_or_else(|| default_threads(&profile, options.shard))
+        .max(1);
+    let shard = options.shard;
+    let per_thread_cap = profile
+        .load
+        .max_in_flight
+        .div_ceil(u64::from(shard.count) * threads as u64)
+        .max(1);
+    let lead = Duration::from_millis(20);
+    let start = std::time::Instant::now() + lead;
+    let started_at = SystemTime::now() + lead;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut handles = Vec::with_capacity(threads);
+    for thread in 0..threads {
+        let plan = worker::ThreadPlan {
+            thread,
+            share: schedule::Share::of(shard.index, shard.count, thread, threads),
+            profile: profile.clone(),
+            prepared: prepared.clone(),
+            settings: settings.clone(),
+            start,
+            stop: stop.clone(),
+            reports: tx.clone(),
+            max_in_flight: per_thread_cap,
+        };
+        let handle = std::thread::Builder::new()
+            .name(format!("loadgate-engine-{thread}"))
+            .spawn(move || worker::run_thread(plan))
+            .map_err(|e| EngineError::Setup(format!("cannot start engine thread: {e}")))?;
+        handles.push(handle);
+    }
+    drop(tx);
+    let mut collector = collector::Collector::new(threads, profile.endpoints.len());
+    while let Some(report) = rx.recv().await {
+        collector.take(report, &mut progress);
+        if collector.all_done() {
+            break;
+        }
+    }
+    collector.finish(&mut progress);
+    let elapsed = start.elapsed();
+    for h in handles {
+        let _ = tokio::task::spawn_blocking(move || h.join()).await;
+    }
+    let partial = stop.is_triggered() || !collector.all_done();
+    let mut result = RunResult {
+        format_version: FORMAT_VERSION,
+        tool: Tool::current(),
+        profile: ProfileRef {
+            name: profile.name.clone(),
+            hash: profile.hash.clone(),
+            path: options.meta.profile_path.clone(),
+        },
+        target: options.target.clone(),
+        git: options.meta.git.clone(),
+        runner: options.meta.runner.clone(),
+        started_at: humantime::format_rfc3339_millis(started_at).to_string(),
+        duration_ms: elapsed.as_millis() as u64,
+        partial,
+        partial_reason: partial.then(|| {
+            if stop.is_triggered() {
+                "interrupted".to_string()
+            } else {
+                "an engine thread stopped unexpectedly".to_string()
+            }
+        }),
+        shard: Shard {
+            count: shard.count,
+            indices: vec![shard.index],
+        },
+        load: load_plan(&profile),
+        interval_ms: profile.load.interval.as_millis() as u64,
+        endpoints: profile
+            .endpoints
+            .iter()
+            .enumerate()
+            .map(|(i, e)| EndpointResult {
+                name: e.name.clone(),
+                method: e.method.to_string(),
+                url: e.url.source().to_string(),
+                summary: crate::metrics::Summary::default(),
+                warmup: crate::metrics::Summary::default(),
+                intervals: std::mem::take(&mut collector.intervals[i]),
+                error_samples: collector.samples.take(i),
+            })
+            .collect(),
+        generator: Generator {
+            schedule_lag: EncodedHistogram::encode(&collector.lag),
+            peak_in_flight: collector.peak_in_flight,
+            intervals: std::mem::take(&mut collector.generator),
+        },
+    };
+    // The results of a finished run can only fail to summarize if a histogram failed to
+    // encode, which cannot happen for histograms this process built.
+    result
+        .refresh_summaries()
+        .map_err(|e| EngineError::Setup(format!("internal error summarizing results: {e}")))?;
+    Ok(result)
+}
+
+/// The resolved plan as stored in results.
+pub fn load_plan(profile: &Profile) -> LoadPlan {
+    let load = &profile.load;
+    LoadPlan {
+        model: load.model,
+        warmup_ms: load.warmup.as_millis() as u64,
+        duration_ms: load.duration().as_millis() as u64,
+        segments: load
+            .segments
+            .iter()
+            .map(|s| Segment {
+                start_ms: s.start.as_millis() as u64,
+                duration_ms: s.duration.as_millis() as u64,
+                from: s.from,
+                to: s.to,
+            })
+            .collect(),
+        max_in_flight: (load.model == LoadModel::Open).then_some(load.max_in_flight),
+    }
+}
+
+/// Enough threads for the load, no more than the CPUs: one per 5,000 req/s (open) or 250 users
+/// (closed). Fewer threads mean fewer timer wake-ups at low rates.
+fn default_threads(profile: &Profile, shard: ShardSpec) -> usize {
+    let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
+    let peak = profile
+        .load
+        .segments
+        .iter()
+        .map(|s| s.from.max(s.to))
+        .fold(0.0, f64::max)
+        / f64::from(shard.count);
+    let per_thread = match profile.load.model {
+        LoadModel::Open => 5000.0,
+        LoadModel::Closed => 250.0,
+    };
+    ((peak / per_thread).ceil() as usize).clamp(1, cpus)
+}

@@ -1,0 +1,555 @@
+//! The request loop of one engine thread: a single-threaded tokio runtime that owns its
+//! connections, its recording and its share of the schedule.
+//!
+//! Both models feed one function, [`exchange`], that sends a request and records its outcome
+//! against the intended send time: the open model's dispatcher calls it at each arrival of
+//! the schedule (dropping arrivals beyond the in-flight cap), the closed model's users call it in
+//! a loop with think time. Latency is always measured from the intended send time.
+
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use http_body_util::BodyExt;
+use tokio::sync::{Notify, mpsc};
+use tokio::time::Instant;
+
+use super::client::{self, ClientSettings, Pool, Sender};
+use super::request::{Failure, Prepared, judge_body, judge_status};
+use super::schedule::{Arrivals, Share, UsersCurve};
+use crate::metrics::{ClosedInterval, ErrorClass, ErrorSamples, Histogram, IntervalSet, Outcome};
+use crate::profile::{LoadModel, Profile};
+
+/// Granularity of tokio's timer.
+const TIMER_TICK: Duration = Duration::from_millis(1);
+
+/// Largest body read for checks; bigger bodies fail with a `body` error.
+const MAX_CHECKED_BODY: usize = 16 * 1024 * 1024;
+
+/// Ends a run early (Ctrl-C) from any thread.
+#[derive(Debug, Default)]
+pub struct Stop {
+    flag: AtomicBool,
+    notify: Notify,
+}
+
+impl Stop {
+    /// Asks every engine thread to stop scheduling and drain.
+    pub fn trigger(&self) {
+        self.flag.store(true, Ordering::SeqCst);
+        self.notify.notify_waiters();
+    }
+
+    /// True once triggered.
+    pub fn is_triggered(&self) -> bool {
+        self.flag.load(Ordering::Relaxed)
+    }
+
+    async fn wait(&self) {
+        let notified = self.notify.notified();
+        if self.is_triggered() {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// What an engine thread tells the collector.
+#[derive(Debug)]
+pub enum Report {
+    /// A finished interval.
+    Closed(ClosedInterval),
+    /// Every interval below `next_open` has been reported by `thread`.
+    Watermark {
+        /// Engine thread.
+        thread: usize,
+        /// First interval still open.
+        next_open: u32,
+    },
+    /// The thread finished.
+    Done {
+        /// Engine thread.
+        thread: usize,
+        /// Schedule lag of the measured phase, µs.
+        lag: Histogram,
+        /// Error messages seen.
+        samples: ErrorSamples,
+        /// Most requests in flight at once.
+        peak_in_flight: u64,
+    },
+}
+
+/// Everything one engine thread needs.
+pub struct ThreadPlan {
+    /// Index of this thread.
+    pub thread: usize,
+    /// Which arrivals or users it takes.
+    pub share: Share,
+    /// The profile.
+    pub profile: Arc<Profile>,
+    /// Prepared endpoints and origins.
+    pub prepared: Arc<Prepared>,
+    /// Connection settings.
+    pub settings: ClientSettings,
+    /// Common start of the schedule.
+    pub start: std::time::Instant,
+    /// Early stop.
+    pub stop: Arc<Stop>,
+    /// To the collector.
+    pub reports: mpsc::UnboundedSender<Report>,
+    /// This thread's share of the in-flight cap.
+    pub max_in_flight: u64,
+}
+
+struct Thread {
+    plan: ThreadPlan,
+    start: Instant,
+    interval: Duration,
+    warmup_intervals: u32,
+    intervals: RefCell<IntervalSet>,
+    pools: Vec<Pool>,
+    in_flight: Cell<u64>,
+    peak_in_flight: Cell<u64>,
+    lag: RefCell<Histogram>,
+    samples: RefCell<ErrorSamples>,
+    drained: Notify,
+    /// Closed model: users this thread should be running.
+    active_users: Cell<u64>,
+    /// Closed model: which user indices have a running task (a user above the target winds
+    /// down after its current request; it must not be started twice meanwhile).
+    alive: RefCell<Vec<bool>>,
+    /// Wakes users out of think time at the end.
+    shutdown: Notify,
+}
+
+impl Thread {
+    fn interval_of(&self, at: Instant) -> u32 {
+        let since = at.saturating_duration_since(self.start);
+        (since.as_nanos() / self.interval.as_nanos()).min(u128::from(u32::MAX)) as u32
+    }
+
+    fn send_report(&self, report: Report) {
+        // The collector outlives the threads; a closed channel means the run is being torn
+        // down and nothing is waiting for the data.
+        let _ = self.plan.reports.send(report);
+    }
+
+    fn flush(&self, until: u32) {
+        let mut closed = Vec::new();
+        let next_open = self
+            .intervals
+            .borrow_mut()
+            .close_until(until, &mut |c| closed.push(c));
+        for c in closed {
+            self.send_report(Report::Closed(c));
+        }
+        self.send_report(Report::Watermark {
+            thread: self.plan.thread,
+            next_open,
+        });
+    }
+}
+
+/// Runs one engine thread to completion on the calling OS thread.
+pub fn run_thread(plan: ThreadPlan) {
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            tracing::error!("engine thread {} could not start: {e}", plan.thread);
+            return;
+        }
+    };
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, thread_main(plan));
+}
+
+async fn thread_main(plan: ThreadPlan) {
+    let endpoints = plan.profile.endpoints.len();
+    let load = &plan.profile.load;
+    let interval = load.interval;
+    let warmup_intervals = (load.warmup.as_nanos() / interval.as_nanos()) as u32;
+    let state = Rc::new(Thread {
+        start: Instant::from_std(plan.start),
+        interval,
+        warmup_intervals,
+        intervals: RefCell::new(IntervalSet::new(endpoints)),
+        pools: plan
+            .prepared
+            .origins
+            .iter()
+            .map(|_| Pool::default())
+            .collect(),
+        in_flight: Cell::new(0),
+        peak_in_flight: Cell::new(0),
+        lag: RefCell::new(Histogram::new()),
+        samples: RefCell::new(ErrorSamples::default()),
+        drained: Notify::new(),
+        active_users: Cell::new(0),
+        alive: RefCell::new(Vec::new()),
+        shutdown: Notify::new(),
+        plan,
+    });
+    let ticker = tokio::task::spawn_local(ticker(state.clone()));
+    tokio::time::sleep_until(state.start).await;
+    match state.plan.profile.load.model {
+        LoadModel::Open => open_loop(&state).await,
+        LoadModel::Closed => closed_loop(&state).await,
+    }
+    drain(&state).await;
+    ticker.abort();
+    let mut closed = Vec::new();
+    state
+        .intervals
+        .borrow_mut()
+        .close_all(&mut |c| closed.push(c));
+    for c in closed {
+        state.send_report(Report::Closed(c));
+    }
+    state.send_report(Report::Watermark {
+        thread: state.plan.thread,
+        next_open: u32::MAX,
+    });
+    state.send_report(Report::Done {
+        thread: state.plan.thread,
+        lag: state.lag.replace(Histogram::new()),
+        samples: state.samples.take(),
+        peak_in_flight: state.peak_in_flight.get(),
+    });
+}
+
+/// Closes intervals as time passes, so the collector can merge them while the run goes on.
+async fn ticker(state: Rc<Thread>) {
+    let mut k: u32 = 1;
+    loop {
+        tokio::time::sleep_until(state.start + state.interval * k).await;
+        state.flush(k);
+        k = k.saturating_add(1);
+    }
+}
+
+/// Waits for requests in flight to finish: all of them after a normal end (each is bounded by
+/// its timeout), at most a short grace period after an early stop.
+async fn drain(state: &Rc<Thread>) {
+    let longest = state
+        .plan
+        .prepared
+        .endpoints
+        .iter()
+        .map(|e| e.timeout)
+        .max()
+        .unwrap_or_default()
+        + state.plan.settings.connect_timeout;
+    let grace = if state.plan.stop.is_triggered() {
+        Duration::from_secs(2).min(longest)
+    } else {
+        longest + Duration::from_secs(1)
+    };
+    let deadline = Instant::now() + grace;
+    while state.in_flight.get() > 0 {
+        let notified = state.drained.notified();
+        if state.in_flight.get() == 0 {
+            break;
+        }
+        tokio::select! {
+            () = notified => {}
+            () = tokio::time::sleep_until(deadline) => break,
+            () = state.plan.stop.wait(), if !state.plan.stop.is_triggered() => {
+                // A stop during a normal drain shortens the wait.
+                let short = Instant::now() + Duration::from_secs(2);
+                tokio::select! {
+                    () = state.drained.notified() => {}
+                    () = tokio::time::sleep_until(short) => break,
+                }
+            }
+        }
+    }
+}
+
+async fn open_loop(state: &Rc<Thread>) {
+    let profile = &state.plan.profile;
+    let arrivals = Arrivals::new(&profile.load.segments, state.plan.share);
+    let cap = state.plan.max_in_flight;
+    for offset in arrivals {
+        if state.plan.stop.is_triggered() {
+            break;
+        }
+        let intended = state.start + offset;
+        // The timer rounds deadlines up to the next millisecond tick; aiming one tick early
+        // wakes at most 1 ms before the intended time instead of up to 1 ms after it. A request
+        // sent early is measured from its actual send time (see `exchange`), one sent late from
+        // its intended time, so neither direction flatters the numbers.
+        let wake = intended.checked_sub(TIMER_TICK).unwrap_or(intended);
+        if wake > Instant::now() {
+            tokio::select! {
+                () = tokio::time::sleep_until(wake) => {}
+                () = state.plan.stop.wait() => break,
+            }
+        }
+        let k = (offset.as_nanos() / state.interval.as_nanos()) as u32;
+        {
+            let mut intervals = state.intervals.borrow_mut();
+            let generator = intervals.generator(k);
+            generator.planned += 1;
+            if state.in_flight.get() >= cap {
+                generator.dropped += 1;
+                continue;
+            }
+            let lag = Instant::now().saturating_duration_since(intended);
+            let lag_us = lag.as_micros() as u64;
+            generator.sent += 1;
+            generator.max_lag_us = generator.max_lag_us.max(lag_us);
+            intervals.begin(k);
+        }
+        if k >= state.warmup_intervals {
+            state.lag.borrow_mut().record_us(
+                Instant::now()
+                    .saturating_duration_since(intended)
+                    .as_micros() as u64,
+            );
+        }
+        let endpoint = state.plan.prepared.pick();
+        enter(state);
+        let st = state.clone();
+        tokio::task::spawn_local(async move {
+            exchange(&st, endpoint, intended, k).await;
+            leave(&st);
+        });
+    }
+}
+
+fn enter(state: &Thread) {
+    let n = state.in_flight.get() + 1;
+    state.in_flight.set(n);
+    if n > state.peak_in_flight.get() {
+        state.peak_in_flight.set(n);
+    }
+}
+
+fn leave(state: &Thread) {
+    let n = state.in_flight.get().saturating_sub(1);
+    state.in_flight.set(n);
+    if n == 0 {
+        state.drained.notify_waiters();
+    }
+}
+
+async fn closed_loop(state: &Rc<Thread>) {
+    let load = &state.plan.profile.load;
+    let mut curve = UsersCurve::new(&load.segments, load.spawn_rate);
+    let end = state.start + load.duration();
+    let tick = Duration::from_millis(20);
+    loop {
+        let now = Instant::now();
+        if now >= end || state.plan.stop.is_triggered() {
+            break;
+        }
+        let global = curve.advance(now.saturating_duration_since(state.start));
+        let mine = state.plan.share.count_below(global);
+        let target_global = curve
+            .target_at(now.saturating_duration_since(state.start))
+            .floor() as u64;
+        state.active_users.set(mine);
+        {
+            let k = state.interval_of(now);
+            let mut intervals = state.intervals.borrow_mut();
+            let g = intervals.generator(k);
+            g.users = mine;
+            g.target_users = state.plan.share.count_below(target_global);
+        }
+        start_users(state, mine);
+        tokio::select! {
+            () = tokio::time::sleep(tick) => {}
+            () = state.plan.stop.wait() => break,
+        }
+    }
+    state.active_users.set(0);
+    state.shutdown.notify_waiters();
+}
+
+/// Starts a task for every user index below `count` that has none running.
+fn start_users(state: &Rc<Thread>, count: u64) {
+    let mut alive = state.alive.borrow_mut();
+    if alive.len() < count as usize {
+        alive.resize(count as usize, false);
+    }
+    for (index, running) in alive.iter_mut().enumerate().take(count as usize) {
+        if !*running {
+            *running = true;
+            let st = state.clone();
+            tokio::task::spawn_local(async move { user(st, index as u64).await });
+        }
+    }
+}
+
+async fn user(state: Rc<Thread>, index: u64) {
+    run_user(&state, index).await;
+    if let Some(running) = state.alive.borrow_mut().get_mut(index as usize) {
+        *running = false;
+    }
+}
+
+async fn run_user(state: &Rc<Thread>, index: u64) {
+    let think = state.plan.profile.load.think_time;
+    loop {
+        if index >= state.active_users.get() || state.plan.stop.is_triggered() {
+            return;
+        }
+        let intended = Instant::now();
+        let k = state.interval_of(intended);
+        {
+            let mut intervals = state.intervals.borrow_mut();
+            intervals.generator(k).sent += 1;
+            intervals.begin(k);
+        }
+        enter(state);
+        exchange(state, state.plan.prepared.pick(), intended, k).await;
+        leave(state);
+        let pause = think.sample();
+        if !pause.is_zero() {
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = state.shutdown.notified() => return,
+            }
+        }
+    }
+}
+
+/// Sends one request of `endpoint` intended at `intended` and records the outcome.
+async fn exchange(state: &Thread, endpoint: usize, intended: Instant, interval: u32) {
+    let prepared = &state.plan.prepared.endpoints[endpoint];
+    let sent = Instant::now();
+    // Latency runs from the intended send time, or from the actual one when the dispatcher
+    // woke early (never more than one timer tick).
+    let measured_from = intended.max(sent);
+    let deadline = sent + prepared.timeout;
+    let result = tokio::time::timeout_at(deadline, send(state, endpoint)).await;
+    let (status, failure) = match result {
+        Ok(Ok((status, failure))) => (Some(status), failure),
+        Ok(Err(failure)) => (None, Some(failure)),
+        Err(_) => (
+            None,
+            Some((
+                ErrorClass::Timeout,
+                format!("no complete response within {:?}", prepared.timeout),
+            )),
+        ),
+    };
+    let outcome = Outcome {
+        endpoint,
+        interval,
+        latency: Instant::now().saturating_duration_since(measured_from),
+        status,
+        error: failure.as_ref().map(|f| f.0),
+    };
+    state.intervals.borrow_mut().finish(&outcome);
+    if let Some((class, message)) = failure {
+        state.samples.borrow_mut().add(endpoint, class, message);
+    }
+}
+
+/// The exchange itself: connection, request, response head and body, checks. `Ok` carries the
+/// status (and a failed check), `Err` a failure before any status arrived.
+async fn send(state: &Thread, endpoint: usize) -> Result<(u16, Option<Failure>), Failure> {
+    let prepared = &state.plan.prepared.endpoints[endpoint];
+    let origin = &state.plan.prepared.origins[prepared.origin];
+    let pool = &state.pools[prepared.origin];
+    let templates = &state.plan.profile.templates;
+    let build = |h2: bool| {
+        prepared
+            .build(templates, origin, h2)
+            .map_err(|m| (ErrorClass::Check, format!("request template failed: {m}")))
+    };
+    let mut sender = match pool.take() {
+        Some(s) => s,
+        None => client::connect(origin, &state.plan.settings)
+            .await
+            .map_err(|e| (e.class, e.message))?,
+    };
+    let response = match &mut sender {
+        Sender::H1(s) => match s.try_send_request(build(false)?).await {
+            Ok(r) => r,
+            // A kept-alive connection the server closed before our request went out: retry
+            // once on a new connection rather than count the server's idle timeout as an error.
+            Err(e) if e.message().is_some() && e.error().is_canceled() => {
+                sender = client::connect(origin, &state.plan.settings)
+                    .await
+                    .map_err(|e| (e.class, e.message))?;
+                let h2 = sender.is_h2();
+                send_once(&mut sender, build(h2)?).await?
+            }
+            Err(e) => return Err(closed_failure(e.error())),
+        },
+        Sender::H2(s) => s
+            .send_request(build(true)?)
+            .await
+            .map_err(|e| closed_failure(&e))?,
+    };
+    let status = response.status().as_u16();
+    let status_failure = judge_status(&prepared.check, status);
+    let mut body = response.into_body();
+    let failure = if prepared.check.needs_body() && status_failure.is_none() {
+        let mut collected = Vec::new();
+        while let Some(frame) = body.frame().await {
+            let frame =
+                frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
+            if let Some(data) = frame.data_ref() {
+                if collected.len() + data.len() > MAX_CHECKED_BODY {
+                    return Ok((
+                        status,
+                        Some((ErrorClass::Body, "body larger than 16 MiB".into())),
+                    ));
+                }
+                collected.extend_from_slice(data);
+            }
+        }
+        judge_body(&prepared.check, &collected)
+    } else {
+        while let Some(frame) = body.frame().await {
+            frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
+        }
+        status_failure
+    };
+    pool.put(sender);
+    Ok((status, failure))
+}
+
+async fn send_once(
+    sender: &mut Sender,
+    request: http::Request<client::ReqBody>,
+) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+    match sender {
+        Sender::H1(s) => s
+            .send_request(request)
+            .await
+            .map_err(|e| closed_failure(&e)),
+        Sender::H2(s) => s
+            .send_request(request)
+            .await
+            .map_err(|e| closed_failure(&e)),
+    }
+}
+
+fn closed_failure(e: &hyper::Error) -> Failure {
+    let what = if e.is_parse() {
+        "malformed response"
+    } else if e.is_incomplete_message() {
+        "connection closed before the response completed"
+    } else if e.is_canceled() {
+        "request canceled: connection closed"
+    } else {
+        "connection failed"
+    };
+    let detail = std::error::Error::source(e).map(ToString::to_string);
+    (
+        ErrorClass::Closed,
+        match detail {
+            Some(d) => format!("{what}: {d}"),
+            None => format!("{what}: {e}"),
+        },
+    )
+}

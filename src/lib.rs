@@ -1,0 +1,28 @@
+//! loadgate: a CI-native HTTP load tester and statistical performance-regression gate.
+//!
+//! ```text
+//! profile.yaml ──load+validate──▶ Profile
+//!                                    │
+//!             target (URL) ◀── engine::run (tokio, hyper) ── open or closed model, stages
+//!                                    │  every request: intended start, latency, outcome
+//!                                    ▼
+//!                               Recording (HDR histogram per endpoint per interval, errors by
+//!                                    │     class, generator health: schedule lag, drops)
+//!                                    ▼
+//!                               results.json ◀── merge (shards from several machines)
+//!                                    │
+//!  baselines/<profile>.json ──▶ compare (stats) ──▶ Verdict ──▶ report ──▶ exit code
+//! ```
+//!
+//! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
+//! `profile`, `metrics`, `results`, `compare` and `report` are pure.
+
+pub mod app;
+pub mod cli;
+pub mod demo;
+pub mod engine;
+pub mod error;
+pub mod metrics;
+pub mod profile;
+pub mod report;
+pub mod results;

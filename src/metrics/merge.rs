@@ -1,0 +1,166 @@
+//! Merging shard results: histograms and counts add exactly, so the merged p99 is the p99 of
+//! every request of every shard.
+//!
+//! Shards must come from the same profile (name and hash), the same split (shard count), the
+//! same recording interval and the same runner class, and no shard may appear twice.
+
+use std::collections::BTreeMap;
+
+use super::Histogram;
+use super::{EncodedHistogram, ErrorSamples};
+use crate::results::{GeneratorRecord, Interval, ResultsError, RunResult};
+
+/// Why shards cannot be merged.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// Nothing to merge.
+    #[error("no results to merge")]
+    Empty,
+    /// The files disagree on something that must match.
+    #[error("cannot merge: {0}")]
+    Mismatch(String),
+    /// A histogram could not be decoded.
+    #[error(transparent)]
+    Results(#[from] ResultsError),
+}
+
+/// Merges shard results into one (see the module docs).
+pub fn merge(mut parts: Vec<RunResult>) -> Result<RunResult, MergeError> {
+    parts.sort_by_key(|p| p.shard.indices.first().copied());
+    let mut iter = parts.into_iter();
+    let mut merged = iter.next().ok_or(MergeError::Empty)?;
+    for part in iter {
+        check_compatible(&merged, &part)?;
+        add(&mut merged, part)?;
+    }
+    merged.refresh_summaries()?;
+    Ok(merged)
+}
+
+fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
+    let mismatch = |what: &str, x: &dyn std::fmt::Display, y: &dyn std::fmt::Display| {
+        Err(MergeError::Mismatch(format!(
+            "{what} differs: `{x}` and `{y}`"
+        )))
+    };
+    if a.profile.name != b.profile.name {
+        return mismatch("profile name", &a.profile.name, &b.profile.name);
+    }
+    if a.profile.hash != b.profile.hash {
+        return mismatch(
+            "profile hash (the profiles differ)",
+            &a.profile.hash,
+            &b.profile.hash,
+        );
+    }
+    if a.shard.count != b.shard.count {
+        return mismatch("shard count", &a.shard.count, &b.shard.count);
+    }
+    if a.interval_ms != b.interval_ms {
+        return mismatch("interval", &a.interval_ms, &b.interval_ms);
+    }
+    if a.runner.class != b.runner.class {
+        return mismatch("runner class", &a.runner.class, &b.runner.class);
+    }
+    if let Some(dup) = b.shard.indices.iter().find(|i| a.shard.indices.contains(i)) {
+        return Err(MergeError::Mismatch(format!(
+            "shard {}/{} appears twice",
+            dup + 1,
+            a.shard.count
+        )));
+    }
+    let names = |r: &RunResult| {
+        r.endpoints
+            .iter()
+            .map(|e| e.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if names(a) != names(b) {
+        return Err(MergeError::Mismatch("the endpoints differ".into()));
+    }
+    Ok(())
+}
+
+fn add(into: &mut RunResult, part: RunResult) -> Result<(), MergeError> {
+    into.shard.indices.extend(&part.shard.indices);
+    into.shard.indices.sort_unstable();
+    into.partial |= part.partial;
+    if into.partial_reason.is_none() {
+        into.partial_reason = part.partial_reason;
+    }
+    into.duration_ms = into.duration_ms.max(part.duration_ms);
+    if part.started_at < into.started_at {
+        into.started_at = part.started_at;
+    }
+    into.runner.cpus += part.runner.cpus;
+    let mut samples = ErrorSamples::from_results(
+        into.endpoints
+            .iter_mut()
+            .map(|e| std::mem::take(&mut e.error_samples)),
+    );
+    samples.merge(ErrorSamples::from_results(
+        part.endpoints.iter().map(|e| e.error_samples.clone()),
+    ));
+    for (i, (mine, theirs)) in into.endpoints.iter_mut().zip(part.endpoints).enumerate() {
+        mine.intervals = add_intervals(std::mem::take(&mut mine.intervals), theirs.intervals)?;
+        mine.error_samples = samples.take(i);
+    }
+    let mut generator: BTreeMap<u32, GeneratorRecord> = into
+        .generator
+        .intervals
+        .drain(..)
+        .map(|g| (g.index, g))
+        .collect();
+    for g in part.generator.intervals {
+        generator
+            .entry(g.index)
+            .and_modify(|m| {
+                let mut counts = m.counts();
+                counts.add(&g.counts());
+                *m = GeneratorRecord::from((g.index, counts));
+            })
+            .or_insert(g);
+    }
+    into.generator.intervals = generator.into_values().collect();
+    let mut lag = decode(&into.generator.schedule_lag, "generator.schedule_lag")?;
+    lag.add(&decode(
+        &part.generator.schedule_lag,
+        "generator.schedule_lag",
+    )?);
+    into.generator.schedule_lag = EncodedHistogram::encode(&lag);
+    into.generator.peak_in_flight += part.generator.peak_in_flight;
+    Ok(())
+}
+
+fn add_intervals(a: Vec<Interval>, b: Vec<Interval>) -> Result<Vec<Interval>, MergeError> {
+    let mut by_index: BTreeMap<u32, Interval> = a.into_iter().map(|i| (i.index, i)).collect();
+    for theirs in b {
+        match by_index.get_mut(&theirs.index) {
+            None => {
+                by_index.insert(theirs.index, theirs);
+            }
+            Some(mine) => {
+                mine.requests += theirs.requests;
+                for (class, n) in theirs.errors {
+                    *mine.errors.entry(class).or_default() += n;
+                }
+                for (code, n) in theirs.status {
+                    *mine.status.entry(code).or_default() += n;
+                }
+                let mut h = decode(&mine.latency, "latency")?;
+                h.add(&decode(&theirs.latency, "latency")?);
+                mine.latency = EncodedHistogram::encode(&h);
+            }
+        }
+    }
+    Ok(by_index.into_values().collect())
+}
+
+fn decode(h: &EncodedHistogram, path: &str) -> Result<Histogram, MergeError> {
+    h.decode().map_err(|source| {
+        MergeError::Results(ResultsError::Histogram {
+            path: path.to_string(),
+            source,
+        })
+    })
+}

@@ -1,0 +1,91 @@
+//! Recording: latency histograms per endpoint per time interval, outcome counts, summaries.
+//!
+//! Units: latencies in microseconds (measured from the intended send time), counts as `u64`.
+//! Everything here is pure; the engine feeds it, results files store it, merge adds it.
+
+mod histogram;
+mod merge;
+mod recorder;
+mod samples;
+mod summary;
+
+pub use histogram::{EncodedHistogram, Histogram, HistogramError, SIGNIFICANT_FIGURES};
+pub use merge::{MergeError, merge};
+pub use recorder::{ClosedInterval, EndpointInterval, GeneratorInterval, IntervalSet, Outcome};
+pub use samples::ErrorSamples;
+pub use summary::{LatencySummary, Summary, summarize};
+
+use serde::{Deserialize, Serialize};
+
+/// Why a request did not count as a success. Serialized in `snake_case`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorClass {
+    /// The TCP connection could not be opened (refused, unreachable, DNS).
+    Connect,
+    /// The TLS handshake failed (bad certificate, protocol mismatch).
+    Tls,
+    /// No complete response within the request timeout.
+    Timeout,
+    /// The connection was closed or reset, or the response was malformed, before a status arrived.
+    Closed,
+    /// The response had a 4xx status that the request did not expect.
+    Http4xx,
+    /// The response had a 5xx status that the request did not expect.
+    Http5xx,
+    /// A check on the response failed (unexpected status, body, JSON field).
+    Check,
+    /// The status arrived but reading the body failed.
+    Body,
+}
+
+impl ErrorClass {
+    /// Every class, in report order.
+    pub const ALL: [ErrorClass; 8] = [
+        ErrorClass::Connect,
+        ErrorClass::Tls,
+        ErrorClass::Timeout,
+        ErrorClass::Closed,
+        ErrorClass::Http4xx,
+        ErrorClass::Http5xx,
+        ErrorClass::Check,
+        ErrorClass::Body,
+    ];
+
+    /// The `snake_case` name used in files and reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorClass::Connect => "connect",
+            ErrorClass::Tls => "tls",
+            ErrorClass::Timeout => "timeout",
+            ErrorClass::Closed => "closed",
+            ErrorClass::Http4xx => "http_4xx",
+            ErrorClass::Http5xx => "http_5xx",
+            ErrorClass::Check => "check",
+            ErrorClass::Body => "body",
+        }
+    }
+
+    /// Dense index for per-class counter arrays.
+    pub(crate) fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for ErrorClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,88 @@
+//! Load profiles: YAML → raw serde types → validated [`Profile`].
+//!
+//! The only module that knows YAML. Parsing is pure (text in, profile or error out); the app
+//! layer reads the file. Every error names the file, line and column where known, the key path,
+//! and what was expected ([`ProfileError`]).
+
+mod error;
+mod json_path;
+mod model;
+mod raw;
+mod template;
+pub mod units;
+mod validate;
+
+use std::cell::RefCell;
+
+pub use error::ProfileError;
+pub use json_path::JsonPath;
+pub use model::{
+    Body, Check, Endpoint, GateConfig, HttpOptions, HttpVersion, JsonPiece, Limit, Load, LoadModel,
+    Profile, Quantile, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+};
+pub use raw::{RawProfile, StatusPattern};
+pub use template::{Templates, Text, random_uuid};
+pub use validate::check_target;
+
+impl Profile {
+    /// Parses and validates profile text; `file` names it in messages.
+    pub fn from_yaml(text: &str, file: &str) -> Result<Profile, ProfileError> {
+        let raw = parse(text, file)?;
+        validate::validate(&raw, file)
+    }
+
+    /// The JSON Schema of the profile format (for editors and `loadgate schema`).
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RawProfile)).expect("schema serializes")
+    }
+
+    /// Index of the endpoint called `name`.
+    pub fn endpoint_index(&self, name: &str) -> Option<usize> {
+        self.endpoints.iter().position(|e| e.name == name)
+    }
+}
+
+fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
+    if text.trim().is_empty() {
+        return Err(
+            ProfileError::new(file, "", "the profile is empty").expected(
+                "expected a YAML mapping with `name`, `load` and `requests` (see `loadgate init`)",
+            ),
+        );
+    }
+    let failure: RefCell<Option<(String, Option<serde_saphyr::Location>)>> = RefCell::new(None);
+    let options = serde_saphyr::options! { with_snippet: false };
+    let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            *failure.borrow_mut() = Some((path, inner.location()));
+            inner
+        })
+    });
+    parsed.map_err(|e| {
+        let (path, location) = failure
+            .take()
+            .unwrap_or_else(|| (String::new(), e.location()));
+        let location = location.or_else(|| e.location());
+        let key = clean_path(&path);
+        let (problem, expected, hint) = error::humanize(&e.to_string());
+        let mut err = ProfileError::new(file, key, problem);
+        err.expected = expected;
+        err.hint = hint;
+        match location {
+            Some(l) => err.located(l),
+            None => err,
+        }
+    })
+}
+
+/// serde_path_to_error writes `?` for unknown positions and `.` for the root.
+fn clean_path(path: &str) -> String {
+    let p = path.trim_end_matches(".?").trim_end_matches('?');
+    if p == "." {
+        String::new()
+    } else {
+        p.to_string()
+    }
+}

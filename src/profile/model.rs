@@ -1,0 +1,330 @@
+//! The validated profile: what the engine, the gate and the reports use.
+//!
+//! Every value here has been checked; durations are `Duration`, rates are requests per second,
+//! ratios are 0–1. Request text is literal or a compiled template ([`Text`]).
+
+use std::fmt;
+use std::time::Duration;
+
+use http::{HeaderName, Method};
+
+use super::json_path::JsonPath;
+use super::raw::StatusPattern;
+use super::template::{Templates, Text};
+pub use crate::results::LoadModel;
+
+/// A validated load profile.
+#[derive(Debug)]
+pub struct Profile {
+    /// Names the profile and its baseline.
+    pub name: String,
+    /// Base URL from the profile (the command line may override it).
+    pub target: Option<String>,
+    /// Readiness probe.
+    pub wait_for: Option<WaitFor>,
+    /// HTTP client settings.
+    pub http: HttpOptions,
+    /// The load plan.
+    pub load: Load,
+    /// The weighted request mix, in file order.
+    pub endpoints: Vec<Endpoint>,
+    /// Absolute limits.
+    pub thresholds: Vec<Threshold>,
+    /// Baseline comparison settings.
+    pub gate: GateConfig,
+    /// `sha256:` over the load-shaping parts (see [`crate::results::ProfileRef::hash`]).
+    pub hash: String,
+    /// Compiled templates.
+    pub templates: Templates,
+}
+
+/// Readiness probe settings.
+#[derive(Debug, Clone)]
+pub struct WaitFor {
+    /// Path joined to the target, or an absolute URL.
+    pub path: String,
+    /// Statuses that mean ready (empty: any 2xx).
+    pub status: Vec<StatusPattern>,
+    /// Give up after this long.
+    pub timeout: Duration,
+    /// Pause between polls.
+    pub interval: Duration,
+}
+
+/// HTTP protocol choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HttpVersion {
+    /// HTTP/2 when TLS ALPN agrees, else HTTP/1.1.
+    Auto,
+    /// HTTP/1.1 only.
+    Http1,
+    /// HTTP/2 over TLS.
+    Http2,
+    /// HTTP/2 over cleartext with prior knowledge.
+    H2c,
+}
+
+/// HTTP client settings.
+#[derive(Debug, Clone)]
+pub struct HttpOptions {
+    /// Protocol.
+    pub version: HttpVersion,
+    /// Accept any certificate.
+    pub insecure_tls: bool,
+    /// Connect timeout.
+    pub connect_timeout: Duration,
+}
+
+/// The load plan.
+#[derive(Debug, Clone)]
+pub struct Load {
+    /// Open or closed.
+    pub model: LoadModel,
+    /// Warm-up, rounded up to whole intervals.
+    pub warmup: Duration,
+    /// Recording interval.
+    pub interval: Duration,
+    /// Piecewise-linear schedule of the level (rate per second, or users).
+    pub segments: Vec<Segment>,
+    /// Open model: in-flight cap.
+    pub max_in_flight: u64,
+    /// Closed model: think time between a user's requests.
+    pub think_time: ThinkTime,
+    /// Closed model: users added per second when the target rises (`None`: at once).
+    pub spawn_rate: Option<f64>,
+}
+
+impl Load {
+    /// Total planned length, warm-up included.
+    pub fn duration(&self) -> Duration {
+        self.segments
+            .last()
+            .map_or(Duration::ZERO, |s| s.start + s.duration)
+    }
+}
+
+/// One linear piece of the schedule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Segment {
+    /// Start since the beginning of the run.
+    pub start: Duration,
+    /// Length.
+    pub duration: Duration,
+    /// Level at the start.
+    pub from: f64,
+    /// Level at the end.
+    pub to: f64,
+}
+
+impl Segment {
+    /// The level at `t` within this segment (clamped to its ends).
+    pub fn level_at(&self, t: Duration) -> f64 {
+        if self.duration.is_zero() {
+            return self.to;
+        }
+        let f = (t.saturating_sub(self.start).as_secs_f64() / self.duration.as_secs_f64()).min(1.0);
+        self.from + (self.to - self.from) * f
+    }
+}
+
+/// Think time: fixed when `min == max`, otherwise uniform in the range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ThinkTime {
+    /// Shortest pause.
+    pub min: Duration,
+    /// Longest pause.
+    pub max: Duration,
+}
+
+impl ThinkTime {
+    /// A pause drawn from the range.
+    pub fn sample(&self) -> Duration {
+        if self.max <= self.min {
+            return self.min;
+        }
+        let span = self.max.saturating_sub(self.min).as_nanos() as u64;
+        self.min + Duration::from_nanos(fastrand::u64(0..=span))
+    }
+}
+
+/// One weighted request of the mix.
+#[derive(Debug)]
+pub struct Endpoint {
+    /// Name in results and reports.
+    pub name: String,
+    /// Relative share of the mix.
+    pub weight: u32,
+    /// HTTP method.
+    pub method: Method,
+    /// Path (joined to the target) or absolute URL.
+    pub url: Text,
+    /// Query parameters appended to the URL.
+    pub query: Vec<(String, Text)>,
+    /// Headers, defaults merged in.
+    pub headers: Vec<(HeaderName, Text)>,
+    /// Body.
+    pub body: Body,
+    /// Request timeout.
+    pub timeout: Duration,
+    /// Checks on the response.
+    pub check: Check,
+}
+
+/// A request body.
+#[derive(Debug)]
+pub enum Body {
+    /// No body.
+    Empty,
+    /// Text, sent as is after rendering.
+    Text(Text),
+    /// JSON assembled from literal pieces and rendered fields.
+    Json {
+        /// Literal text and rendered fields, in order.
+        pieces: Vec<JsonPiece>,
+        /// The body as written (canonical JSON text), for hashing and reports.
+        source: String,
+    },
+    /// URL-encoded form fields.
+    Form(Vec<(String, Text)>),
+}
+
+/// A piece of a JSON body.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JsonPiece {
+    /// Literal JSON text.
+    Raw(String),
+    /// A template whose output becomes a JSON string.
+    Str(usize),
+    /// A template that renders JSON itself (a typed `{{ expression }}`).
+    Native(usize),
+}
+
+/// Checks on a response.
+#[derive(Debug, Clone, Default)]
+pub struct Check {
+    /// Accepted statuses (empty: anything below 400).
+    pub status: Vec<StatusPattern>,
+    /// Text the body must contain.
+    pub body_contains: Option<String>,
+    /// JSON fields and the values they must equal.
+    pub json: Vec<(JsonPath, serde_json::Value)>,
+}
+
+impl Check {
+    /// True when the body must be read and examined.
+    pub fn needs_body(&self) -> bool {
+        self.body_contains.is_some() || !self.json.is_empty()
+    }
+}
+
+/// A latency quantile like p95, held as 0–1.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Quantile(pub f64);
+
+impl Quantile {
+    /// Parses `p50`, `p95`, `p99`, `p999` or `p99.9`.
+    pub fn parse(label: &str) -> Option<Self> {
+        let digits = label.strip_prefix('p')?;
+        let q = match digits {
+            "999" => 0.999,
+            d => {
+                let v: f64 = d.parse().ok()?;
+                if !(0.0..100.0).contains(&v) || v <= 0.0 {
+                    return None;
+                }
+                v / 100.0
+            }
+        };
+        Some(Quantile(q))
+    }
+
+    /// `p50`, `p95`, `p99.9`.
+    pub fn label(self) -> String {
+        let pct = (self.0 * 1000.0).round() / 10.0;
+        if pct.fract() == 0.0 {
+            format!("p{pct:.0}")
+        } else {
+            format!("p{pct}")
+        }
+    }
+}
+
+impl fmt::Display for Quantile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.label())
+    }
+}
+
+/// What a threshold applies to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ThresholdScope {
+    /// Every endpoint taken together.
+    All,
+    /// One endpoint, by name.
+    Endpoint(String),
+}
+
+/// One absolute limit.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Limit {
+    /// A latency quantile must stay below `max` (`Quantile(1.0)` is the maximum).
+    Latency {
+        /// Which quantile.
+        quantile: Quantile,
+        /// The limit.
+        max: Duration,
+    },
+    /// The share of failed requests must stay below.
+    ErrorRate {
+        /// Ratio 0–1.
+        max_ratio: f64,
+    },
+    /// Completed requests per second must reach at least.
+    MinRate {
+        /// Requests per second.
+        per_sec: f64,
+    },
+}
+
+/// A set of limits on one scope.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Threshold {
+    /// What it applies to.
+    pub scope: ThresholdScope,
+    /// The limits.
+    pub limits: Vec<Limit>,
+}
+
+/// Settings of the statistical gate.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GateConfig {
+    /// Gated endpoints (`None`: all).
+    pub endpoints: Option<Vec<String>>,
+    /// Gated quantiles with their practical tolerance (ratio, e.g. 0.10 for +10%).
+    pub metrics: Vec<(Quantile, f64)>,
+    /// Absolute error-rate increase that matters (ratio).
+    pub error_rate: f64,
+    /// Family-wise significance level.
+    pub alpha: f64,
+    /// Baseline runs kept.
+    pub baseline_runs: u32,
+    /// Statistics block length.
+    pub block: Duration,
+}
+
+impl Default for GateConfig {
+    fn default() -> Self {
+        Self {
+            endpoints: None,
+            metrics: vec![
+                (Quantile(0.50), 0.05),
+                (Quantile(0.95), 0.10),
+                (Quantile(0.99), 0.15),
+            ],
+            error_rate: 0.001,
+            alpha: 0.01,
+            baseline_runs: 10,
+            block: Duration::from_secs(10),
+        }
+    }
+}

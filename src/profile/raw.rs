@@ -1,0 +1,503 @@
+//! The profile as written: serde types that mirror the YAML one to one.
+//!
+//! Every struct denies unknown keys (a typo must never pass silently). Values that later checks
+//! may reject are `Spanned`, so those errors can point at a line and column. These types also
+//! generate the JSON Schema that `loadgate schema` prints. Nothing here interprets values
+//! beyond units; `validate` turns a `RawProfile` into a `Profile`.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, de};
+use serde_saphyr::Spanned;
+
+use super::units::{HumanDuration, Percent, Rate};
+
+/// A load profile, format version 1.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(
+    title = "loadgate profile",
+    description = "A loadgate load profile (format version 1)"
+)]
+pub struct RawProfile {
+    /// Format version of this file; only `1` exists.
+    pub version: Option<u32>,
+    /// Names the profile and its baseline file (`baselines/<name>.json`): letters, digits, `-`, `_`, `.`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Base URL of the service under test; `--target` and `LOADGATE_TARGET` override it.
+    #[schemars(with = "Option<String>")]
+    pub target: Option<Spanned<String>>,
+    /// Wait until the target answers before sending load.
+    pub wait_for: Option<RawWaitFor>,
+    /// HTTP client settings.
+    #[serde(default)]
+    pub http: RawHttp,
+    /// Settings every request inherits.
+    #[serde(default)]
+    pub defaults: RawDefaults,
+    /// How much load, and how it changes over time.
+    pub load: RawLoad,
+    /// The weighted request mix.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawRequest>")]
+    pub requests: Vec<Spanned<RawRequest>>,
+    /// Absolute limits checked on every run, per endpoint name or `all`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawThreshold>")]
+    pub thresholds: Pairs<Spanned<String>, RawThreshold>,
+    /// How the run is compared with the baseline.
+    #[serde(default)]
+    pub gate: RawGate,
+}
+
+/// The readiness probe.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawWaitFor {
+    /// Path (joined to the target) or absolute URL to poll.
+    #[schemars(with = "String")]
+    pub path: Spanned<String>,
+    /// Status that means ready (default: any 2xx).
+    pub status: Option<RawStatus>,
+    /// Give up after this long (default `120s`).
+    pub timeout: Option<HumanDuration>,
+    /// Pause between polls (default `1s`).
+    pub interval: Option<HumanDuration>,
+}
+
+/// HTTP client settings.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    /// `auto` (default: HTTP/2 when TLS ALPN offers it, else HTTP/1.1), `http1`, `http2`
+    /// (TLS only), or `h2c` (HTTP/2 over cleartext with prior knowledge).
+    pub version: Option<RawHttpVersion>,
+    /// Accept invalid or self-signed TLS certificates (preview environments). Default `false`.
+    #[serde(default)]
+    pub insecure_tls: bool,
+    /// Timeout for opening a connection (default `5s`).
+    pub connect_timeout: Option<HumanDuration>,
+}
+
+/// HTTP protocol choice.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawHttpVersion {
+    /// HTTP/2 if ALPN negotiates it over TLS, otherwise HTTP/1.1.
+    Auto,
+    /// Always HTTP/1.1.
+    Http1,
+    /// HTTP/2 over TLS (ALPN must agree).
+    Http2,
+    /// HTTP/2 over cleartext TCP with prior knowledge.
+    H2c,
+}
+
+/// Settings every request inherits.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDefaults {
+    /// Request timeout (default `10s`).
+    pub timeout: Option<HumanDuration>,
+    /// Headers sent with every request (values are templates).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: Pairs<String, Spanned<String>>,
+}
+
+/// The load section.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLoad {
+    /// `open` (arrival rate, default) or `closed` (users with think time).
+    pub model: Option<RawModel>,
+    /// Start-up period excluded from statistics (rounded up to whole intervals); default `0s`.
+    pub warmup: Option<HumanDuration>,
+    /// Recording interval (default `1s`).
+    pub interval: Option<HumanDuration>,
+    /// The schedule, in order.
+    #[schemars(with = "Vec<RawStage>")]
+    pub stages: Vec<Spanned<RawStage>>,
+    /// Open model: most requests in flight at once; arrivals beyond it are dropped and counted
+    /// (default 1000).
+    pub max_in_flight: Option<u64>,
+    /// Closed model: pause between a user's requests, fixed (`1s`) or a range (`1s..3s`).
+    #[schemars(with = "Option<String>")]
+    pub think_time: Option<Spanned<String>>,
+    /// Closed model: how fast users are added when the target rises (default: at once).
+    pub spawn_rate: Option<Rate>,
+}
+
+/// Load model.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawModel {
+    /// Arrival rate, independent of response times.
+    Open,
+    /// Users looping over requests with think time.
+    Closed,
+}
+
+/// One stage: exactly one of `rate`/`users` (hold a level), `ramp_to` (linear ramp from the
+/// previous level) or `steps` (hold each level for `hold`).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStage {
+    /// Length of the stage (not with `steps`).
+    pub duration: Option<HumanDuration>,
+    /// Open model: hold this arrival rate.
+    pub rate: Option<Rate>,
+    /// Closed model: hold this many users.
+    pub users: Option<u64>,
+    /// Ramp linearly from the previous level to this one (`200/s` open, `100` closed).
+    #[schemars(with = "Option<RawLevelSchema>")]
+    pub ramp_to: Option<Spanned<RawLevel>>,
+    /// Hold each level in turn for `hold` (`[50/s, 100/s]` open, `[50, 100, 200]` closed).
+    #[schemars(with = "Option<Vec<RawLevelSchema>>")]
+    pub steps: Option<Vec<Spanned<RawLevel>>>,
+    /// With `steps`: how long each step lasts.
+    pub hold: Option<HumanDuration>,
+}
+
+/// A rate (`50/s`) or a user count (`50`), interpreted by the model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RawLevel {
+    /// A whole number (users).
+    Count(u64),
+    /// Text (a rate).
+    Text(String),
+}
+
+impl<'de> Deserialize<'de> for RawLevel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = RawLevel;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a whole number of users (`50`) or a rate (`50/s`)")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawLevel, E> {
+                Ok(RawLevel::Count(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawLevel, E> {
+                Ok(RawLevel::Text(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Schema stand-in for [`RawLevel`].
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RawLevelSchema {
+    /// Users.
+    Count(u64),
+    /// A rate like `50/s`.
+    Text(String),
+}
+
+/// One weighted request. Give the method and target as one of `get`, `post`, `put`, `patch`,
+/// `delete`, `head`, `options` (`get: /path`), or as `method` with `url`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawRequest {
+    /// Endpoint name in results, reports and baselines (default: `METHOD path`).
+    #[schemars(with = "Option<String>")]
+    pub name: Option<Spanned<String>>,
+    /// Relative share of the mix (default 1).
+    pub weight: Option<u32>,
+    /// GET this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub get: Option<Spanned<String>>,
+    /// POST to this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub post: Option<Spanned<String>>,
+    /// PUT to this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub put: Option<Spanned<String>>,
+    /// PATCH this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub patch: Option<Spanned<String>>,
+    /// DELETE this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub delete: Option<Spanned<String>>,
+    /// HEAD this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub head: Option<Spanned<String>>,
+    /// OPTIONS this path or URL (template).
+    #[schemars(with = "Option<String>")]
+    pub options: Option<Spanned<String>>,
+    /// Any other method, with `url`.
+    #[schemars(with = "Option<String>")]
+    pub method: Option<Spanned<String>>,
+    /// Path or URL for `method`.
+    #[schemars(with = "Option<String>")]
+    pub url: Option<Spanned<String>>,
+    /// Query parameters (values are templates), appended to the URL.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub query: Pairs<String, Spanned<String>>,
+    /// Headers (values are templates); they override `defaults.headers`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub headers: Pairs<String, Spanned<String>>,
+    /// A JSON body; string values are templates (a value that is exactly `{{ expr }}` keeps
+    /// the expression's type). Sets `content-type: application/json`.
+    pub json: Option<serde_json::Value>,
+    /// A text body (template).
+    #[schemars(with = "Option<String>")]
+    pub body: Option<Spanned<String>>,
+    /// A form body (values are templates), `application/x-www-form-urlencoded`.
+    #[schemars(with = "Option<BTreeMap<String, String>>")]
+    pub form: Option<Pairs<String, Spanned<String>>>,
+    /// Request timeout, overriding `defaults.timeout`.
+    pub timeout: Option<HumanDuration>,
+    /// What a good response looks like (default: status below 400).
+    pub check: Option<RawCheck>,
+}
+
+/// Response checks; a failed check counts as a `check` error.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCheck {
+    /// Expected status: `200`, a list `[200, 201]`, or a class `2xx`.
+    pub status: Option<RawStatus>,
+    /// The body must contain this text.
+    pub body_contains: Option<String>,
+    /// JSON fields that must equal the given values, keyed by JSON pointer (`/data/id`) or
+    /// simple path (`data.id`, `$.items[0].name`).
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, serde_json::Value>")]
+    pub json: Pairs<Spanned<String>, serde_json::Value>,
+}
+
+/// Status expectations: one code (`200`), a class (`2xx`), or a list of them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawStatus(pub Vec<StatusPattern>);
+
+/// One accepted status: an exact code or a class.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatusPattern {
+    /// Exactly this code.
+    Exact(u16),
+    /// Any code of this hundred (`2` for `2xx`).
+    Class(u16),
+}
+
+impl StatusPattern {
+    /// True when `status` is accepted.
+    pub fn matches(self, status: u16) -> bool {
+        match self {
+            StatusPattern::Exact(c) => c == status,
+            StatusPattern::Class(h) => status / 100 == h,
+        }
+    }
+
+    fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        if let Some(h) = t.strip_suffix("xx").or_else(|| t.strip_suffix("XX")) {
+            if let Ok(h @ 1..=5) = h.parse::<u16>() {
+                return Ok(StatusPattern::Class(h));
+            }
+        } else if let Ok(c @ 100..=599) = t.parse::<u16>() {
+            return Ok(StatusPattern::Exact(c));
+        }
+        Err(format!("invalid status `{text}`: {STATUS_HINT}"))
+    }
+
+    fn code(c: u64) -> Result<Self, String> {
+        match u16::try_from(c) {
+            Ok(c @ 100..=599) => Ok(StatusPattern::Exact(c)),
+            _ => Err(format!("invalid status `{c}`: {STATUS_HINT}")),
+        }
+    }
+}
+
+impl fmt::Display for StatusPattern {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StatusPattern::Exact(c) => write!(f, "{c}"),
+            StatusPattern::Class(h) => write!(f, "{h}xx"),
+        }
+    }
+}
+
+const STATUS_HINT: &str =
+    "expected a code from 100 to 599 (`200`), a class (`2xx`), or a list of them";
+
+impl<'de> Deserialize<'de> for RawStatus {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RawStatus;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(STATUS_HINT)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<RawStatus, E> {
+                StatusPattern::code(v)
+                    .map(|p| RawStatus(vec![p]))
+                    .map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<RawStatus, E> {
+                Err(E::custom(format!("invalid status `{v}`: {STATUS_HINT}")))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawStatus, E> {
+                StatusPattern::parse(v)
+                    .map(|p| RawStatus(vec![p]))
+                    .map_err(E::custom)
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<RawStatus, A::Error> {
+                let mut all = Vec::new();
+                while let Some(RawStatus(one)) = seq.next_element::<RawStatus>()? {
+                    all.extend(one);
+                }
+                if all.is_empty() {
+                    return Err(de::Error::custom(format!(
+                        "empty status list: {STATUS_HINT}"
+                    )));
+                }
+                Ok(RawStatus(all))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl JsonSchema for RawStatus {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Status".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A status code (`200`), a class (`2xx`), or a list of them",
+            "anyOf": [
+                { "type": "integer", "minimum": 100, "maximum": 599 },
+                { "type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5]xx)$" },
+                { "type": "array", "minItems": 1, "items": {
+                    "anyOf": [
+                        { "type": "integer", "minimum": 100, "maximum": 599 },
+                        { "type": "string", "pattern": "^([1-5][0-9][0-9]|[1-5]xx)$" }
+                    ]
+                } }
+            ]
+        })
+    }
+}
+
+/// A YAML mapping kept in file order (serde maps lose order; this one keeps it and rejects
+/// duplicate keys).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pairs<K, V>(pub Vec<(K, V)>);
+
+impl<K, V> Default for Pairs<K, V> {
+    fn default() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<K, V> Pairs<K, V> {
+    /// Iterates in file order.
+    pub fn iter(&self) -> impl Iterator<Item = &(K, V)> {
+        self.0.iter()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de, K, V> Deserialize<'de> for Pairs<K, V>
+where
+    K: Deserialize<'de> + KeyText,
+    V: Deserialize<'de>,
+{
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<K, V>(std::marker::PhantomData<(K, V)>);
+        impl<'de, K: Deserialize<'de> + KeyText, V: Deserialize<'de>> de::Visitor<'de> for Vis<K, V> {
+            type Value = Pairs<K, V>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a mapping of keys to values")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Pairs<K, V>, A::Error> {
+                let mut out: Vec<(K, V)> = Vec::new();
+                while let Some((k, v)) = map.next_entry::<K, V>()? {
+                    if out.iter().any(|(seen, _)| seen.key_text() == k.key_text()) {
+                        return Err(de::Error::custom(format!(
+                            "duplicate key `{}`",
+                            k.key_text()
+                        )));
+                    }
+                    out.push((k, v));
+                }
+                Ok(Pairs(out))
+            }
+        }
+        d.deserialize_map(Vis(std::marker::PhantomData))
+    }
+}
+
+/// The text of a mapping key, for duplicate detection and messages.
+pub trait KeyText {
+    /// The key as written.
+    fn key_text(&self) -> &str;
+}
+
+impl KeyText for String {
+    fn key_text(&self) -> &str {
+        self
+    }
+}
+
+impl KeyText for Spanned<String> {
+    fn key_text(&self) -> &str {
+        &self.value
+    }
+}
+
+/// Absolute limits for one endpoint or `all`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawThreshold {
+    /// Median latency must stay below.
+    pub p50: Option<HumanDuration>,
+    /// 90th percentile must stay below.
+    pub p90: Option<HumanDuration>,
+    /// 95th percentile must stay below.
+    pub p95: Option<HumanDuration>,
+    /// 99th percentile must stay below.
+    pub p99: Option<HumanDuration>,
+    /// 99.9th percentile must stay below.
+    pub p999: Option<HumanDuration>,
+    /// Slowest response must stay below.
+    pub max: Option<HumanDuration>,
+    /// Share of failed requests must stay below.
+    pub error_rate: Option<Percent>,
+    /// Completed requests per second must reach at least this.
+    pub min_rate: Option<Rate>,
+}
+
+/// The statistical comparison with the baseline (see `stats-gate.md`).
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawGate {
+    /// Endpoints whose metrics can block (default: all).
+    pub endpoints: Option<Vec<String>>,
+    /// Gated latency percentiles and the change each may make before it counts, like
+    /// `{ p50: 5%, p95: 10%, p99: 15% }` (the default).
+    #[schemars(with = "Option<BTreeMap<String, Percent>>")]
+    pub metrics: Option<Pairs<Spanned<String>, Percent>>,
+    /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
+    pub error_rate: Option<Percent>,
+    /// Significance level across the gated family (default `0.01`).
+    pub alpha: Option<f64>,
+    /// Baseline runs kept in the rolling window (default 10).
+    pub baseline_runs: Option<u32>,
+    /// Length of a statistics block (default `10s`).
+    pub block: Option<HumanDuration>,
+}

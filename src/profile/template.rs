@@ -1,0 +1,483 @@
+//! Request templates: minijinja, compiled once when the profile loads.
+//!
+//! A string without `{{`, `{%` or `{#` is a literal and never touches the engine. Templates see
+//! a small sandboxed function set (`random_int`, `random_choice`, `uuid`, `now`, `fake_name`,
+//! `fake_email`, `env`) and the `env` object; unknown variables and unset environment variables
+//! are load-time errors, so a typo never becomes a runtime surprise.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::sync::LazyLock;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use std::sync::Arc;
+
+use minijinja::value::{Enumerator, Object, ObjectRepr, Rest};
+use minijinja::{Environment, Error as JinjaError, ErrorKind, State, UndefinedBehavior, Value};
+use regex::Regex;
+
+/// A piece of request text: literal, or a compiled template.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Text {
+    /// Sent as written.
+    Literal(String),
+    /// Rendered for every request.
+    Template {
+        /// Index into [`Templates`].
+        id: usize,
+        /// The source, for messages and reports.
+        source: String,
+    },
+}
+
+impl Text {
+    /// The text as written in the profile.
+    pub fn source(&self) -> &str {
+        match self {
+            Text::Literal(s) | Text::Template { source: s, .. } => s,
+        }
+    }
+
+    /// True when it never changes between requests.
+    pub fn is_literal(&self) -> bool {
+        matches!(self, Text::Literal(_))
+    }
+}
+
+/// `env('NAME')` calls, whose names are checked at load like `env.NAME`.
+static ENV_CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"\benv\(\s*['"]([^'"]+)['"]\s*\)"#).expect("constant regex"));
+
+/// Names a template may use besides its functions: `env` and minijinja's built-in globals.
+const VARIABLES: &[&str] = &[
+    "env",
+    "range",
+    "dict",
+    "namespace",
+    "lipsum",
+    "cycler",
+    "joiner",
+];
+/// The functions templates may call.
+const FUNCTIONS: &[&str] = &[
+    "random_int",
+    "random_choice",
+    "uuid",
+    "now",
+    "fake_name",
+    "fake_first_name",
+    "fake_last_name",
+    "fake_email",
+    "env",
+];
+
+/// All compiled templates of a profile.
+pub struct Templates {
+    env: Environment<'static>,
+    count: usize,
+    /// Environment variables the templates read (their values are secrets to mask).
+    env_vars: BTreeMap<String, String>,
+}
+
+impl std::fmt::Debug for Templates {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Templates")
+            .field("count", &self.count)
+            .field("env_vars", &self.env_vars.keys().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for Templates {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Whether a string needs the template engine at all.
+pub fn is_template(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// When `text` is exactly one `{{ expression }}`, the expression.
+pub fn sole_expression(text: &str) -> Option<&str> {
+    let t = text.trim();
+    let inner = t.strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    if inner.contains("{{") || inner.contains("}}") || inner.contains("{%") {
+        return None;
+    }
+    Some(inner.trim())
+}
+
+impl Templates {
+    /// An engine with loadgate's function set and no templates yet.
+    pub fn new() -> Self {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_function("random_int", random_int);
+        env.add_function("random_choice", random_choice);
+        env.add_function("uuid", random_uuid);
+        env.add_function("now", now);
+        env.add_function("fake_name", || {
+            format!("{} {}", pick(FIRST_NAMES), pick(LAST_NAMES))
+        });
+        env.add_function("fake_first_name", || pick(FIRST_NAMES).to_string());
+        env.add_function("fake_last_name", || pick(LAST_NAMES).to_string());
+        env.add_function("fake_email", || {
+            format!(
+                "{}.{}{}@example.com",
+                pick(FIRST_NAMES).to_lowercase(),
+                pick(LAST_NAMES).to_lowercase(),
+                fastrand::u32(1..10_000)
+            )
+        });
+        env.add_global("env", Value::from_object(EnvVars(BTreeMap::new())));
+        Self {
+            env,
+            count: 0,
+            env_vars: BTreeMap::new(),
+        }
+    }
+
+    /// Compiles `source` into a [`Text`] (a literal when it has no template syntax). The error
+    /// message says what is wrong; the caller adds where.
+    pub fn text(&mut self, source: &str) -> Result<Text, String> {
+        if !is_template(source) {
+            return Ok(Text::Literal(source.to_string()));
+        }
+        let id = self.add(source)?;
+        Ok(Text::Template {
+            id,
+            source: source.to_string(),
+        })
+    }
+
+    /// Compiles a single expression whose value is rendered as JSON (for typed JSON fields).
+    pub fn json_expression(&mut self, expression: &str) -> Result<usize, String> {
+        let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
+        self.add(&wrapped)
+    }
+
+    fn add(&mut self, source: &str) -> Result<usize, String> {
+        let id = self.count;
+        let name = template_name(id);
+        self.env
+            .add_template_owned(name.clone(), source.to_string())
+            .map_err(|e| describe(&e))?;
+        let template = self.env.get_template(&name).map_err(|e| describe(&e))?;
+        let mut wanted_env = BTreeSet::new();
+        for var in template.undeclared_variables(true) {
+            let root = var.split('.').next().unwrap_or(&var);
+            if FUNCTIONS.contains(&root) && root != "env" {
+                continue;
+            }
+            if root == "env" {
+                match var.split_once('.') {
+                    Some((_, name)) => {
+                        wanted_env.insert(name.to_string());
+                    }
+                    None if !source.contains("env(") => {
+                        return Err("`env` needs a variable name: write `{{ env.NAME }}`".into());
+                    }
+                    None => {}
+                }
+                continue;
+            }
+            if !VARIABLES.contains(&root) {
+                return Err(format!(
+                    "unknown variable `{root}` in template `{}`: templates can use `env.NAME` and the functions {}",
+                    shorten(source),
+                    FUNCTIONS
+                        .iter()
+                        .map(|f| format!("`{f}()`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        for cap in ENV_CALL.captures_iter(source) {
+            wanted_env.insert(cap[1].to_string());
+        }
+        for name in wanted_env {
+            let value = std::env::var(&name).map_err(|_| {
+                format!("template reads environment variable `{name}`, which is not set: export it before running")
+            })?;
+            self.env_vars.insert(name, value);
+        }
+        self.env
+            .add_global("env", Value::from_object(EnvVars(self.env_vars.clone())));
+        self.count += 1;
+        Ok(id)
+    }
+
+    /// Renders template `id`.
+    pub fn render(&self, id: usize) -> Result<String, String> {
+        let template = self
+            .env
+            .get_template(&template_name(id))
+            .map_err(|e| describe(&e))?;
+        template.render(()).map_err(|e| describe(&e))
+    }
+
+    /// Renders a [`Text`].
+    pub fn render_text<'a>(&self, text: &'a Text) -> Result<std::borrow::Cow<'a, str>, String> {
+        match text {
+            Text::Literal(s) => Ok(std::borrow::Cow::Borrowed(s)),
+            Text::Template { id, .. } => self.render(*id).map(std::borrow::Cow::Owned),
+        }
+    }
+
+    /// Values of the environment variables templates read; outputs mask them.
+    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+        self.env_vars
+            .values()
+            .map(String::as_str)
+            .filter(|v| v.len() >= 4)
+    }
+
+    /// Number of compiled templates.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// True when the profile has no templates.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+}
+
+/// The start of a long template, for messages.
+fn shorten(source: &str) -> String {
+    let one_line = source.replace('\n', " ");
+    if one_line.chars().count() <= 60 {
+        return one_line;
+    }
+    let mut cut: String = one_line.chars().take(57).collect();
+    cut.push('…');
+    cut
+}
+
+fn template_name(id: usize) -> String {
+    format!("t{id}")
+}
+
+/// A one-line description of a minijinja error (kind, detail, no template name).
+fn describe(e: &JinjaError) -> String {
+    let mut text = match e.detail() {
+        Some(detail) => format!("{}: {detail}", e.kind()),
+        None => e.kind().to_string(),
+    };
+    if let Some(line) = e.line() {
+        let _ = write!(text, " (template line {line})");
+    }
+    text
+}
+
+fn random_int(low: i64, high: i64) -> Result<i64, JinjaError> {
+    if low > high {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!("random_int({low}, {high}): the first bound is larger than the second"),
+        ));
+    }
+    Ok(fastrand::i64(low..=high))
+}
+
+#[allow(clippy::needless_pass_by_value)] // minijinja passes arguments by value
+fn random_choice(items: Rest<Value>) -> Result<Value, JinjaError> {
+    // `random_choice(["a", "b"])` or `random_choice("a", "b")`.
+    let pool: Vec<Value> = match items.as_slice() {
+        [one] if one.as_object().is_some() || one.len().is_some() && !one.is_kind_string() => {
+            one.try_iter()?.collect()
+        }
+        many => many.to_vec(),
+    };
+    if pool.is_empty() {
+        return Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            "random_choice needs at least one item",
+        ));
+    }
+    Ok(pool[fastrand::usize(..pool.len())].clone())
+}
+
+trait KindExt {
+    fn is_kind_string(&self) -> bool;
+}
+
+impl KindExt for Value {
+    fn is_kind_string(&self) -> bool {
+        self.as_str().is_some()
+    }
+}
+
+/// The `env` global: a map (`env.NAME`) that can also be called (`env('NAME')`), holding only
+/// the variables the templates were checked to read.
+#[derive(Debug)]
+struct EnvVars(BTreeMap<String, String>);
+
+impl Object for EnvVars {
+    fn repr(self: &Arc<Self>) -> ObjectRepr {
+        ObjectRepr::Map
+    }
+
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        self.0.get(key.as_str()?).map(|v| Value::from(v.as_str()))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Values(self.0.keys().map(|k| Value::from(k.as_str())).collect())
+    }
+
+    fn call(self: &Arc<Self>, _: &mut State<'_, '_>, args: &[Value]) -> Result<Value, JinjaError> {
+        let name = match args {
+            [name] => name.as_str(),
+            _ => None,
+        }
+        .ok_or_else(|| {
+            JinjaError::new(
+                ErrorKind::InvalidOperation,
+                "env() takes one name, like env('API_TOKEN')",
+            )
+        })?;
+        self.get_value(&Value::from(name)).ok_or_else(|| {
+            JinjaError::new(
+                ErrorKind::UndefinedError,
+                format!("environment variable `{name}` is not set"),
+            )
+        })
+    }
+}
+
+/// A random (version 4) UUID from the thread's fast generator.
+pub fn random_uuid() -> String {
+    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
+        .into_uuid()
+        .hyphenated()
+        .to_string()
+}
+
+fn now(format: Option<&str>) -> Result<Value, JinjaError> {
+    let since = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default();
+    match format.unwrap_or("rfc3339") {
+        "rfc3339" | "iso" => Ok(Value::from(
+            humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
+        )),
+        "unix" => Ok(Value::from(since.as_secs())),
+        "unix_ms" => Ok(Value::from(since.as_millis() as u64)),
+        other => Err(JinjaError::new(
+            ErrorKind::InvalidOperation,
+            format!("now(`{other}`): use `rfc3339` (default), `unix` or `unix_ms`"),
+        )),
+    }
+}
+
+fn pick(list: &[&'static str]) -> &'static str {
+    list[fastrand::usize(..list.len())]
+}
+
+const FIRST_NAMES: &[&str] = &[
+    "Ada", "Alan", "Amara", "Ben", "Chen", "Dana", "Elena", "Farah", "Grace", "Hiro", "Ines",
+    "Jonas", "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
+    "Uma", "Viktor", "Wen", "Yara", "Zoe",
+];
+const LAST_NAMES: &[&str] = &[
+    "Abe", "Becker", "Costa", "Diallo", "Evans", "Fischer", "Garcia", "Haddad", "Ivanova",
+    "Jensen", "Kim", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
+    "Umar", "Varga", "Weber", "Xu", "Yilmaz", "Zhang",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_skip_the_engine() {
+        let mut t = Templates::new();
+        assert_eq!(
+            t.text("/plain/path").unwrap(),
+            Text::Literal("/plain/path".into())
+        );
+        assert!(t.is_empty());
+    }
+
+    #[test]
+    fn functions_render() {
+        let mut t = Templates::new();
+        let text = t
+            .text("/c/{{ random_int(5, 5) }}/{{ random_choice('x') }}")
+            .unwrap();
+        assert_eq!(t.render_text(&text).unwrap(), "/c/5/x");
+        let id = t.text("{{ uuid() }}").unwrap();
+        let u = t.render_text(&id).unwrap();
+        assert_eq!(u.len(), 36);
+        assert_eq!(&u[14..15], "4");
+        let e = t.text("{{ fake_email() }}").unwrap();
+        assert!(t.render_text(&e).unwrap().contains("@example.com"));
+        let c = t.text("{{ random_choice(['a', 'b']) }}").unwrap();
+        assert!(["a", "b"].contains(&t.render_text(&c).unwrap().as_ref()));
+    }
+
+    #[test]
+    fn unknown_variables_fail_at_load() {
+        let mut t = Templates::new();
+        let err = t.text("/x/{{ user_id }}").unwrap_err();
+        assert!(err.starts_with("unknown variable `user_id`"), "{err}");
+    }
+
+    #[test]
+    fn unset_env_fails_at_load() {
+        let mut t = Templates::new();
+        let err = t
+            .text("Bearer {{ env.LOADGATE_TEST_SURELY_UNSET_VAR }}")
+            .unwrap_err();
+        assert!(
+            err.contains("`LOADGATE_TEST_SURELY_UNSET_VAR`, which is not set"),
+            "{err}"
+        );
+        let err = t
+            .text("{{ env('LOADGATE_TEST_SURELY_UNSET_VAR') }}")
+            .unwrap_err();
+        assert!(err.contains("not set"), "{err}");
+    }
+
+    #[test]
+    fn env_values_render_and_are_secrets() {
+        let mut t = Templates::new();
+        let path = std::env::var("PATH").expect("PATH is set in tests");
+        let text = t.text("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
+        assert_eq!(t.render_text(&text).unwrap(), format!("{path}|{path}"));
+        assert!(t.secrets().any(|s| s == path));
+    }
+
+    #[test]
+    fn syntax_errors_are_described() {
+        let mut t = Templates::new();
+        let err = t.text("/x/{{ random_int(1, }}").unwrap_err();
+        assert!(err.starts_with("syntax error"), "{err}");
+    }
+
+    #[test]
+    fn sole_expression_detection() {
+        assert_eq!(
+            sole_expression("{{ random_int(1, 3) }}"),
+            Some("random_int(1, 3)")
+        );
+        assert_eq!(sole_expression(" {{- x -}} "), Some("x"));
+        assert_eq!(sole_expression("id-{{ x }}"), None);
+        assert_eq!(sole_expression("{{ a }}{{ b }}"), None);
+    }
+
+    #[test]
+    fn json_expressions_keep_types() {
+        let mut t = Templates::new();
+        let id = t.json_expression("random_int(7, 7)").unwrap();
+        assert_eq!(t.render(id).unwrap(), "7");
+        let id = t.json_expression("'a\"b'").unwrap();
+        assert_eq!(t.render(id).unwrap(), r#""a\"b""#);
+    }
+}

@@ -1,0 +1,73 @@
+//! Number formatting shared by every rendering: latencies, counts, rates, percentages.
+
+/// A latency in µs with about three significant digits and a fitting unit
+/// (`850µs`, `1.23ms`, `45.6ms`, `123ms`, `1.50s`).
+pub fn latency_us(us: u64) -> String {
+    let v = us as f64;
+    match us {
+        0..1_000 => format!("{us}µs"),
+        1_000..10_000 => format!("{:.2}ms", v / 1e3),
+        10_000..100_000 => format!("{:.1}ms", v / 1e3),
+        100_000..1_000_000 => format!("{:.0}ms", v / 1e3),
+        1_000_000..10_000_000 => format!("{:.2}s", v / 1e6),
+        _ => format!("{:.1}s", v / 1e6),
+    }
+}
+
+/// An optional latency; `—` when absent.
+pub fn latency_opt(us: Option<u64>) -> String {
+    us.map_or_else(|| "—".to_string(), latency_us)
+}
+
+/// A count with thousands separators (`12,345`).
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A rate per second (`512/s`, `2.5/s`).
+pub fn rate(per_sec: f64) -> String {
+    if per_sec >= 100.0 {
+        format!("{}/s", count(per_sec.round() as u64))
+    } else if per_sec >= 10.0 {
+        format!("{per_sec:.1}/s")
+    } else {
+        format!("{per_sec:.2}/s")
+    }
+}
+
+/// A ratio as a percentage with two decimals (`0.12%`).
+pub fn percent(ratio: f64) -> String {
+    format!("{:.2}%", ratio * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn latencies_keep_three_digits() {
+        assert_eq!(latency_us(850), "850µs");
+        assert_eq!(latency_us(1234), "1.23ms");
+        assert_eq!(latency_us(45_612), "45.6ms");
+        assert_eq!(latency_us(123_456), "123ms");
+        assert_eq!(latency_us(1_500_000), "1.50s");
+        assert_eq!(latency_us(61_000_000), "61.0s");
+    }
+
+    #[test]
+    fn counts_and_rates() {
+        assert_eq!(count(0), "0");
+        assert_eq!(count(1_234_567), "1,234,567");
+        assert_eq!(rate(512.4), "512/s");
+        assert_eq!(rate(2.5), "2.50/s");
+        assert_eq!(percent(0.0012), "0.12%");
+    }
+}

@@ -1,0 +1,250 @@
+//! The terminal summary table printed at the end of a run, and the live progress line.
+
+use std::fmt::Write as _;
+
+use super::format::{count, latency_opt, latency_us, percent, rate};
+use crate::engine::IntervalProgress;
+use crate::metrics::{Histogram, LatencySummary};
+use crate::profile::units::format_duration;
+use crate::results::{LoadModel, RunResult};
+
+/// The per-endpoint summary of a run (measured phase), with generator health.
+pub fn summary(result: &RunResult) -> String {
+    let mut out = String::new();
+    let model = match result.load.model {
+        LoadModel::Open => "open model",
+        LoadModel::Closed => "closed model",
+    };
+    let _ = write!(
+        out,
+        "{} · {} · {} measured",
+        result.profile.name,
+        result.target,
+        format_duration(std::time::Duration::from_millis(
+            result.duration_ms.saturating_sub(result.load.warmup_ms)
+        )),
+    );
+    if result.load.warmup_ms > 0 {
+        let _ = write!(
+            out,
+            " (+{} warm-up)",
+            format_duration(std::time::Duration::from_millis(result.load.warmup_ms))
+        );
+    }
+    let _ = write!(out, " · {model}");
+    if result.shard.count > 1 {
+        let shards: Vec<String> = result
+            .shard
+            .indices
+            .iter()
+            .map(|i| (i + 1).to_string())
+            .collect();
+        let _ = write!(
+            out,
+            " · shard {} of {}",
+            shards.join(","),
+            result.shard.count
+        );
+    }
+    if result.partial {
+        let _ = write!(
+            out,
+            " · PARTIAL ({})",
+            result.partial_reason.as_deref().unwrap_or("stopped early")
+        );
+    }
+    out.push('\n');
+    let header = [
+        "endpoint", "requests", "rate", "errors", "p50", "p90", "p95", "p99", "max",
+    ];
+    let mut rows: Vec<[String; 9]> = Vec::new();
+    let mut all = Histogram::new();
+    let (mut total_requests, mut total_errors) = (0, 0);
+    for e in &result.endpoints {
+        let s = &e.summary;
+        rows.push(row(
+            &e.name,
+            s.requests,
+            s.rate_per_sec,
+            s.errors,
+            s.error_ratio,
+            &s.latency,
+        ));
+        total_requests += s.requests;
+        total_errors += s.errors;
+        if let Ok(h) = result.measured_histogram(e) {
+            all.add(&h);
+        }
+    }
+    if result.endpoints.len() > 1 {
+        let secs = result.measured_secs();
+        let ratio = if total_requests == 0 {
+            0.0
+        } else {
+            total_errors as f64 / total_requests as f64
+        };
+        rows.push(row(
+            "all",
+            total_requests,
+            if secs > 0.0 {
+                total_requests as f64 / secs
+            } else {
+                0.0
+            },
+            total_errors,
+            ratio,
+            &LatencySummary::of(&all),
+        ));
+    }
+    let widths: Vec<usize> = (0..header.len())
+        .map(|c| {
+            rows.iter()
+                .map(|r| r[c].chars().count())
+                .chain([header[c].len()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = widths[c] - cell.chars().count();
+            if c == 0 {
+                l.push_str(cell);
+                l.push_str(&" ".repeat(pad));
+            } else {
+                l.push_str("  ");
+                l.push_str(&" ".repeat(pad));
+                l.push_str(cell);
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let header: Vec<String> = header.iter().map(ToString::to_string).collect();
+    let _ = writeln!(out, "{}", line(&header));
+    for (i, r) in rows.iter().enumerate() {
+        if i + 1 == rows.len() && result.endpoints.len() > 1 {
+            let _ = writeln!(
+                out,
+                "{}",
+                "─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
+            );
+        }
+        let _ = writeln!(out, "{}", line(r));
+    }
+    for e in &result.endpoints {
+        for s in e.error_samples.iter().take(3) {
+            let _ = writeln!(
+                out,
+                "  {} · {} × {}: {}",
+                e.name,
+                count(s.count),
+                s.class,
+                one_line(&s.message)
+            );
+        }
+    }
+    let _ = writeln!(out, "{}", generator_line(result));
+    out
+}
+
+fn row(
+    name: &str,
+    requests: u64,
+    rps: f64,
+    errors: u64,
+    ratio: f64,
+    l: &LatencySummary,
+) -> [String; 9] {
+    [
+        name.to_string(),
+        count(requests),
+        rate(rps),
+        if errors == 0 {
+            "0".into()
+        } else {
+            format!("{} ({})", count(errors), percent(ratio))
+        },
+        latency_opt(l.p50_us),
+        latency_opt(l.p90_us),
+        latency_opt(l.p95_us),
+        latency_opt(l.p99_us),
+        latency_opt(l.max_us),
+    ]
+}
+
+/// Generator health in one line.
+pub fn generator_line(result: &RunResult) -> String {
+    let g = result.generator_totals();
+    let lag = result.generator.schedule_lag.decode().ok();
+    let lag_p99 = lag
+        .as_ref()
+        .and_then(|h| h.quantile_us(0.99))
+        .map_or_else(|| "—".into(), latency_us);
+    match result.load.model {
+        LoadModel::Open => format!(
+            "generator: {} of {} planned arrivals sent ({}), {} dropped at the in-flight cap, schedule lag p99 {lag_p99}, peak in flight {}",
+            count(g.sent),
+            count(g.planned),
+            percent(g.achieved_ratio()),
+            count(g.dropped),
+            count(result.generator.peak_in_flight),
+        ),
+        LoadModel::Closed => {
+            let peak_users = result
+                .generator
+                .intervals
+                .iter()
+                .map(|g| g.users)
+                .max()
+                .unwrap_or(0);
+            format!(
+                "generator: {} requests started, up to {} users, peak in flight {}",
+                count(g.sent),
+                count(peak_users),
+                count(result.generator.peak_in_flight)
+            )
+        }
+    }
+}
+
+/// One progress line for a finished interval.
+pub fn progress_line(
+    p: &IntervalProgress,
+    interval_secs: f64,
+    total_secs: f64,
+    warmup: bool,
+) -> String {
+    let elapsed = f64::from(p.index + 1) * interval_secs;
+    let mut line = format!(
+        "{:>5.0}s/{:.0}s  {:>9}  p50 {:>7}  p99 {:>7}  errors {}",
+        elapsed,
+        total_secs,
+        rate(p.requests as f64 / interval_secs),
+        latency_opt(p.latency.quantile_us(0.5)),
+        latency_opt(p.latency.quantile_us(0.99)),
+        count(p.errors),
+    );
+    if p.generator.planned > 0 {
+        let _ = write!(
+            line,
+            "  sent {}/{}",
+            count(p.generator.sent),
+            count(p.generator.planned)
+        );
+    }
+    if p.generator.dropped > 0 {
+        let _ = write!(line, "  dropped {}", count(p.generator.dropped));
+    }
+    if p.generator.users > 0 || p.generator.target_users > 0 {
+        let _ = write!(line, "  users {}", count(p.generator.users));
+    }
+    if warmup {
+        line.push_str("  (warm-up)");
+    }
+    line
+}
+
+fn one_line(text: &str) -> String {
+    text.replace(['\n', '\r'], " ")
+}

@@ -1,0 +1,554 @@
+//! The results file (`results.json`): everything one run, or several merged shards, measured.
+//!
+//! Versioned by `format_version`; readers accept every version up to [`FORMAT_VERSION`] and
+//! refuse newer ones with a message that says to upgrade. Interval histograms stay encoded
+//! (base64 HdrHistogram V2-deflate) in memory and on disk; summaries are derived from them by
+//! [`crate::metrics::summarize`] and refreshed by [`RunResult::refresh_summaries`]. Pure: parsing
+//! and printing work on strings; the app layer reads and writes the files.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::{EncodedHistogram, ErrorClass, Histogram, HistogramError, Summary, summarize};
+
+/// The newest results format this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// One run's results (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunResult {
+    /// Version of this format; readers refuse versions newer than they know.
+    pub format_version: u32,
+    /// The tool that wrote the file.
+    pub tool: Tool,
+    /// The profile that was run.
+    pub profile: ProfileRef,
+    /// Base URL the load was sent to.
+    pub target: String,
+    /// Commit under test, from `GITHUB_SHA` (or `--git-sha`) when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub git: Option<GitRef>,
+    /// The machine class, so baselines only compare like with like.
+    pub runner: Runner,
+    /// Start of the load, RFC 3339 UTC.
+    pub started_at: String,
+    /// Wall time from the first scheduled request to the end of the drain, in ms.
+    pub duration_ms: u64,
+    /// True when the run stopped early (Ctrl-C, fatal error): numbers are real but incomplete.
+    pub partial: bool,
+    /// Why the run is partial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partial_reason: Option<String>,
+    /// Which shares of the load these results hold.
+    pub shard: Shard,
+    /// The resolved load plan.
+    pub load: LoadPlan,
+    /// Width of every recording interval, in ms.
+    pub interval_ms: u64,
+    /// Per endpoint, in profile order.
+    pub endpoints: Vec<EndpointResult>,
+    /// How well the generator kept to its schedule.
+    pub generator: Generator,
+}
+
+/// The tool that wrote a results file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Tool {
+    /// Always `loadgate`.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+}
+
+impl Tool {
+    /// This build.
+    pub fn current() -> Self {
+        Self {
+            name: "loadgate".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        }
+    }
+}
+
+/// Identifies the profile a run used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileRef {
+    /// The profile's `name` (it names the baseline file).
+    pub name: String,
+    /// `sha256:` of the parts that shape the load (requests, load, defaults, http); not the
+    /// target, thresholds or gate settings, so those can change without invalidating baselines.
+    pub hash: String,
+    /// The profile file as given on the command line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+}
+
+/// The commit a run measured.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GitRef {
+    /// Full commit SHA.
+    pub sha: String,
+    /// Branch or tag (`GITHUB_REF_NAME`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ref_name: Option<String>,
+}
+
+/// The machine a run used.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Runner {
+    /// Runner class compared against baselines: `RUNNER_OS-RUNNER_ARCH` on GitHub, the
+    /// `--runner-class` flag, or `local-<os>-<arch>`.
+    pub class: String,
+    /// Logical CPUs available to the generator.
+    pub cpus: u32,
+}
+
+/// Which shares of the load a results file holds.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Shard {
+    /// Into how many shares the load was split (1 = unsharded).
+    pub count: u32,
+    /// The shares present, ascending (all of `0..count` once merged).
+    pub indices: Vec<u32>,
+}
+
+impl Shard {
+    /// An unsharded run.
+    pub fn whole() -> Self {
+        Self {
+            count: 1,
+            indices: vec![0],
+        }
+    }
+
+    /// True when every share of the load is present.
+    pub fn is_complete(&self) -> bool {
+        self.indices.len() == self.count as usize
+            && self.indices.iter().enumerate().all(|(i, &s)| s == i as u32)
+    }
+}
+
+/// Open (arrival rate) or closed (users) model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LoadModel {
+    /// Arrivals follow a rate schedule, independent of response times.
+    Open,
+    /// A number of users loop over requests with think time.
+    Closed,
+}
+
+/// The resolved load plan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoadPlan {
+    /// Open or closed model.
+    pub model: LoadModel,
+    /// Warm-up at the start (whole intervals), excluded from statistics, in ms.
+    pub warmup_ms: u64,
+    /// Planned length of the whole run including warm-up, in ms.
+    pub duration_ms: u64,
+    /// The schedule as linear pieces: rate per second (open) or users (closed), for the whole
+    /// load (all shards).
+    pub segments: Vec<Segment>,
+    /// In-flight cap of the open model (whole load).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_in_flight: Option<u64>,
+}
+
+/// One linear piece of the schedule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Segment {
+    /// Start since the beginning of the run, in ms.
+    pub start_ms: u64,
+    /// Length, in ms.
+    pub duration_ms: u64,
+    /// Level at the start: requests per second (open) or users (closed).
+    pub from: f64,
+    /// Level at the end.
+    pub to: f64,
+}
+
+/// One endpoint's results.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EndpointResult {
+    /// The request's `name` in the profile.
+    pub name: String,
+    /// HTTP method.
+    pub method: String,
+    /// Path or URL as written in the profile (a template, not a rendered value).
+    pub url: String,
+    /// Summary of the measured phase (after warm-up), derived from `intervals`.
+    pub summary: Summary,
+    /// Summary of the warm-up phase, derived from `intervals`.
+    pub warmup: Summary,
+    /// Per interval that saw any request, ascending by index.
+    pub intervals: Vec<Interval>,
+    /// A few distinct error messages with counts, for the report.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub error_samples: Vec<ErrorSample>,
+}
+
+/// One endpoint within one interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Interval {
+    /// Interval number; it covers `[index·interval_ms, (index+1)·interval_ms)` of intended send
+    /// times since the start of the run.
+    pub index: u32,
+    /// Requests that finished, whatever the outcome.
+    pub requests: u64,
+    /// Failures by class.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub errors: BTreeMap<ErrorClass, u64>,
+    /// Responses by HTTP status.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub status: BTreeMap<u16, u64>,
+    /// Latency (µs, from the intended send time) of every request that got a response.
+    pub latency: EncodedHistogram,
+}
+
+impl Interval {
+    /// Total failures.
+    pub fn error_total(&self) -> u64 {
+        self.errors.values().sum()
+    }
+}
+
+/// A distinct error message and how often it occurred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSample {
+    /// The error's class.
+    pub class: ErrorClass,
+    /// The message (may echo the target's response: escape before display).
+    pub message: String,
+    /// How many requests failed with it.
+    pub count: u64,
+}
+
+/// Generator health: did the load generator keep to its schedule?
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Generator {
+    /// Delay between intended and actual send times in the measured phase (µs).
+    pub schedule_lag: EncodedHistogram,
+    /// Most requests in flight at once (summed over shards).
+    pub peak_in_flight: u64,
+    /// Per interval, ascending.
+    pub intervals: Vec<GeneratorRecord>,
+}
+
+/// Generator counts for one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GeneratorRecord {
+    /// Interval number.
+    pub index: u32,
+    /// Arrivals the schedule intended (open model).
+    pub planned: u64,
+    /// Arrivals sent (open model) or requests started (closed model).
+    pub sent: u64,
+    /// Arrivals dropped at the in-flight cap.
+    pub dropped: u64,
+    /// Largest schedule lag in the interval, µs.
+    pub max_lag_us: u64,
+    /// Users running at the end of the interval (closed model).
+    pub users: u64,
+    /// Users asked for at the end of the interval (closed model).
+    pub target_users: u64,
+}
+
+impl From<(u32, crate::metrics::GeneratorInterval)> for GeneratorRecord {
+    fn from((index, g): (u32, crate::metrics::GeneratorInterval)) -> Self {
+        Self {
+            index,
+            planned: g.planned,
+            sent: g.sent,
+            dropped: g.dropped,
+            max_lag_us: g.max_lag_us,
+            users: g.users,
+            target_users: g.target_users,
+        }
+    }
+}
+
+impl GeneratorRecord {
+    /// The counts without the index.
+    pub fn counts(&self) -> crate::metrics::GeneratorInterval {
+        crate::metrics::GeneratorInterval {
+            planned: self.planned,
+            sent: self.sent,
+            dropped: self.dropped,
+            max_lag_us: self.max_lag_us,
+            users: self.users,
+            target_users: self.target_users,
+        }
+    }
+}
+
+/// Generator health over the measured phase, derived from [`Generator::intervals`].
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct GeneratorTotals {
+    /// Arrivals planned.
+    pub planned: u64,
+    /// Arrivals sent.
+    pub sent: u64,
+    /// Arrivals dropped at the in-flight cap.
+    pub dropped: u64,
+    /// Largest schedule lag, µs.
+    pub max_lag_us: u64,
+}
+
+impl GeneratorTotals {
+    /// Sent over planned (1.0 when nothing was planned, as in the closed model).
+    pub fn achieved_ratio(&self) -> f64 {
+        if self.planned == 0 {
+            1.0
+        } else {
+            self.sent as f64 / self.planned as f64
+        }
+    }
+}
+
+/// A results file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// Not JSON, or JSON of the wrong shape.
+    #[error("{message} at `{path}` (line {line}, column {column})")]
+    Json {
+        /// What serde said.
+        message: String,
+        /// Key path of the problem.
+        path: String,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+    },
+    /// No `format_version`: not a loadgate results file.
+    #[error("not a loadgate results file: no `format_version` key (write one with `loadgate run`)")]
+    NotResults,
+    /// Written by a newer loadgate.
+    #[error(
+        "results `format_version` {found} is newer than this loadgate reads ({FORMAT_VERSION}): upgrade loadgate"
+    )]
+    FutureVersion {
+        /// The version in the file.
+        found: u64,
+    },
+    /// Parsed, but inconsistent (hand-edited or truncated).
+    #[error("results file is inconsistent: {0}")]
+    Invalid(String),
+    /// A histogram inside could not be decoded.
+    #[error("results file has a broken histogram at `{path}`: {source}")]
+    Histogram {
+        /// Where.
+        path: String,
+        /// Why.
+        #[source]
+        source: HistogramError,
+    },
+}
+
+impl RunResult {
+    /// Parses and checks a results file's text.
+    pub fn from_json(text: &str) -> Result<Self, ResultsError> {
+        let version = probe_version(text)?;
+        if version > u64::from(FORMAT_VERSION) {
+            return Err(ResultsError::FutureVersion { found: version });
+        }
+        let result: RunResult = parse_json(text)?;
+        result.check()?;
+        Ok(result)
+    }
+
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("results serialize to JSON");
+        text.push('\n');
+        text
+    }
+
+    /// The JSON Schema of this format.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(RunResult)).expect("schema serializes")
+    }
+
+    /// Number of warm-up intervals at the start.
+    pub fn warmup_intervals(&self) -> u32 {
+        if self.interval_ms == 0 {
+            return 0;
+        }
+        self.load.warmup_ms.div_ceil(self.interval_ms) as u32
+    }
+
+    /// True when interval `index` belongs to the warm-up.
+    pub fn is_warmup(&self, index: u32) -> bool {
+        index < self.warmup_intervals()
+    }
+
+    /// Seconds of the measured phase that the run covered (for rates).
+    pub fn measured_secs(&self) -> f64 {
+        self.duration_ms.saturating_sub(self.load.warmup_ms) as f64 / 1000.0
+    }
+
+    /// Seconds of warm-up that the run covered.
+    pub fn warmup_secs(&self) -> f64 {
+        self.duration_ms.min(self.load.warmup_ms) as f64 / 1000.0
+    }
+
+    /// Generator health over the measured phase.
+    pub fn generator_totals(&self) -> GeneratorTotals {
+        let mut t = GeneratorTotals::default();
+        for g in self
+            .generator
+            .intervals
+            .iter()
+            .filter(|g| !self.is_warmup(g.index))
+        {
+            t.planned += g.planned;
+            t.sent += g.sent;
+            t.dropped += g.dropped;
+            t.max_lag_us = t.max_lag_us.max(g.max_lag_us);
+        }
+        t
+    }
+
+    /// The merged latency histogram of one endpoint's measured phase.
+    pub fn measured_histogram(&self, endpoint: &EndpointResult) -> Result<Histogram, ResultsError> {
+        let mut total = Histogram::new();
+        for (i, interval) in endpoint.intervals.iter().enumerate() {
+            if !self.is_warmup(interval.index) {
+                total.add(&decode(interval, &endpoint.name, i)?);
+            }
+        }
+        Ok(total)
+    }
+
+    /// Recomputes every endpoint's `summary` and `warmup` from its intervals.
+    pub fn refresh_summaries(&mut self) -> Result<(), ResultsError> {
+        let warmup = self.warmup_intervals();
+        let (measured_secs, warmup_secs) = (self.measured_secs(), self.warmup_secs());
+        for endpoint in &mut self.endpoints {
+            let mut decoded = Vec::with_capacity(endpoint.intervals.len());
+            for (i, interval) in endpoint.intervals.iter().enumerate() {
+                decoded.push((interval, decode(interval, &endpoint.name, i)?));
+            }
+            let (w, m): (Vec<_>, Vec<_>) = decoded.iter().partition(|(iv, _)| iv.index < warmup);
+            endpoint.warmup = summarize(w.iter().map(|(iv, h)| (*iv, h)), warmup_secs);
+            endpoint.summary = summarize(m.iter().map(|(iv, h)| (*iv, h)), measured_secs);
+        }
+        Ok(())
+    }
+
+    /// Structural checks a hand-edited or truncated file may fail.
+    fn check(&self) -> Result<(), ResultsError> {
+        let invalid = |m: String| Err(ResultsError::Invalid(m));
+        if self.interval_ms == 0 {
+            return invalid("`interval_ms` is 0".into());
+        }
+        if self.shard.count == 0
+            || self.shard.indices.iter().any(|&i| i >= self.shard.count)
+            || !self.shard.indices.is_sorted_by(|a, b| a < b)
+            || self.shard.indices.is_empty()
+        {
+            return invalid(format!(
+                "`shard` is {:?} of {}: indices must be distinct, ascending and below the count",
+                self.shard.indices, self.shard.count
+            ));
+        }
+        for endpoint in &self.endpoints {
+            if !endpoint.intervals.is_sorted_by(|a, b| a.index < b.index) {
+                return invalid(format!(
+                    "intervals of endpoint `{}` are not in ascending order",
+                    endpoint.name
+                ));
+            }
+            for (i, interval) in endpoint.intervals.iter().enumerate() {
+                let histogram = decode(interval, &endpoint.name, i)?;
+                if histogram.len() > interval.requests || interval.error_total() > interval.requests
+                {
+                    return invalid(format!(
+                        "endpoint `{}` interval {} counts more latencies or errors than requests",
+                        endpoint.name, interval.index
+                    ));
+                }
+            }
+        }
+        if !self
+            .generator
+            .intervals
+            .is_sorted_by(|a, b| a.index < b.index)
+        {
+            return invalid("`generator.intervals` are not in ascending order".into());
+        }
+        self.generator
+            .schedule_lag
+            .decode()
+            .map_err(|source| ResultsError::Histogram {
+                path: "generator.schedule_lag".into(),
+                source,
+            })?;
+        Ok(())
+    }
+}
+
+fn decode(interval: &Interval, endpoint: &str, i: usize) -> Result<Histogram, ResultsError> {
+    interval
+        .latency
+        .decode()
+        .map_err(|source| ResultsError::Histogram {
+            path: format!("endpoints[{endpoint}].intervals[{i}].latency"),
+            source,
+        })
+}
+
+/// Reads `format_version` without parsing the rest, so a newer file gets the upgrade message
+/// rather than a confusing shape error.
+pub(crate) fn probe_version(text: &str) -> Result<u64, ResultsError> {
+    #[derive(Deserialize)]
+    struct Probe {
+        format_version: Option<serde_json::Value>,
+    }
+    let probe: Probe = parse_json(text)?;
+    match probe.format_version {
+        None => Err(ResultsError::NotResults),
+        Some(v) => v.as_u64().ok_or_else(|| {
+            ResultsError::Invalid(format!("`format_version` is {v}, expected a whole number"))
+        }),
+    }
+}
+
+/// Parses JSON, reporting the key path, line and column of the first problem.
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ResultsError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        ResultsError::Json {
+            message: strip_position(&inner.to_string()),
+            path,
+            line: inner.line(),
+            column: inner.column(),
+        }
+    })
+}
+
+/// serde_json appends " at line L column C"; the error prints its own position.
+fn strip_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(i) => message[..i].to_string(),
+        None => message.to_string(),
+    }
+}
