@@ -534,22 +534,15 @@ async fn send_once(
     }
 }
 
+/// A failure before a status arrived: the connection closed or reset, or the response head
+/// was malformed. Names the cause hyper saw.
 fn closed_failure(e: &hyper::Error) -> Failure {
-    let what = if e.is_parse() {
-        "malformed response"
-    } else if e.is_incomplete_message() {
-        "connection closed before the response completed"
-    } else if e.is_canceled() {
-        "request canceled: connection closed"
-    } else {
-        "connection failed"
-    };
-    let detail = std::error::Error::source(e).map(ToString::to_string);
-    (
-        ErrorClass::Closed,
-        match detail {
-            Some(d) => format!("{what}: {d}"),
-            None => format!("{what}: {e}"),
-        },
-    )
+    let mut message = e.to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        let detail = source.to_string();
+        if !message.contains(&detail) {
+            message = format!("{message}: {detail}");
+        }
+    }
+    (ErrorClass::Closed, message)
 }

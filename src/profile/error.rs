@@ -186,7 +186,29 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
     }
     if let Some(rest) = message.strip_prefix("missing field `") {
         let name = rest.split('`').next().unwrap_or(rest);
-        return (format!("missing key `{name}`"), None, None);
+        let expected = match name {
+            "name" => Some("expected `name: my-service` (it names the baseline file)"),
+            "load" => Some(
+                "expected a `load:` section with `stages:`, like `stages: [ { duration: 30s, rate: 50/s } ]`",
+            ),
+            "stages" => Some(
+                "expected `stages:` with at least one stage, like `- { duration: 30s, rate: 50/s }`",
+            ),
+            "path" => Some("expected `path: /health`"),
+            _ => None,
+        };
+        return (
+            format!("missing key `{name}`"),
+            expected.map(str::to_string),
+            None,
+        );
+    }
+    if message == "expected mapping start" {
+        return (
+            "the profile is not a mapping".into(),
+            Some("expected keys like `name`, `load` and `requests` at the top level".into()),
+            None,
+        );
     }
     if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
         let name = rest.split(',').next().unwrap_or(rest);

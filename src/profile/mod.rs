@@ -65,8 +65,15 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
             .take()
             .unwrap_or_else(|| (String::new(), e.location()));
         let location = location.or_else(|| e.location());
-        let key = clean_path(&path);
         let (problem, expected, hint) = error::humanize(&e.to_string());
+        let mut key = clean_path(&path);
+        if problem.starts_with("unknown key") {
+            // The path ends with the unknown key itself; name where it was found instead.
+            key = key
+                .rsplit_once('.')
+                .map(|(parent, _)| parent.to_string())
+                .unwrap_or_default();
+        }
         let mut err = ProfileError::new(file, key, problem);
         err.expected = expected;
         err.hint = hint;
@@ -77,12 +84,16 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
     })
 }
 
-/// serde_path_to_error writes `?` for unknown positions and `.` for the root.
+/// serde_path_to_error writes `?` for unknown positions and `.` for the root, and shows the
+/// `value` field of serde-saphyr's `Spanned` wrapper, which is not a key of the profile.
 fn clean_path(path: &str) -> String {
     let p = path.trim_end_matches(".?").trim_end_matches('?');
     if p == "." {
-        String::new()
-    } else {
-        p.to_string()
+        return String::new();
     }
+    let cleaned = p.replace(".value.", ".");
+    cleaned
+        .strip_suffix(".value")
+        .unwrap_or(&cleaned)
+        .to_string()
 }

@@ -23,7 +23,8 @@ use super::units::{HumanDuration, Percent, Rate};
 )]
 pub struct RawProfile {
     /// Format version of this file; only `1` exists.
-    pub version: Option<u32>,
+    #[schemars(with = "Option<u32>")]
+    pub version: Option<Spanned<u32>>,
     /// Names the profile and its baseline file (`baselines/<name>.json`): letters, digits, `-`, `_`, `.`.
     #[schemars(with = "String")]
     pub name: Spanned<String>,
@@ -39,7 +40,8 @@ pub struct RawProfile {
     #[serde(default)]
     pub defaults: RawDefaults,
     /// How much load, and how it changes over time.
-    pub load: RawLoad,
+    #[schemars(with = "RawLoad")]
+    pub load: Spanned<RawLoad>,
     /// The weighted request mix.
     #[serde(default)]
     #[schemars(with = "Vec<RawRequest>")]
@@ -115,20 +117,25 @@ pub struct RawLoad {
     /// `open` (arrival rate, default) or `closed` (users with think time).
     pub model: Option<RawModel>,
     /// Start-up period excluded from statistics (rounded up to whole intervals); default `0s`.
-    pub warmup: Option<HumanDuration>,
-    /// Recording interval (default `1s`).
-    pub interval: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub warmup: Option<Spanned<HumanDuration>>,
+    /// Recording interval (default `1s`); runs longer than 900 intervals record at a whole
+    /// multiple of it, so memory and file size do not grow with run length.
+    #[schemars(with = "Option<HumanDuration>")]
+    pub interval: Option<Spanned<HumanDuration>>,
     /// The schedule, in order.
     #[schemars(with = "Vec<RawStage>")]
     pub stages: Vec<Spanned<RawStage>>,
     /// Open model: most requests in flight at once; arrivals beyond it are dropped and counted
     /// (default 1000).
-    pub max_in_flight: Option<u64>,
+    #[schemars(with = "Option<u64>")]
+    pub max_in_flight: Option<Spanned<u64>>,
     /// Closed model: pause between a user's requests, fixed (`1s`) or a range (`1s..3s`).
     #[schemars(with = "Option<String>")]
     pub think_time: Option<Spanned<String>>,
     /// Closed model: how fast users are added when the target rises (default: at once).
-    pub spawn_rate: Option<Rate>,
+    #[schemars(with = "Option<Rate>")]
+    pub spawn_rate: Option<Spanned<Rate>>,
 }
 
 /// Load model.
@@ -487,7 +494,8 @@ pub struct RawThreshold {
 #[serde(deny_unknown_fields)]
 pub struct RawGate {
     /// Endpoints whose metrics can block (default: all).
-    pub endpoints: Option<Vec<String>>,
+    #[schemars(with = "Option<Vec<String>>")]
+    pub endpoints: Option<Vec<Spanned<String>>>,
     /// Gated latency percentiles and the change each may make before it counts, like
     /// `{ p50: 5%, p95: 10%, p99: 15% }` (the default).
     #[schemars(with = "Option<BTreeMap<String, Percent>>")]
@@ -495,9 +503,12 @@ pub struct RawGate {
     /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
     pub error_rate: Option<Percent>,
     /// Significance level across the gated family (default `0.01`).
-    pub alpha: Option<f64>,
+    #[schemars(with = "Option<f64>")]
+    pub alpha: Option<Spanned<f64>>,
     /// Baseline runs kept in the rolling window (default 10).
-    pub baseline_runs: Option<u32>,
+    #[schemars(with = "Option<u32>")]
+    pub baseline_runs: Option<Spanned<u32>>,
     /// Length of a statistics block (default `10s`).
-    pub block: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub block: Option<Spanned<HumanDuration>>,
 }

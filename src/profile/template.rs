@@ -165,7 +165,7 @@ impl Templates {
         let name = template_name(id);
         self.env
             .add_template_owned(name.clone(), source.to_string())
-            .map_err(|e| describe(&e))?;
+            .map_err(|e| format!("invalid template: {}", describe(&e)))?;
         let template = self.env.get_template(&name).map_err(|e| describe(&e))?;
         let mut wanted_env = BTreeSet::new();
         for var in template.undeclared_variables(true) {
@@ -187,7 +187,7 @@ impl Templates {
             }
             if !VARIABLES.contains(&root) {
                 return Err(format!(
-                    "unknown variable `{root}` in template `{}`: templates can use `env.NAME` and the functions {}",
+                    "unknown variable `{root}` in template `{}`: expected `env.NAME` or one of the functions {}",
                     shorten(source),
                     FUNCTIONS
                         .iter()
@@ -202,7 +202,7 @@ impl Templates {
         }
         for name in wanted_env {
             let value = std::env::var(&name).map_err(|_| {
-                format!("template reads environment variable `{name}`, which is not set: export it before running")
+                format!("template reads environment variable `{name}`, which is not set: expected it set before loadgate starts (`export {name}=…`)")
             })?;
             self.env_vars.insert(name, value);
         }
@@ -458,7 +458,7 @@ mod tests {
     fn syntax_errors_are_described() {
         let mut t = Templates::new();
         let err = t.text("/x/{{ random_int(1, }}").unwrap_err();
-        assert!(err.starts_with("syntax error"), "{err}");
+        assert!(err.starts_with("invalid template: syntax error"), "{err}");
     }
 
     #[test]

@@ -23,6 +23,8 @@ use super::units::{format_duration, parse_duration, parse_rate};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
+/// Most recording intervals in one run (see `validate_load`).
+pub const MAX_INTERVALS: u32 = 900;
 
 struct Ctx<'a> {
     file: &'a str,
@@ -39,13 +41,9 @@ impl Ctx<'_> {
     }
 
     fn text(&mut self, key: &str, value: &Spanned<String>) -> Result<Text, ProfileError> {
-        self.templates.text(&value.value).map_err(|m| {
-            self.err(
-                key,
-                Some(value.referenced),
-                &format!("invalid template: {m}"),
-            )
-        })
+        self.templates
+            .text(&value.value)
+            .map_err(|m| self.err(key, Some(value.referenced), &m))
     }
 
     fn pairs(
@@ -66,12 +64,13 @@ pub(super) fn validate(raw: &RawProfile, file: &str) -> Result<Profile, ProfileE
         file,
         templates: Templates::new(),
     };
-    if let Some(v) = raw.version
-        && v != 1
+    if let Some(v) = &raw.version
+        && v.value != 1
     {
+        let v = v.value;
         return Err(cx.err(
             "version",
-            None,
+            raw.version.as_ref().map(|v| v.referenced),
             &format!("unsupported profile version `{v}`: expected `1` (the only version this loadgate reads)"),
         ));
     }
@@ -114,7 +113,7 @@ pub(super) fn validate(raw: &RawProfile, file: &str) -> Result<Profile, ProfileE
             .connect_timeout
             .map_or(Duration::from_secs(5), |d| d.0),
     };
-    let load = validate_load(&cx, &raw.load)?;
+    let load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
     let default_timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
     let default_headers = headers(&mut cx, "defaults.headers", &raw.defaults.headers)?;
     if raw.requests.is_empty() {
@@ -229,16 +228,21 @@ fn check_path_or_url(text: &str) -> Result<(), String> {
     ))
 }
 
-fn validate_load(cx: &Ctx<'_>, raw: &RawLoad) -> Result<Load, ProfileError> {
+fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, ProfileError> {
     let model = match raw.model.unwrap_or(RawModel::Open) {
         RawModel::Open => LoadModel::Open,
         RawModel::Closed => LoadModel::Closed,
     };
-    let interval = raw.interval.map_or(Duration::from_secs(1), |d| d.0);
+    // Where a key was written, or else the `load` section.
+    let pos = |s: Option<Location>| Some(s.unwrap_or(at));
+    let interval = raw
+        .interval
+        .as_ref()
+        .map_or(Duration::from_secs(1), |d| d.value.0);
     if interval < Duration::from_millis(100) || interval > Duration::from_secs(60) {
         return Err(cx.err(
             "load.interval",
-            None,
+            pos(raw.interval.as_ref().map(|d| d.referenced)),
             &format!(
                 "interval `{}` out of range: expected between `100ms` and `60s`",
                 format_duration(interval)
@@ -248,7 +252,7 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad) -> Result<Load, ProfileError> {
     if raw.stages.is_empty() {
         return Err(cx.err(
             "load.stages",
-            None,
+            Some(at),
             "no stages: expected at least one, like `- { duration: 30s, rate: 50/s }`",
         ));
     }
@@ -273,18 +277,23 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad) -> Result<Load, ProfileError> {
     if t.is_zero() {
         return Err(cx.err(
             "load.stages",
-            None,
+            Some(at),
             "the stages last `0s`: expected a total duration above zero",
         ));
     }
-    let warmup_raw = raw.warmup.map_or(Duration::ZERO, |d| d.0);
+    // Memory and file size stay bounded whatever the run length: a long run records at a
+    // whole multiple of the interval, so it never holds more than MAX_INTERVALS of them.
+    let needed = t.as_nanos().div_ceil(u128::from(MAX_INTERVALS));
+    let factor = needed.div_ceil(interval.as_nanos()).max(1);
+    let interval = interval * u32::try_from(factor).unwrap_or(u32::MAX);
+    let warmup_raw = raw.warmup.as_ref().map_or(Duration::ZERO, |d| d.value.0);
     // Warm-up ends on an interval boundary so every interval is wholly in or out of it.
     let intervals = warmup_raw.as_nanos().div_ceil(interval.as_nanos());
     let warmup = interval * u32::try_from(intervals).unwrap_or(u32::MAX);
     if warmup >= t {
         return Err(cx.err(
             "load.warmup",
-            None,
+            pos(raw.warmup.as_ref().map(|d| d.referenced)),
             &format!(
                 "warm-up `{}` is not shorter than the whole run `{}`: expected time left to measure",
                 format_duration(warmup),
@@ -292,10 +301,10 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad) -> Result<Load, ProfileError> {
             ),
         ));
     }
-    let closed_only = |key: &str| {
+    let closed_only = |key: &str, where_: Option<Location>| {
         cx.err(
             format!("load.{key}"),
-            None,
+            pos(where_),
             &format!(
                 "`{key}` applies to the closed model: expected `model: closed`, or remove `{key}`"
             ),
@@ -303,37 +312,40 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad) -> Result<Load, ProfileError> {
     };
     let think_time = match (&raw.think_time, model) {
         (None, _) => ThinkTime::default(),
-        (Some(_), LoadModel::Open) => return Err(closed_only("think_time")),
+        (Some(s), LoadModel::Open) => return Err(closed_only("think_time", Some(s.referenced))),
         (Some(s), LoadModel::Closed) => parse_think_time(&s.value)
             .map_err(|m| cx.err("load.think_time", Some(s.referenced), &m))?,
     };
-    if raw.spawn_rate.is_some() && model == LoadModel::Open {
-        return Err(closed_only("spawn_rate"));
+    if let (Some(r), LoadModel::Open) = (&raw.spawn_rate, model) {
+        return Err(closed_only("spawn_rate", Some(r.referenced)));
     }
-    if raw.max_in_flight.is_some() && model == LoadModel::Closed {
+    if let (Some(m), LoadModel::Closed) = (&raw.max_in_flight, model) {
         return Err(cx.err(
             "load.max_in_flight",
-            None,
+            Some(m.referenced),
             "`max_in_flight` applies to the open model: expected it removed (the closed model's users bound what is in flight)",
         ));
     }
-    let max_in_flight = raw.max_in_flight.unwrap_or(DEFAULT_MAX_IN_FLIGHT);
+    let max_in_flight = raw
+        .max_in_flight
+        .as_ref()
+        .map_or(DEFAULT_MAX_IN_FLIGHT, |m| m.value);
     if max_in_flight == 0 {
         return Err(cx.err(
             "load.max_in_flight",
-            None,
+            pos(raw.max_in_flight.as_ref().map(|m| m.referenced)),
             "`max_in_flight` is 0: expected at least 1",
         ));
     }
-    let spawn_rate = match raw.spawn_rate {
-        Some(r) if r.0 <= 0.0 => {
+    let spawn_rate = match &raw.spawn_rate {
+        Some(r) if r.value.0 <= 0.0 => {
             return Err(cx.err(
                 "load.spawn_rate",
-                None,
+                Some(r.referenced),
                 "`spawn_rate` is zero: expected a rate like `10/s`",
             ));
         }
-        r => r.map(|r| r.0),
+        r => r.as_ref().map(|r| r.value.0),
     };
     Ok(Load {
         model,
@@ -711,16 +723,16 @@ fn json_pieces(
                     out.push(JsonPiece::Raw(std::mem::take(buf)));
                 }
                 let piece = match sole_expression(s) {
-                    Some(expr) => {
-                        JsonPiece::Native(cx.templates.json_expression(expr).map_err(|m| {
-                            cx.err(key, Some(at), &format!("invalid template `{s}`: {m}"))
-                        })?)
-                    }
+                    Some(expr) => JsonPiece::Native(
+                        cx.templates
+                            .json_expression(expr)
+                            .map_err(|m| cx.err(key, Some(at), &m))?,
+                    ),
                     None => match cx.templates.text(s) {
                         Ok(Text::Template { id, .. }) => JsonPiece::Str(id),
                         Ok(Text::Literal(_)) => unreachable!("is_template was true"),
                         Err(m) => {
-                            return Err(cx.err(key, Some(at), &format!("invalid template: {m}")));
+                            return Err(cx.err(key, Some(at), &m));
                         }
                     },
                 };
@@ -838,12 +850,13 @@ fn validate_gate(
     let mut gate = GateConfig::default();
     if let Some(endpoints) = &raw.endpoints {
         for (i, e) in endpoints.iter().enumerate() {
-            if !names.contains(&e.as_str()) {
+            if !names.contains(&e.value.as_str()) {
                 let mut err = cx.err(
                     format!("gate.endpoints[{i}]"),
-                    None,
+                    Some(e.referenced),
                     &format!(
-                        "unknown endpoint `{e}`: expected a request name ({})",
+                        "unknown endpoint `{}`: expected a request name ({})",
+                        e.value,
                         names
                             .iter()
                             .map(|n| format!("`{n}`"))
@@ -851,13 +864,13 @@ fn validate_gate(
                             .join(", ")
                     ),
                 );
-                if let Some(m) = did_you_mean(e, names.iter().copied()) {
+                if let Some(m) = did_you_mean(&e.value, names.iter().copied()) {
                     err = err.hint(format!("did you mean `{m}`?"));
                 }
                 return Err(err);
             }
         }
-        gate.endpoints = Some(endpoints.clone());
+        gate.endpoints = Some(endpoints.iter().map(|e| e.value.clone()).collect());
     }
     if let Some(metrics) = &raw.metrics {
         gate.metrics = Vec::new();
@@ -866,7 +879,10 @@ fn validate_gate(
                 cx.err(
                     "gate.metrics",
                     Some(label.referenced),
-                    &format!("unknown metric `{}`: expected a percentile like `p50`, `p95`, `p99` or `p999`", label.value),
+                    &format!(
+                        "unknown metric `{}`: expected a percentile like `p50`, `p95`, `p99` or `p999`",
+                        label.value
+                    ),
                 )
             })?;
             gate.metrics.push((q, tolerance.0));
@@ -882,31 +898,43 @@ fn validate_gate(
     if let Some(e) = raw.error_rate {
         gate.error_rate = e.0;
     }
-    if let Some(a) = raw.alpha {
-        if !(a > 0.0 && a <= 0.5) {
-            return Err(cx.err("gate.alpha", None, &format!("alpha `{a}` out of range: expected a probability above 0 and at most 0.5, like `0.01`")));
+    if let Some(a) = &raw.alpha {
+        if !(a.value > 0.0 && a.value <= 0.5) {
+            return Err(cx.err(
+                "gate.alpha",
+                Some(a.referenced),
+                &format!(
+                    "alpha `{}` out of range: expected a probability above 0 and at most 0.5, like `0.01`",
+                    a.value
+                ),
+            ));
         }
-        gate.alpha = a;
+        gate.alpha = a.value;
     }
-    if let Some(n) = raw.baseline_runs {
-        if !(1..=100).contains(&n) {
+    if let Some(n) = &raw.baseline_runs {
+        if !(1..=100).contains(&n.value) {
             return Err(cx.err(
                 "gate.baseline_runs",
-                None,
-                &format!("`{n}` baseline runs: expected 1 to 100"),
+                Some(n.referenced),
+                &format!("`{}` baseline runs: expected 1 to 100", n.value),
             ));
         }
-        gate.baseline_runs = n;
+        gate.baseline_runs = n.value;
     }
-    if let Some(b) = raw.block {
-        if b.0 < interval || b.0.as_nanos() % interval.as_nanos() != 0 {
+    if let Some(b) = &raw.block {
+        let block = b.value.0;
+        if block < interval || !block.as_nanos().is_multiple_of(interval.as_nanos()) {
             return Err(cx.err(
                 "gate.block",
-                None,
-                &format!("block `{}` is not a whole number of intervals: expected a multiple of `load.interval` ({})", format_duration(b.0), format_duration(interval)),
+                Some(b.referenced),
+                &format!(
+                    "block `{}` is not a whole number of intervals: expected a multiple of `load.interval` ({})",
+                    format_duration(block),
+                    format_duration(interval)
+                ),
             ));
         }
-        gate.block = b.0;
+        gate.block = block;
     }
     Ok(gate)
 }

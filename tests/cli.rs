@@ -1,0 +1,310 @@
+//! The real binary: exit codes, error text, the run → results → merge flow, Ctrl-C.
+#![allow(clippy::unwrap_used)]
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn loadgate() -> Command {
+    let mut cmd = Command::cargo_bin("loadgate").unwrap();
+    cmd.env_remove("LOADGATE_TARGET")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+const SHORT: &str = "name: cli\nload:\n  stages:\n    - { duration: 2s, rate: 50/s }\nrequests:\n  - { name: ok, get: /ok }\n  - { name: json, get: /json }\n";
+
+#[test]
+fn validate_prints_the_plan() {
+    let out = loadgate()
+        .args(["validate", "examples/demo.yaml"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text.replace(&loadgate_hash(&text), "sha256:<hash>");
+    insta::assert_snapshot!(text);
+}
+
+fn loadgate_hash(text: &str) -> String {
+    text.lines()
+        .find_map(|l| l.strip_prefix("hash: "))
+        .unwrap()
+        .to_string()
+}
+
+#[test]
+fn validate_shows_a_shards_share() {
+    loadgate()
+        .args(["validate", "examples/demo.yaml", "--shard", "2/4"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "3,250 requests in all; shard 2/4 sends 813",
+        ));
+}
+
+#[test]
+fn a_broken_profile_exits_2_with_the_position() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &SHORT.replace("rate: 50/s", "rate: 50/m"),
+    );
+    loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "error: invalid rate `50/m` at `load.stages[0].rate`",
+        ))
+        .stderr(predicate::str::contains("p.yaml:4:29"));
+}
+
+#[test]
+fn a_missing_file_exits_2() {
+    loadgate()
+        .args(["run", "nope.yaml"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("cannot read `nope.yaml`"));
+}
+
+#[test]
+fn a_missing_target_is_a_usage_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.yaml", SHORT);
+    loadgate()
+        .args(["run", p.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("no target for profile `cli`"))
+        .stderr(predicate::str::contains("LOADGATE_TARGET"));
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--target", "ftp://x"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("unsupported scheme `ftp`"));
+}
+
+#[test]
+fn a_target_that_never_gets_ready_exits_3() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &format!("wait_for: {{ path: /health, timeout: 1s, interval: 200ms }}\n{SHORT}"),
+    );
+    let url = format!("http://127.0.0.1:{}", support::closed_port());
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--target", &url])
+        .timeout(Duration::from_secs(20))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("target not ready"))
+        .stderr(predicate::str::contains("/health` was not ready after 1s"));
+}
+
+#[test]
+fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.yaml", SHORT);
+    let out = dir.path().join("r.json");
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env("LOADGATE_TARGET", target.url())
+        .env("GITHUB_SHA", "0123456789abcdef")
+        .env("RUNNER_OS", "Linux")
+        .env("RUNNER_ARCH", "X64")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("endpoint"))
+        .stdout(predicate::str::contains("json"))
+        .stdout(predicate::str::contains(
+            "generator: 100 of 100 planned arrivals sent",
+        ));
+    let result =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(result.git.unwrap().sha, "0123456789abcdef");
+    assert_eq!(result.runner.class, "Linux-X64");
+    assert_eq!(
+        result
+            .endpoints
+            .iter()
+            .map(|e| e.summary.requests)
+            .sum::<u64>(),
+        100
+    );
+
+    let shards: Vec<_> = (1..=2)
+        .map(|i| {
+            let o = dir.path().join(format!("s{i}.json"));
+            loadgate()
+                .args([
+                    "run",
+                    p.to_str().unwrap(),
+                    "--target",
+                    &target.url(),
+                    "--shard",
+                    &format!("{i}/2"),
+                    "-o",
+                    o.to_str().unwrap(),
+                ])
+                .assert()
+                .success();
+            o
+        })
+        .collect();
+    let merged = dir.path().join("merged.json");
+    loadgate()
+        .args([
+            "merge",
+            shards[0].to_str().unwrap(),
+            shards[1].to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("shard 1,2 of 2"));
+    let m = loadgate::results::RunResult::from_json(&std::fs::read_to_string(&merged).unwrap())
+        .unwrap();
+    assert!(m.shard.is_complete());
+    assert_eq!(m.generator_totals().planned, 100);
+    loadgate()
+        .args([
+            "merge",
+            shards[0].to_str().unwrap(),
+            shards[0].to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("shard 1/2 appears twice"));
+}
+
+#[test]
+fn bad_shards_are_refused() {
+    for bad in ["0/2", "3/2", "x"] {
+        loadgate()
+            .args(["run", "examples/demo.yaml", "--shard", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("expected `I/N` with 1 ≤ I ≤ N"));
+    }
+}
+
+#[test]
+fn a_corrupt_results_file_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "r.json", "{\"format_version\": 1, \"tool\": ");
+    loadgate()
+        .args(["merge", p.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("r.json"))
+        .stderr(predicate::str::contains("EOF while parsing"));
+    let future = write(dir.path(), "f.json", "{\"format_version\": 9}");
+    loadgate()
+        .args(["merge", future.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "newer than this loadgate reads (1): upgrade loadgate",
+        ));
+}
+
+#[test]
+fn schema_prints_json() {
+    for kind in ["profile", "results"] {
+        let out = loadgate().args(["schema", kind]).assert().success();
+        let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+        assert!(v.get("$schema").is_some());
+    }
+}
+
+#[test]
+fn demo_runs_the_example_against_the_built_in_service() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("demo.json");
+    loadgate()
+        .args(["demo", "--duration", "2s", "--out", out.to_str().unwrap()])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("get customer"))
+        .stdout(predicate::str::contains("customer address"))
+        .stdout(predicate::str::contains("add json"));
+    let r =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for e in &r.endpoints {
+        assert!(e.summary.requests > 0, "{}", e.name);
+        assert_eq!(e.summary.errors, 0, "{}: {:?}", e.name, e.error_samples);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn ctrl_c_writes_partial_results() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &SHORT.replace("duration: 2s", "duration: 60s"),
+    );
+    let out = dir.path().join("r.json");
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"))
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until load is flowing, then interrupt like a terminal would.
+    let started = std::time::Instant::now();
+    while target.total() < 50 && started.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("writing partial results"), "{stderr}");
+    let r =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(r.partial);
+    let n: u64 = r
+        .endpoints
+        .iter()
+        .map(|e| e.summary.requests + e.warmup.requests)
+        .sum();
+    assert!(n >= 50, "the requests before Ctrl-C were kept: {n}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("PARTIAL (interrupted)"));
+}

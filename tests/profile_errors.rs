@@ -1,0 +1,85 @@
+//! Broken profiles and the messages they get: each names the file, the position, the key path
+//! and what was expected. The texts are snapshots (tests/snapshots/).
+#![allow(clippy::unwrap_used)]
+
+use loadgate::profile::Profile;
+
+const GOOD: &str = "\
+name: shop
+target: http://localhost:8080
+load:
+  stages:
+    - { duration: 30s, rate: 50/s }
+requests:
+  - name: home
+    get: /
+";
+
+fn error_of(yaml: &str) -> String {
+    Profile::from_yaml(yaml, "profile.yaml")
+        .unwrap_err()
+        .to_string()
+}
+
+#[test]
+fn the_good_profile_loads() {
+    let p = Profile::from_yaml(GOOD, "profile.yaml").unwrap();
+    assert_eq!(p.name, "shop");
+}
+
+macro_rules! broken {
+    ($($name:ident: $yaml:expr;)*) => {
+        $(
+            #[test]
+            fn $name() {
+                insta::assert_snapshot!(error_of(AsRef::<str>::as_ref(&$yaml)));
+            }
+        )*
+    };
+}
+
+broken! {
+    malformed_yaml: GOOD.replace("{ duration: 30s, rate: 50/s }", "{ duration: 30s, rate: 50/s");
+    unknown_key_with_suggestion: GOOD.replace("  stages:", "  max_in_fligt: 10\n  stages:");
+    unknown_top_level_key: format!("{GOOD}treshold: {{}}\n");
+    wrong_type: GOOD.replace("  stages:", "  max_in_flight: many\n  stages:");
+    bad_duration: GOOD.replace("duration: 30s", "duration: 30x");
+    bare_number_duration: GOOD.replace("duration: 30s", "duration: 30");
+    bad_rate: GOOD.replace("rate: 50/s", "rate: 10/m");
+    invalid_template: GOOD.replace("get: /", "get: \"/items/{{ random_int(1, }}\"");
+    unknown_template_variable: GOOD.replace("get: /", "get: \"/items/{{ item_id }}\"");
+    unset_environment_variable: GOOD.replace("    get: /", "    get: /\n    headers: { authorization: \"Bearer {{ env.LOADGATE_SURELY_UNSET_TOKEN }}\" }");
+    non_http_target: GOOD.replace("http://localhost:8080", "ftp://localhost");
+    target_without_scheme: GOOD.replace("http://localhost:8080", "localhost:8080");
+    two_levels_in_one_stage: GOOD.replace("rate: 50/s }", "rate: 50/s, ramp_to: 100/s }");
+    users_in_the_open_model: GOOD.replace("rate: 50/s", "users: 10");
+    rate_without_unit_in_ramp: GOOD.replace("rate: 50/s }", "rate: 50/s }\n    - { duration: 10s, ramp_to: 100 }");
+    threshold_for_unknown_endpoint: format!("{GOOD}thresholds:\n  hom: {{ p95: 300ms }}\n");
+    duplicate_endpoint_names: GOOD.replace("    get: /\n", "    get: /\n  - name: home\n    get: /about\n");
+    request_without_method: GOOD.replace("    get: /\n", "    weight: 2\n");
+    path_without_slash: GOOD.replace("get: /", "get: items");
+    warmup_longer_than_run: GOOD.replace("  stages:", "  warmup: 1m\n  stages:");
+    think_time_in_open_model: GOOD.replace("  stages:", "  think_time: 1s\n  stages:");
+    unknown_gate_metric: format!("{GOOD}gate:\n  metrics: {{ mean: 5% }}\n");
+    bad_percentage: format!("{GOOD}gate:\n  error_rate: 0.1\n");
+    unsupported_version: format!("version: 2\n{GOOD}");
+    empty_file: "";
+    not_a_mapping: "- just\n- a list\n";
+    duplicate_key: format!("{GOOD}name: again\n");
+    missing_load: "name: x\nrequests:\n  - get: /\n";
+    bad_status_check: GOOD.replace("get: /", "get: /\n    check: { status: 2000 }");
+}
+
+#[test]
+fn long_runs_record_at_a_coarser_interval() {
+    let two_hours = GOOD.replace("duration: 30s", "duration: 2h");
+    let p = Profile::from_yaml(&two_hours, "profile.yaml").unwrap();
+    assert_eq!(
+        p.load.interval,
+        std::time::Duration::from_secs(8),
+        "7200 s / 900 intervals → 8 s"
+    );
+    let fifteen_minutes = GOOD.replace("duration: 30s", "duration: 15m");
+    let p = Profile::from_yaml(&fifteen_minutes, "profile.yaml").unwrap();
+    assert_eq!(p.load.interval, std::time::Duration::from_secs(1));
+}
