@@ -25,6 +25,9 @@ pub struct IntervalProgress {
     pub latency: Histogram,
     /// Generator counts.
     pub generator: GeneratorInterval,
+    /// Per endpoint (profile order): the interval's counts and latency histogram, exactly as
+    /// they go into the results file, for live exporters.
+    pub endpoints: Vec<EndpointInterval>,
 }
 
 /// Collector state (see the module docs).
@@ -118,6 +121,7 @@ impl Collector {
                 errors: 0,
                 latency: Histogram::new(),
                 generator,
+                endpoints: Vec::new(),
             };
             for (e, data) in endpoints.iter().enumerate() {
                 if data.requests == 0 {
@@ -132,6 +136,7 @@ impl Collector {
                 self.generator
                     .push(GeneratorRecord::from((index, generator)));
             }
+            total.endpoints = endpoints;
             progress(&total);
         }
     }

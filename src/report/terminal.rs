@@ -20,9 +20,7 @@ pub fn summary(result: &RunResult) -> String {
         "{} · {} · {} measured",
         result.profile.name,
         result.target,
-        format_duration(std::time::Duration::from_millis(
-            result.duration_ms.saturating_sub(result.load.warmup_ms)
-        )),
+        seconds(result.duration_ms.saturating_sub(result.load.warmup_ms)),
     );
     if result.load.warmup_ms > 0 {
         let _ = write!(
@@ -146,6 +144,16 @@ pub fn summary(result: &RunResult) -> String {
     }
     let _ = writeln!(out, "{}", generator_line(result));
     out
+}
+
+/// Milliseconds as seconds, whole when close to whole (`30s`, `12.5s`).
+fn seconds(ms: u64) -> String {
+    let s = ms as f64 / 1000.0;
+    if (s - s.round()).abs() < 0.05 {
+        format!("{:.0}s", s.round())
+    } else {
+        format!("{s:.1}s")
+    }
 }
 
 fn row(
