@@ -4,10 +4,13 @@
 //! Errors here are about reading the context or writing the workflow files.
 
 pub mod context;
+pub mod truncate;
+pub mod workflow;
 
 use std::path::PathBuf;
 
 pub use context::{Context, Env, EventKind, NoPullRequest, PullRequest};
+pub use workflow::{Annotation, Level};
 
 /// Reading the GitHub context or writing the workflow files failed.
 #[derive(Debug, thiserror::Error)]
