@@ -1,14 +1,19 @@
 //! GitHub integration: the run's context (environment and event payload), the workflow files and
 //! commands (job summary, step outputs, annotations, masks) and the sticky PR comment.
 //!
-//! Errors here are about reading the context or writing the workflow files.
+//! Publishing never changes a verdict: a comment that cannot be posted is a
+//! [`comment::CommentOutcome::Failed`] with a warning, and maps to exit code 4 only when the
+//! caller requires publishing. Errors here are about reading the context or writing the
+//! workflow files.
 
+pub mod comment;
 pub mod context;
 pub mod truncate;
 pub mod workflow;
 
 use std::path::PathBuf;
 
+pub use comment::{CommentOutcome, CommentSettings, PublishRequirement, publish_sticky_comment};
 pub use context::{Context, Env, EventKind, NoPullRequest, PullRequest};
 pub use workflow::{Annotation, Level};
 
