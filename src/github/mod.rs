@@ -6,8 +6,10 @@
 //! caller requires publishing. Errors here are about reading the context or writing the
 //! workflow files.
 
+mod api;
 pub mod comment;
 pub mod context;
+mod event;
 pub mod truncate;
 pub mod workflow;
 
