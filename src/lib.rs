@@ -22,6 +22,7 @@ pub mod cli;
 pub mod demo;
 pub mod engine;
 pub mod error;
+pub mod github;
 pub mod metrics;
 pub mod profile;
 pub mod report;
