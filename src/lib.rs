@@ -27,3 +27,4 @@ pub mod metrics;
 pub mod profile;
 pub mod report;
 pub mod results;
+pub mod secrets;

@@ -50,6 +50,10 @@ pub struct RunResult {
     pub interval_ms: u64,
     /// Per endpoint, in profile order.
     pub endpoints: Vec<EndpointResult>,
+    /// Per scenario (journeys only), in profile order: the total duration of each iteration,
+    /// recorded in the interval it ended in.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub scenarios: Vec<ScenarioResult>,
     /// How well the generator kept to its schedule.
     pub generator: Generator,
 }
@@ -197,6 +201,23 @@ pub struct EndpointResult {
     /// A few distinct error messages with counts, for the report.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub error_samples: Vec<ErrorSample>,
+}
+
+/// One scenario's results: iterations that ended (`requests`), those that failed (`errors`,
+/// by the class of the step that failed), and their total durations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScenarioResult {
+    /// The scenario's `name`.
+    pub name: String,
+    /// Its steps' endpoint names, in order.
+    pub steps: Vec<String>,
+    /// Summary of the measured phase, derived from `intervals`.
+    pub summary: Summary,
+    /// Summary of the warm-up phase, derived from `intervals`.
+    pub warmup: Summary,
+    /// Per interval that saw an iteration end, ascending by index.
+    pub intervals: Vec<Interval>,
 }
 
 /// One endpoint within one interval.
@@ -440,14 +461,23 @@ impl RunResult {
     pub fn refresh_summaries(&mut self) -> Result<(), ResultsError> {
         let warmup = self.warmup_intervals();
         let (measured_secs, warmup_secs) = (self.measured_secs(), self.warmup_secs());
-        for endpoint in &mut self.endpoints {
-            let mut decoded = Vec::with_capacity(endpoint.intervals.len());
-            for (i, interval) in endpoint.intervals.iter().enumerate() {
-                decoded.push((interval, decode(interval, &endpoint.name, i)?));
+        let series = self
+            .endpoints
+            .iter_mut()
+            .map(|e| (&e.name, &e.intervals, &mut e.summary, &mut e.warmup))
+            .chain(
+                self.scenarios
+                    .iter_mut()
+                    .map(|s| (&s.name, &s.intervals, &mut s.summary, &mut s.warmup)),
+            );
+        for (name, intervals, summary, warmup_summary) in series {
+            let mut decoded = Vec::with_capacity(intervals.len());
+            for (i, interval) in intervals.iter().enumerate() {
+                decoded.push((interval, decode(interval, name, i)?));
             }
             let (w, m): (Vec<_>, Vec<_>) = decoded.iter().partition(|(iv, _)| iv.index < warmup);
-            endpoint.warmup = summarize(w.iter().map(|(iv, h)| (*iv, h)), warmup_secs);
-            endpoint.summary = summarize(m.iter().map(|(iv, h)| (*iv, h)), measured_secs);
+            *warmup_summary = summarize(w.iter().map(|(iv, h)| (*iv, h)), warmup_secs);
+            *summary = summarize(m.iter().map(|(iv, h)| (*iv, h)), measured_secs);
         }
         Ok(())
     }

@@ -15,7 +15,9 @@ use support::{Target, closed_port, errors_of, requests_of, run_yaml, run_yaml_wi
 static SERIAL: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn serial() -> std::sync::MutexGuard<'static, ()> {
-    SERIAL.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    SERIAL
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 fn open_profile(rate: &str, secs: u32, path: &str) -> String {

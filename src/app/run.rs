@@ -30,10 +30,26 @@ pub(super) fn finish_run(result: &RunResult, out: &Path) -> Result<ExitCode, Err
     })
 }
 
-/// Reads and validates a profile file.
+/// Reads and validates a profile file; its data files are read relative to it.
 pub fn load_profile(path: &Path) -> Result<Profile, Error> {
     let text = super::read_file(path)?;
-    Ok(Profile::from_yaml(&text, &path.display().to_string())?)
+    let files = FilesBeside(path.parent().map(Path::to_path_buf).unwrap_or_default());
+    Ok(Profile::from_yaml_with_files(
+        &text,
+        &path.display().to_string(),
+        &files,
+    )?)
+}
+
+/// Data files, relative to the profile's directory.
+struct FilesBeside(std::path::PathBuf);
+
+impl crate::profile::DataFiles for FilesBeside {
+    fn read(&self, path: &str) -> Result<String, String> {
+        let full = self.0.join(path);
+        std::fs::read_to_string(&full)
+            .map_err(|e| format!("cannot read data file `{}`: {e}", full.display()))
+    }
 }
 
 /// The target: `--target` / `LOADGATE_TARGET`, else the profile's.

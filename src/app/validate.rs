@@ -104,7 +104,7 @@ pub fn plan(
         );
     }
     if load.model == LoadModel::Open {
-        let total = Arrivals::new(&load.segments, Share::WHOLE).total();
+        let total = load.total_arrivals();
         let _ = write!(out, "  {} requests in all", count(total));
         if let Some((i, n)) = shard {
             let mine = Arrivals::new(&load.segments, Share::of(i, n, 0, 1)).count();

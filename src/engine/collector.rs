@@ -25,8 +25,9 @@ pub struct IntervalProgress {
     pub latency: Histogram,
     /// Generator counts.
     pub generator: GeneratorInterval,
-    /// Per endpoint (profile order): the interval's counts and latency histogram, exactly as
-    /// they go into the results file, for live exporters.
+    /// Per series: the endpoints in profile order, then the scenarios' totals. The interval's
+    /// counts and latency histograms exactly as they go into the results file, for live
+    /// exporters.
     pub endpoints: Vec<EndpointInterval>,
 }
 
@@ -34,6 +35,8 @@ pub struct IntervalProgress {
 #[derive(Debug)]
 pub struct Collector {
     watermarks: Vec<u32>,
+    /// Series below this index are endpoints (the rest are scenario totals).
+    endpoint_count: usize,
     pending: BTreeMap<u32, (Vec<EndpointInterval>, GeneratorInterval)>,
     /// Encoded intervals per endpoint.
     pub intervals: Vec<Vec<Interval>>,
@@ -49,10 +52,13 @@ pub struct Collector {
 }
 
 impl Collector {
-    /// A collector for `threads` engine threads and `endpoints` endpoints.
-    pub fn new(threads: usize, endpoints: usize) -> Self {
+    /// A collector for `threads` engine threads and `series` recorded series, the first
+    /// `endpoint_count` of them endpoints.
+    pub fn new(threads: usize, series: usize, endpoint_count: usize) -> Self {
+        let endpoints = series;
         Self {
             watermarks: vec![0; threads],
+            endpoint_count,
             pending: BTreeMap::new(),
             intervals: vec![Vec::new(); endpoints],
             generator: Vec::new(),
@@ -127,9 +133,11 @@ impl Collector {
                 if data.requests == 0 {
                     continue;
                 }
-                total.requests += data.requests;
-                total.errors += data.error_total();
-                total.latency.add(&data.latency);
+                if e < self.endpoint_count {
+                    total.requests += data.requests;
+                    total.errors += data.error_total();
+                    total.latency.add(&data.latency);
+                }
                 self.intervals[e].push(encode(index, data));
             }
             if generator != GeneratorInterval::default() {
@@ -183,7 +191,7 @@ mod tests {
 
     #[test]
     fn intervals_finalize_when_every_thread_passed_them() {
-        let mut c = Collector::new(2, 1);
+        let mut c = Collector::new(2, 1, 1);
         let mut seen = Vec::new();
         let mut progress = |p: &IntervalProgress| seen.push((p.index, p.requests));
         c.take(closed(0, 3), &mut progress);

@@ -7,9 +7,11 @@
 
 pub mod client;
 pub mod collector;
+pub mod exchange;
 pub mod probe;
 pub mod request;
 pub mod schedule;
+pub mod setup;
 pub mod worker;
 
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use crate::metrics::EncodedHistogram;
 use crate::profile::{LoadModel, Profile};
 use crate::results::{
     EndpointResult, FORMAT_VERSION, Generator, GitRef, LoadPlan, ProfileRef, RunResult, Runner,
-    Segment, Shard, Tool,
+    ScenarioResult, Segment, Shard, Tool,
 };
 pub use collector::IntervalProgress;
 pub use worker::Stop;
@@ -85,11 +87,16 @@ pub async fn run(
         profile.http.insecure_tls,
     )
     .map_err(EngineError::Setup)?;
+    let session = setup::start_session(&profile, &options.target)
+        .await
+        .map_err(EngineError::Setup)?;
     let prepared = Arc::new(
-        request::Prepared::new(&profile, &options.target)
+        request::Prepared::new(&profile, &options.target, session.auth.as_ref())
             .await
             .map_err(EngineError::Setup)?,
     );
+    let vars = Arc::new(session.vars);
+    let secrets = Arc::new(session.secrets);
     let threads = options
         .threads
         .unwrap_or_else(|| default_threads(&profile, options.shard))
@@ -116,6 +123,8 @@ pub async fn run(
             stop: stop.clone(),
             reports: tx.clone(),
             max_in_flight: per_thread_cap,
+            vars: vars.clone(),
+            secrets: secrets.clone(),
         };
         let handle = std::thread::Builder::new()
             .name(format!("loadgate-engine-{thread}"))
@@ -124,7 +133,8 @@ pub async fn run(
         handles.push(handle);
     }
     drop(tx);
-    let mut collector = collector::Collector::new(threads, profile.endpoints.len());
+    let series = profile.endpoints.len() + profile.scenarios.iter().filter(|s| s.journey).count();
+    let mut collector = collector::Collector::new(threads, series, profile.endpoints.len());
     while let Some(report) = rx.recv().await {
         collector.take(report, &mut progress);
         if collector.all_done() {
@@ -151,12 +161,10 @@ pub async fn run(
         started_at: humantime::format_rfc3339_millis(started_at).to_string(),
         duration_ms: elapsed.as_millis() as u64,
         partial,
-        partial_reason: partial.then(|| {
-            if stop.is_triggered() {
-                "interrupted".to_string()
-            } else {
-                "an engine thread stopped unexpectedly".to_string()
-            }
+        partial_reason: partial.then(|| match stop.reason() {
+            Some(reason) => reason,
+            None if stop.is_triggered() => "interrupted".to_string(),
+            None => "an engine thread stopped unexpectedly".to_string(),
         }),
         shard: Shard {
             count: shard.count,
@@ -176,6 +184,23 @@ pub async fn run(
                 warmup: crate::metrics::Summary::default(),
                 intervals: std::mem::take(&mut collector.intervals[i]),
                 error_samples: collector.samples.take(i),
+            })
+            .collect(),
+        scenarios: profile
+            .scenarios
+            .iter()
+            .filter(|s| s.journey)
+            .enumerate()
+            .map(|(j, s)| ScenarioResult {
+                name: s.name.clone(),
+                steps: s
+                    .steps
+                    .iter()
+                    .map(|&i| profile.endpoints[i].name.clone())
+                    .collect(),
+                summary: crate::metrics::Summary::default(),
+                warmup: crate::metrics::Summary::default(),
+                intervals: std::mem::take(&mut collector.intervals[profile.endpoints.len() + j]),
             })
             .collect(),
         generator: Generator {

@@ -4,13 +4,16 @@
 //! preparation; templates render per request only where the profile uses them.
 
 use bytes::Bytes;
-use http::header::HOST;
+use http::header::{AUTHORIZATION, HOST};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Uri};
 use http_body_util::Full;
 
 use super::client::{Origin, ReqBody};
 use crate::metrics::ErrorClass;
-use crate::profile::{Body, Check, Endpoint, JsonPiece, Profile, Templates, Text};
+use crate::profile::{
+    Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
+    JsonPiece, Profile, Templates, Text, ThinkTime,
+};
 
 /// A request whose static parts are built once.
 #[derive(Debug)]
@@ -32,6 +35,16 @@ pub struct PreparedEndpoint {
     pub timeout: std::time::Duration,
     /// Response checks.
     pub check: Check,
+    /// Values captured for later steps.
+    pub extract: Vec<Extraction>,
+    /// Pause after this step.
+    pub think_time: Option<ThinkTime>,
+    /// True when the body must be read.
+    pub needs_body: bool,
+    /// True when the response headers must be kept.
+    pub needs_headers: bool,
+    /// True when rendering needs the iteration's `vars` and `data`.
+    pub contextual: bool,
 }
 
 #[derive(Debug)]
@@ -59,66 +72,118 @@ pub struct Prepared {
     pub endpoints: Vec<PreparedEndpoint>,
     /// Distinct origins; index 0 is the target.
     pub origins: Vec<Origin>,
+    /// The weighted mix: steps per scenario (a plain request is a one-step scenario).
+    pub scenarios: Vec<PreparedScenario>,
     cumulative_weights: Vec<u32>,
+}
+
+/// A scenario as the engine runs it.
+#[derive(Debug)]
+pub struct PreparedScenario {
+    /// Endpoint indices, in order.
+    pub steps: Vec<usize>,
+    /// For a journey (written under `scenarios:`), its index among the journeys, whose totals
+    /// are recorded after the endpoints.
+    pub journey: Option<usize>,
 }
 
 impl Prepared {
     /// Prepares every endpoint of `profile` against `target` (a base URL whose origin is
-    /// `origins[0]`, already resolved).
-    pub async fn new(profile: &Profile, target: &str) -> Result<Prepared, String> {
-        let base: Uri = target
-            .parse()
-            .map_err(|e| format!("invalid target `{target}`: {e}"))?;
-        let prefix = base.path().trim_end_matches('/').to_string();
-        let mut origins = vec![Origin::resolve(target).await?];
-        let mut endpoints = Vec::with_capacity(profile.endpoints.len());
-        for e in &profile.endpoints {
-            let source = e.url.source();
-            let (origin, prefix, path) = if source.starts_with('/') {
-                (0, prefix.clone(), path_text(&e.url, 0))
-            } else {
-                let end = source[8..].find('/').map_or(source.len(), |i| i + 8);
-                let origin_text = &source[..end];
-                let index =
-                    if let Some(i) = origins.iter().position(|o| same_origin(o, origin_text)) {
-                        i
-                    } else {
-                        origins.push(Origin::resolve(origin_text).await?);
-                        origins.len() - 1
-                    };
-                (index, String::new(), path_text(&e.url, end))
-            };
-            endpoints.push(prepare(e, origin, prefix, path, &origins[origin])?);
-        }
+    /// `origins[0]`, already resolved). `auth` (rendered after setup) goes on every request
+    /// that does not set `authorization` itself.
+    pub async fn new(
+        profile: &Profile,
+        target: &str,
+        auth: Option<&HeaderValue>,
+    ) -> Result<Prepared, String> {
+        let (endpoints, origins) = prepare_all(&profile.endpoints, target, auth).await?;
+        let mut journeys = 0;
+        let scenarios = profile
+            .scenarios
+            .iter()
+            .map(|s| PreparedScenario {
+                steps: s.steps.clone(),
+                journey: s.journey.then(|| {
+                    journeys += 1;
+                    journeys - 1
+                }),
+            })
+            .collect();
         let mut total = 0;
         let cumulative_weights = profile
-            .endpoints
+            .scenarios
             .iter()
-            .map(|e| {
-                total += e.weight;
+            .map(|s| {
+                total += s.weight;
                 total
             })
             .collect();
         Ok(Prepared {
             endpoints,
             origins,
+            scenarios,
             cumulative_weights,
         })
     }
 
-    /// Picks an endpoint by weight.
+    /// Picks a scenario by weight.
     #[inline]
     pub fn pick(&self) -> usize {
         let total = *self
             .cumulative_weights
             .last()
-            .expect("at least one endpoint");
+            .expect("a profile has at least one scenario");
         if self.cumulative_weights.len() == 1 {
             return 0;
         }
         let x = fastrand::u32(0..total);
         self.cumulative_weights.partition_point(|&c| c <= x)
     }
+}
+
+/// Prepares `list` against `target`, resolving every origin once; `auth` goes on every request
+/// that does not set `authorization` itself.
+pub async fn prepare_all(
+    list: &[Endpoint],
+    target: &str,
+    auth: Option<&HeaderValue>,
+) -> Result<(Vec<PreparedEndpoint>, Vec<Origin>), String> {
+    let base: Uri = target
+        .parse()
+        .map_err(|e| format!("invalid target `{target}`: {e}"))?;
+    let prefix = base.path().trim_end_matches('/').to_string();
+    let mut origins = vec![Origin::resolve(target).await?];
+    let mut endpoints = Vec::with_capacity(list.len());
+    for e in list {
+        let source = e.url.source();
+        let (origin, prefix, path) = if source.starts_with('/') {
+            (0, prefix.clone(), path_text(&e.url, 0))
+        } else {
+            let end = source[8..].find('/').map_or(source.len(), |i| i + 8);
+            let origin_text = &source[..end];
+            let index = if let Some(i) = origins.iter().position(|o| same_origin(o, origin_text)) {
+                i
+            } else {
+                origins.push(Origin::resolve(origin_text).await?);
+                origins.len() - 1
+            };
+            (index, String::new(), path_text(&e.url, end))
+        };
+        let mut prepared = prepare(e, origin, prefix, path, &origins[origin])?;
+        if let Some(value) = auth
+            && !prepared.static_headers.contains_key(AUTHORIZATION)
+            && !prepared
+                .dynamic_headers
+                .iter()
+                .any(|(n, _)| n == AUTHORIZATION)
+        {
+            let mut value = value.clone();
+            value.set_sensitive(true);
+            prepared.static_headers.insert(AUTHORIZATION, value);
+        }
+        endpoints.push(prepared);
+    }
+    Ok((endpoints, origins))
 }
 
 fn same_origin(o: &Origin, text: &str) -> bool {
@@ -198,11 +263,16 @@ fn prepare(
         static_uri: None,
         timeout: e.timeout,
         check: e.check.clone(),
+        extract: e.extract.clone(),
+        think_time: e.think_time,
+        needs_body: e.needs_body(),
+        needs_headers: e.needs_headers(),
+        contextual: uses_context(e),
     };
     if let PathText::Literal(p) = &prepared.path
         && prepared.query.iter().all(|(_, v)| v.is_literal())
     {
-        let pq = prepared.path_and_query(p, &Templates::new())?;
+        let pq = prepared.path_and_query(p, &Templates::new(), &minijinja::Value::UNDEFINED)?;
         prepared.static_uri = Some((
             pq.parse()
                 .map_err(|err| format!("invalid URL path `{pq}` of `{}`: {err}", e.name))?,
@@ -210,6 +280,19 @@ fn prepare(
         ));
     }
     Ok(prepared)
+}
+
+/// True when any of the endpoint's templates reads `vars` or `data`.
+fn uses_context(e: &Endpoint) -> bool {
+    let body = match &e.body {
+        Body::Empty => false,
+        Body::Text(t) => t.is_contextual(),
+        Body::Json { contextual, .. } => *contextual,
+        Body::Form(f) => f.iter().any(|(_, v)| v.is_contextual()),
+    };
+    body || e.url.is_contextual()
+        || e.query.iter().any(|(_, v)| v.is_contextual())
+        || e.headers.iter().any(|(_, v)| v.is_contextual())
 }
 
 fn absolute(o: &Origin, path_and_query: &str) -> Result<Uri, String> {
@@ -222,14 +305,19 @@ fn absolute(o: &Origin, path_and_query: &str) -> Result<Uri, String> {
 }
 
 impl PreparedEndpoint {
-    fn path_and_query(&self, path: &str, templates: &Templates) -> Result<String, String> {
+    fn path_and_query(
+        &self,
+        path: &str,
+        templates: &Templates,
+        ctx: &minijinja::Value,
+    ) -> Result<String, String> {
         let mut pq = String::with_capacity(self.prefix.len() + path.len() + 16);
         pq.push_str(&self.prefix);
         pq.push_str(path);
         if !self.query.is_empty() {
             let mut rendered = Vec::with_capacity(self.query.len());
             for (k, v) in &self.query {
-                rendered.push((k.as_str(), templates.render_text(v)?));
+                rendered.push((k.as_str(), templates.render_text(v, ctx)?));
             }
             let pairs: Vec<(&str, &str)> = rendered.iter().map(|(k, v)| (*k, v.as_ref())).collect();
             pq.push(if pq.contains('?') { '&' } else { '?' });
@@ -238,12 +326,14 @@ impl PreparedEndpoint {
         Ok(pq)
     }
 
-    /// Builds the request for one send (`h2`: absolute URI; HTTP/1.1: origin form plus `Host`).
+    /// Builds the request for one send (`h2`: absolute URI; HTTP/1.1: origin form plus `Host`),
+    /// rendering templates with `ctx` (the iteration's `vars` and `data`).
     pub fn build(
         &self,
         templates: &Templates,
         origin: &Origin,
         h2: bool,
+        ctx: &minijinja::Value,
     ) -> Result<Request<ReqBody>, String> {
         let uri = match &self.static_uri {
             Some((origin_form, absolute_form)) => {
@@ -257,12 +347,12 @@ impl PreparedEndpoint {
                 let path = match &self.path {
                     PathText::Literal(p) => std::borrow::Cow::Borrowed(p.as_str()),
                     PathText::Template { text, strip } => {
-                        let full = templates.render_text(text)?;
+                        let full = templates.render_text(text, ctx)?;
                         std::borrow::Cow::Owned(full.get(*strip..).unwrap_or("/").to_string())
                     }
                 };
                 let pq =
-                    self.path_and_query(if path.is_empty() { "/" } else { &path }, templates)?;
+                    self.path_and_query(if path.is_empty() { "/" } else { &path }, templates, ctx)?;
                 if h2 {
                     absolute(origin, &pq)?
                 } else {
@@ -273,12 +363,12 @@ impl PreparedEndpoint {
         };
         let body = match &self.body {
             PreparedBody::Static(b) => b.clone(),
-            PreparedBody::Text(t) => Bytes::from(templates.render_text(t)?.into_owned()),
-            PreparedBody::Json(pieces) => Bytes::from(render_json(pieces, templates)?),
+            PreparedBody::Text(t) => Bytes::from(templates.render_text(t, ctx)?.into_owned()),
+            PreparedBody::Json(pieces) => Bytes::from(render_json(pieces, templates, ctx)?),
             PreparedBody::Form(fields) => {
                 let mut rendered = Vec::with_capacity(fields.len());
                 for (k, v) in fields {
-                    rendered.push((k.as_str(), templates.render_text(v)?));
+                    rendered.push((k.as_str(), templates.render_text(v, ctx)?));
                 }
                 let pairs: Vec<(&str, &str)> =
                     rendered.iter().map(|(k, v)| (*k, v.as_ref())).collect();
@@ -298,7 +388,7 @@ impl PreparedEndpoint {
             );
         }
         for (name, text) in &self.dynamic_headers {
-            let value = templates.render_text(text)?;
+            let value = templates.render_text(text, ctx)?;
             let value = HeaderValue::from_str(&value)
                 .map_err(|_| format!("header `{name}` rendered to an invalid value"))?;
             headers.insert(name.clone(), value);
@@ -307,14 +397,18 @@ impl PreparedEndpoint {
     }
 }
 
-fn render_json(pieces: &[JsonPiece], templates: &Templates) -> Result<String, String> {
+fn render_json(
+    pieces: &[JsonPiece],
+    templates: &Templates,
+    ctx: &minijinja::Value,
+) -> Result<String, String> {
     let mut out = String::with_capacity(256);
     for piece in pieces {
         match piece {
             JsonPiece::Raw(s) => out.push_str(s),
-            JsonPiece::Native(id) => out.push_str(&templates.render(*id)?),
+            JsonPiece::Native(id) => out.push_str(&templates.render(*id, ctx)?),
             JsonPiece::Str(id) => {
-                let s = templates.render(*id)?;
+                let s = templates.render(*id, ctx)?;
                 out.push_str(&serde_json::to_string(&s).map_err(|e| e.to_string())?);
             }
         }
@@ -355,8 +449,112 @@ pub fn judge_status(check: &Check, status: u16) -> Option<Failure> {
         })
 }
 
-/// Judges a body against the checks.
-pub fn judge_body(check: &Check, body: &[u8]) -> Option<Failure> {
+/// What a response looked like, for checks and extraction.
+pub struct ResponseView<'a> {
+    /// Status code.
+    pub status: u16,
+    /// Headers (empty unless the endpoint needs them).
+    pub headers: &'a http::HeaderMap,
+    /// Body (empty unless the endpoint needs it).
+    pub body: &'a [u8],
+    /// Latency as recorded.
+    pub latency: std::time::Duration,
+}
+
+/// The verdict on one response: the first failure, and the values extracted.
+#[derive(Debug, Default)]
+pub struct Evaluation {
+    /// Why the request failed, if it did.
+    pub failure: Option<Failure>,
+    /// Values for `vars`.
+    pub vars: Vec<(String, minijinja::Value)>,
+    /// True when the scenario cannot go on (a value it needs was not extracted).
+    pub stop: bool,
+}
+
+/// Judges a response against the endpoint's checks and extracts its values. The status is
+/// judged first (an unexpected 4xx/5xx is that class), then the latency limit, headers and
+/// body; extraction runs on responses that passed.
+pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Evaluation {
+    let check = &endpoint.check;
+    let needs_doc = !check.json.is_empty()
+        || endpoint
+            .extract
+            .iter()
+            .any(|e| matches!(e.source, ExtractSource::Json(_)));
+    let doc: Option<Result<serde_json::Value, String>> = needs_doc.then(|| {
+        serde_json::from_slice(response.body).map_err(|e| format!("body is not JSON: {e}"))
+    });
+    let failure = judge_status(check, response.status)
+        .or_else(|| judge_latency(check, response.latency))
+        .or_else(|| judge_headers(check, response.headers))
+        .or_else(|| judge_body(check, response.body, doc.as_ref()));
+    if failure.is_some() {
+        return Evaluation {
+            stop: !endpoint.extract.is_empty(),
+            failure,
+            vars: Vec::new(),
+        };
+    }
+    match extract(&endpoint.extract, response, doc.as_ref()) {
+        Ok(vars) => Evaluation {
+            failure: None,
+            vars,
+            stop: false,
+        },
+        Err(failure) => Evaluation {
+            failure: Some(failure),
+            vars: Vec::new(),
+            stop: true,
+        },
+    }
+}
+
+fn judge_latency(check: &Check, latency: std::time::Duration) -> Option<Failure> {
+    let limit = check.max_latency?;
+    (latency > limit).then(|| {
+        (
+            ErrorClass::Check,
+            format!(
+                "took {}, limit {}",
+                crate::report::format::latency_us(latency.as_micros() as u64),
+                crate::report::format::latency_us(limit.as_micros() as u64)
+            ),
+        )
+    })
+}
+
+fn judge_headers(check: &Check, headers: &http::HeaderMap) -> Option<Failure> {
+    for (name, expect) in &check.headers {
+        let value = headers
+            .get(name)
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+        let problem = match (expect, value) {
+            (HeaderExpect::Present, None) => Some(format!("header `{name}` is missing")),
+            (HeaderExpect::Absent, Some(_)) => {
+                Some(format!("header `{name}` is present, expected it absent"))
+            }
+            (HeaderExpect::Contains(t), None) => Some(format!(
+                "header `{name}` is missing, expected it to contain `{t}`"
+            )),
+            (HeaderExpect::Contains(t), Some(v)) if !v.contains(t.as_str()) => Some(format!(
+                "header `{name}` is `{v}`, expected it to contain `{t}`"
+            )),
+            _ => None,
+        };
+        if let Some(p) = problem {
+            return Some((ErrorClass::Check, p));
+        }
+    }
+    None
+}
+
+/// Judges a body against the checks (`doc` is the parsed body when JSON checks need it).
+pub fn judge_body(
+    check: &Check,
+    body: &[u8],
+    doc: Option<&Result<serde_json::Value, String>>,
+) -> Option<Failure> {
     if let Some(needle) = &check.body_contains
         && memchr::memmem::find(body, needle.as_bytes()).is_none()
     {
@@ -368,23 +566,108 @@ pub fn judge_body(check: &Check, body: &[u8]) -> Option<Failure> {
     if check.json.is_empty() {
         return None;
     }
-    let doc: serde_json::Value = match serde_json::from_slice(body) {
-        Ok(d) => d,
-        Err(e) => return Some((ErrorClass::Check, format!("body is not JSON: {e}"))),
+    let doc = match doc {
+        Some(Ok(d)) => d,
+        Some(Err(e)) => return Some((ErrorClass::Check, e.clone())),
+        None => return Some((ErrorClass::Check, "body was not read".into())),
     };
-    for (path, expected) in &check.json {
-        match path.resolve(&doc) {
-            None => return Some((ErrorClass::Check, format!("JSON field `{path}` is missing"))),
-            Some(actual) if !json_equal(actual, expected) => {
-                return Some((
-                    ErrorClass::Check,
-                    format!("JSON field `{path}` is `{actual}`, expected `{expected}`"),
-                ));
+    for (path, expect) in &check.json {
+        let actual = path.resolve(doc);
+        let problem = match (expect, actual) {
+            (JsonExpect::Equals(_), None) => Some(format!("JSON field `{path}` is missing")),
+            (JsonExpect::Equals(e), Some(a)) if !json_equal(a, e) => {
+                Some(format!("JSON field `{path}` is `{a}`, expected `{e}`"))
             }
-            Some(_) => {}
+            (JsonExpect::Compare(comparisons), actual) => comparisons
+                .iter()
+                .find(|c| !compare(c, actual))
+                .map(|c| match actual {
+                    Some(a) => format!("JSON field `{path}` is `{a}`, expected {c}"),
+                    None => format!("JSON field `{path}` is missing, expected {c}"),
+                }),
+            _ => None,
+        };
+        if let Some(p) = problem {
+            return Some((ErrorClass::Check, p));
         }
     }
     None
+}
+
+fn compare(c: &Comparison, actual: Option<&serde_json::Value>) -> bool {
+    let number = || actual.and_then(serde_json::Value::as_f64);
+    match c {
+        Comparison::Exists(want) => actual.is_some() == *want,
+        Comparison::Eq(v) => actual.is_some_and(|a| json_equal(a, v)),
+        Comparison::Ne(v) => actual.is_some_and(|a| !json_equal(a, v)),
+        Comparison::Lt(v) => number().is_some_and(|a| a < *v),
+        Comparison::Lte(v) => number().is_some_and(|a| a <= *v),
+        Comparison::Gt(v) => number().is_some_and(|a| a > *v),
+        Comparison::Gte(v) => number().is_some_and(|a| a >= *v),
+        Comparison::Contains(v) => match (actual, v) {
+            (Some(serde_json::Value::String(a)), serde_json::Value::String(b)) => {
+                a.contains(b.as_str())
+            }
+            (Some(serde_json::Value::Array(items)), v) => items.iter().any(|i| json_equal(i, v)),
+            _ => false,
+        },
+        Comparison::Matches(r) => actual
+            .and_then(serde_json::Value::as_str)
+            .is_some_and(|a| r.is_match(a)),
+    }
+}
+
+/// Extracts every value; the first one missing is an `extract` failure.
+fn extract(
+    extractions: &[Extraction],
+    response: &ResponseView<'_>,
+    doc: Option<&Result<serde_json::Value, String>>,
+) -> Result<Vec<(String, minijinja::Value)>, Failure> {
+    let fail = |name: &str, why: String| {
+        (
+            ErrorClass::Extract,
+            format!("cannot extract `{name}`: {why}"),
+        )
+    };
+    extractions
+        .iter()
+        .map(|x| {
+            let value = match &x.source {
+                ExtractSource::Json(path) => match doc {
+                    Some(Ok(d)) => match path.resolve(d) {
+                        Some(v) => minijinja::Value::from(minijinja::value::Serde(v)),
+                        None => {
+                            return Err(fail(&x.name, format!("JSON field `{path}` is missing")));
+                        }
+                    },
+                    Some(Err(e)) => return Err(fail(&x.name, e.clone())),
+                    None => return Err(fail(&x.name, "body was not read".into())),
+                },
+                ExtractSource::Header(h) => match response.headers.get(h) {
+                    Some(v) => {
+                        minijinja::Value::from(String::from_utf8_lossy(v.as_bytes()).into_owned())
+                    }
+                    None => return Err(fail(&x.name, format!("header `{h}` is missing"))),
+                },
+                ExtractSource::Regex(re) => {
+                    let text = String::from_utf8_lossy(response.body);
+                    match re.captures(&text) {
+                        Some(c) => {
+                            let m = c.get(1).or_else(|| c.get(0)).map_or("", |m| m.as_str());
+                            minijinja::Value::from(m.to_string())
+                        }
+                        None => {
+                            return Err(fail(
+                                &x.name,
+                                format!("`{}` does not match the body", re.as_str()),
+                            ));
+                        }
+                    }
+                }
+            };
+            Ok((x.name.clone(), value))
+        })
+        .collect()
 }
 
 /// Equality that treats `1` and `1.0` as the same number.
@@ -435,20 +718,24 @@ mod tests {
     fn body_judgement() {
         let check = Check {
             body_contains: Some("ok".into()),
-            json: vec![(JsonPath::parse("/a/b").unwrap(), serde_json::json!(1))],
+            json: vec![(
+                JsonPath::parse("/a/b").unwrap(),
+                JsonExpect::Equals(serde_json::json!(1)),
+            )],
             ..Check::default()
         };
-        assert_eq!(judge_body(&check, br#"{"a":{"b":1.0},"s":"ok"}"#), None);
+        let judge = |body: &[u8]| {
+            let doc = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"));
+            judge_body(&check, body, Some(&doc))
+        };
+        assert_eq!(judge(br#"{"a":{"b":1.0},"s":"ok"}"#), None);
         assert_eq!(
-            judge_body(&check, br#"{"a":{"b":2},"s":"ok"}"#).unwrap().1,
+            judge(br#"{"a":{"b":2},"s":"ok"}"#).unwrap().1,
             "JSON field `/a/b` is `2`, expected `1`"
         );
-        assert_eq!(
-            judge_body(&check, b"nope").unwrap().1,
-            "body does not contain `ok`"
-        );
+        assert_eq!(judge(b"nope").unwrap().1, "body does not contain `ok`");
         assert!(
-            judge_body(&check, b"ok but not json")
+            judge(b"ok but not json")
                 .unwrap()
                 .1
                 .starts_with("body is not JSON")
@@ -456,10 +743,34 @@ mod tests {
     }
 
     #[test]
+    fn comparisons() {
+        use serde_json::json;
+        let doc = json!({"n": 5, "s": "Alpha", "tags": ["a", "b"]});
+        let holds =
+            |c: Comparison, path: &str| compare(&c, JsonPath::parse(path).unwrap().resolve(&doc));
+        assert!(holds(Comparison::Gte(5.0), "/n"));
+        assert!(!holds(Comparison::Gt(5.0), "/n"));
+        assert!(holds(Comparison::Lt(6.0), "/n"));
+        assert!(holds(Comparison::Ne(json!(4)), "/n"));
+        assert!(holds(Comparison::Contains(json!("lph")), "/s"));
+        assert!(holds(Comparison::Contains(json!("b")), "/tags"));
+        assert!(holds(
+            Comparison::Matches(regex::Regex::new("^A").unwrap()),
+            "/s"
+        ));
+        assert!(holds(Comparison::Exists(false), "/missing"));
+        assert!(
+            !holds(Comparison::Gt(1.0), "/s"),
+            "a string is not a number"
+        );
+    }
+
+    #[test]
     fn json_bodies_render_typed_fields() {
         let mut t = Templates::new();
-        let n = t.json_expression("random_int(3, 3)").unwrap();
-        let s = match t.text("id-{{ random_int(4, 4) }}").unwrap() {
+        let scope = crate::profile::Scope::default();
+        let n = t.json_expression("random_int(3, 3)", &scope).unwrap().0;
+        let s = match t.text("id-{{ random_int(4, 4) }}", &scope).unwrap() {
             Text::Template { id, .. } => id,
             Text::Literal(_) => unreachable!(),
         };
@@ -470,6 +781,9 @@ mod tests {
             JsonPiece::Str(s),
             JsonPiece::Raw("}".into()),
         ];
-        assert_eq!(render_json(&pieces, &t).unwrap(), r#"{"n":3,"s":"id-4"}"#);
+        assert_eq!(
+            render_json(&pieces, &t, &minijinja::Value::UNDEFINED).unwrap(),
+            r#"{"n":3,"s":"id-4"}"#
+        );
     }
 }

@@ -77,19 +77,6 @@ impl Arrivals {
         }
     }
 
-    /// Total arrivals of the whole load (all shares).
-    pub fn total(&self) -> u64 {
-        let last = self.segments.len().saturating_sub(1);
-        match self.segments.last() {
-            None => 0,
-            Some(s) => {
-                let n = self.before[last] + f64::midpoint(s.from, s.to) * s.duration.as_secs_f64();
-                // Arrival g exists when N reaches g + ½ within the run.
-                (n + 0.5).floor() as u64
-            }
-        }
-    }
-
     /// Time of global arrival `g`, or `None` past the end of the schedule.
     fn time_of(&mut self, index: u64) -> Option<Duration> {
         let target = index as f64 + 0.5;
@@ -116,12 +103,14 @@ impl Arrivals {
 }
 
 impl Iterator for Arrivals {
-    type Item = Duration;
+    /// The arrival's global index (for data rows) and its time since the start.
+    type Item = (u64, Duration);
 
-    fn next(&mut self) -> Option<Duration> {
-        let t = self.time_of(self.next)?;
+    fn next(&mut self) -> Option<(u64, Duration)> {
+        let index = self.next;
+        let t = self.time_of(index)?;
         self.next += self.share.stride;
-        Some(t)
+        Some((index, t))
     }
 }
 
@@ -182,21 +171,21 @@ mod tests {
 
     #[test]
     fn constant_rate_is_evenly_spaced_and_exact() {
-        let a: Vec<Duration> = Arrivals::new(&[seg(0, 10, 50.0, 50.0)], Share::WHOLE).collect();
+        let a: Vec<Duration> = Arrivals::new(&[seg(0, 10, 50.0, 50.0)], Share::WHOLE)
+            .map(|a| a.1)
+            .collect();
         assert_eq!(a.len(), 500);
         assert_eq!(a[0], Duration::from_millis(10));
         assert_eq!(a[1].checked_sub(a[0]), Some(Duration::from_millis(20)));
         assert!(a.iter().all(|t| *t < Duration::from_secs(10)));
-        assert_eq!(
-            Arrivals::new(&[seg(0, 10, 50.0, 50.0)], Share::WHOLE).total(),
-            500
-        );
     }
 
     #[test]
     fn linear_ramp_holds_the_area_under_the_rate() {
         // 0 → 100/s over 10 s: 500 arrivals, denser at the end.
-        let a: Vec<Duration> = Arrivals::new(&[seg(0, 10, 0.0, 100.0)], Share::WHOLE).collect();
+        let a: Vec<Duration> = Arrivals::new(&[seg(0, 10, 0.0, 100.0)], Share::WHOLE)
+            .map(|a| a.1)
+            .collect();
         assert_eq!(a.len(), 500);
         let first_half = a.iter().filter(|t| **t < Duration::from_secs(5)).count();
         assert_eq!(first_half, 125);
@@ -211,8 +200,8 @@ mod tests {
             seg(7, 2, 0.0, 0.0),
             seg(9, 1, 25.0, 25.0),
         ];
-        let mut all: Vec<Duration> = Arrivals::new(&segs, Share::WHOLE).collect();
-        let mut parts: Vec<Duration> = Vec::new();
+        let mut all: Vec<(u64, Duration)> = Arrivals::new(&segs, Share::WHOLE).collect();
+        let mut parts: Vec<(u64, Duration)> = Vec::new();
         for shard in 0..3 {
             for thread in 0..2 {
                 parts.extend(Arrivals::new(&segs, Share::of(shard, 3, thread, 2)));
@@ -221,10 +210,11 @@ mod tests {
         all.sort();
         parts.sort();
         assert_eq!(all, parts);
-        assert_eq!(all.len() as u64, Arrivals::new(&segs, Share::WHOLE).total());
+        // 3 s at 10/s, 4 s ramping 10 → 40/s, 2 s at nothing, 1 s at 25/s.
+        assert_eq!(all.len(), 30 + 100 + 25);
         assert!(
             all.iter()
-                .all(|t| !(Duration::from_secs(7)..Duration::from_secs(9)).contains(t))
+                .all(|(_, t)| !(Duration::from_secs(7)..Duration::from_secs(9)).contains(t))
         );
     }
 

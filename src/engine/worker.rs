@@ -7,32 +7,32 @@
 //! a loop with think time. Latency is always measured from the intended send time.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use http_body_util::BodyExt;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use super::client::{self, ClientSettings, Pool, Sender};
-use super::request::{Failure, Prepared, judge_body, judge_status};
+use super::client::{ClientSettings, Pool};
+use super::exchange::{rows_for, run_scenario};
+use super::request::Prepared;
 use super::schedule::{Arrivals, Share, UsersCurve};
-use crate::metrics::{ClosedInterval, ErrorClass, ErrorSamples, Histogram, IntervalSet, Outcome};
+use crate::metrics::{ClosedInterval, ErrorSamples, Histogram, IntervalSet};
 use crate::profile::{LoadModel, Profile};
+use crate::secrets::Secrets;
 
 /// Granularity of tokio's timer.
 const TIMER_TICK: Duration = Duration::from_millis(1);
 
-/// Largest body read for checks; bigger bodies fail with a `body` error.
-const MAX_CHECKED_BODY: usize = 16 * 1024 * 1024;
-
-/// Ends a run early (Ctrl-C) from any thread.
+/// Ends a run early (Ctrl-C, a data feed that ran out) from any thread.
 #[derive(Debug, Default)]
 pub struct Stop {
     flag: AtomicBool,
     notify: Notify,
+    reason: std::sync::Mutex<Option<String>>,
 }
 
 impl Stop {
@@ -42,12 +42,27 @@ impl Stop {
         self.notify.notify_waiters();
     }
 
+    /// Stops the run for a reason of the engine's own (the first reason wins).
+    pub fn trigger_because(&self, reason: String) {
+        if let Ok(mut r) = self.reason.lock()
+            && r.is_none()
+        {
+            *r = Some(reason);
+        }
+        self.trigger();
+    }
+
+    /// Why the engine stopped itself, if it did (`None` for an outside stop like Ctrl-C).
+    pub fn reason(&self) -> Option<String> {
+        self.reason.lock().ok().and_then(|r| r.clone())
+    }
+
     /// True once triggered.
     pub fn is_triggered(&self) -> bool {
         self.flag.load(Ordering::Relaxed)
     }
 
-    async fn wait(&self) {
+    pub(super) async fn wait(&self) {
         let notified = self.notify.notified();
         if self.is_triggered() {
             return;
@@ -101,19 +116,24 @@ pub struct ThreadPlan {
     pub reports: mpsc::UnboundedSender<Report>,
     /// This thread's share of the in-flight cap.
     pub max_in_flight: u64,
+    /// Values `setup` extracted, the start of every iteration's `vars`.
+    pub vars: Arc<BTreeMap<String, minijinja::Value>>,
+    /// Values masked in every recorded message.
+    pub secrets: Arc<Secrets>,
 }
 
-struct Thread {
-    plan: ThreadPlan,
+/// One engine thread's state (single-threaded: `Cell`/`RefCell`, no locks).
+pub(super) struct Thread {
+    pub(super) plan: ThreadPlan,
     start: Instant,
     interval: Duration,
     warmup_intervals: u32,
-    intervals: RefCell<IntervalSet>,
-    pools: Vec<Pool>,
+    pub(super) intervals: RefCell<IntervalSet>,
+    pub(super) pools: Vec<Pool>,
     in_flight: Cell<u64>,
     peak_in_flight: Cell<u64>,
     lag: RefCell<Histogram>,
-    samples: RefCell<ErrorSamples>,
+    pub(super) samples: RefCell<ErrorSamples>,
     drained: Notify,
     /// Closed model: users this thread should be running.
     active_users: Cell<u64>,
@@ -121,11 +141,11 @@ struct Thread {
     /// down after its current request; it must not be started twice meanwhile).
     alive: RefCell<Vec<bool>>,
     /// Wakes users out of think time at the end.
-    shutdown: Notify,
+    pub(super) shutdown: Notify,
 }
 
 impl Thread {
-    fn interval_of(&self, at: Instant) -> u32 {
+    pub(super) fn interval_of(&self, at: Instant) -> u32 {
         let since = at.saturating_duration_since(self.start);
         (since.as_nanos() / self.interval.as_nanos()).min(u128::from(u32::MAX)) as u32
     }
@@ -177,7 +197,10 @@ async fn thread_main(plan: ThreadPlan) {
         start: Instant::from_std(plan.start),
         interval,
         warmup_intervals,
-        intervals: RefCell::new(IntervalSet::new(endpoints)),
+        // Journeys' totals are recorded after the endpoints.
+        intervals: RefCell::new(IntervalSet::new(
+            endpoints + plan.profile.scenarios.iter().filter(|s| s.journey).count(),
+        )),
         pools: plan
             .prepared
             .origins
@@ -274,7 +297,7 @@ async fn open_loop(state: &Rc<Thread>) {
     let profile = &state.plan.profile;
     let arrivals = Arrivals::new(&profile.load.segments, state.plan.share);
     let cap = state.plan.max_in_flight;
-    for offset in arrivals {
+    for (index, offset) in arrivals {
         if state.plan.stop.is_triggered() {
             break;
         }
@@ -291,6 +314,13 @@ async fn open_loop(state: &Rc<Thread>) {
             }
         }
         let k = (offset.as_nanos() / state.interval.as_nanos()) as u32;
+        let data = match rows_for(&profile.feeds, index) {
+            Ok(d) => d,
+            Err(reason) => {
+                state.plan.stop.trigger_because(reason);
+                break;
+            }
+        };
         {
             let mut intervals = state.intervals.borrow_mut();
             let generator = intervals.generator(k);
@@ -312,11 +342,11 @@ async fn open_loop(state: &Rc<Thread>) {
                     .as_micros() as u64,
             );
         }
-        let endpoint = state.plan.prepared.pick();
+        let scenario = state.plan.prepared.pick();
         enter(state);
         let st = state.clone();
         tokio::task::spawn_local(async move {
-            exchange(&st, endpoint, intended, k).await;
+            run_scenario(&st, scenario, intended, k, data).await;
             leave(&st);
         });
     }
@@ -395,6 +425,15 @@ async fn user(state: Rc<Thread>, index: u64) {
 
 async fn run_user(state: &Rc<Thread>, index: u64) {
     let think = state.plan.profile.load.think_time;
+    // A user keeps its data rows for its lifetime; its global index picks them.
+    let global = state.plan.share.offset + index * state.plan.share.stride;
+    let data = match rows_for(&state.plan.profile.feeds, global) {
+        Ok(d) => d,
+        Err(reason) => {
+            state.plan.stop.trigger_because(reason);
+            return;
+        }
+    };
     loop {
         if index >= state.active_users.get() || state.plan.stop.is_triggered() {
             return;
@@ -407,7 +446,7 @@ async fn run_user(state: &Rc<Thread>, index: u64) {
             intervals.begin(k);
         }
         enter(state);
-        exchange(state, state.plan.prepared.pick(), intended, k).await;
+        run_scenario(state, state.plan.prepared.pick(), intended, k, data.clone()).await;
         leave(state);
         let pause = think.sample();
         if !pause.is_zero() {
@@ -417,132 +456,4 @@ async fn run_user(state: &Rc<Thread>, index: u64) {
             }
         }
     }
-}
-
-/// Sends one request of `endpoint` intended at `intended` and records the outcome.
-async fn exchange(state: &Thread, endpoint: usize, intended: Instant, interval: u32) {
-    let prepared = &state.plan.prepared.endpoints[endpoint];
-    let sent = Instant::now();
-    // Latency runs from the intended send time, or from the actual one when the dispatcher
-    // woke early (never more than one timer tick).
-    let measured_from = intended.max(sent);
-    let deadline = sent + prepared.timeout;
-    let result = tokio::time::timeout_at(deadline, send(state, endpoint)).await;
-    let (status, failure) = match result {
-        Ok(Ok((status, failure))) => (Some(status), failure),
-        Ok(Err(failure)) => (None, Some(failure)),
-        Err(_) => (
-            None,
-            Some((
-                ErrorClass::Timeout,
-                format!("no complete response within {:?}", prepared.timeout),
-            )),
-        ),
-    };
-    let outcome = Outcome {
-        endpoint,
-        interval,
-        latency: Instant::now().saturating_duration_since(measured_from),
-        status,
-        error: failure.as_ref().map(|f| f.0),
-    };
-    state.intervals.borrow_mut().finish(&outcome);
-    if let Some((class, message)) = failure {
-        state.samples.borrow_mut().add(endpoint, class, message);
-    }
-}
-
-/// The exchange itself: connection, request, response head and body, checks. `Ok` carries the
-/// status (and a failed check), `Err` a failure before any status arrived.
-async fn send(state: &Thread, endpoint: usize) -> Result<(u16, Option<Failure>), Failure> {
-    let prepared = &state.plan.prepared.endpoints[endpoint];
-    let origin = &state.plan.prepared.origins[prepared.origin];
-    let pool = &state.pools[prepared.origin];
-    let templates = &state.plan.profile.templates;
-    let build = |h2: bool| {
-        prepared
-            .build(templates, origin, h2)
-            .map_err(|m| (ErrorClass::Check, format!("request template failed: {m}")))
-    };
-    let mut sender = match pool.take() {
-        Some(s) => s,
-        None => client::connect(origin, &state.plan.settings)
-            .await
-            .map_err(|e| (e.class, e.message))?,
-    };
-    let response = match &mut sender {
-        Sender::H1(s) => match s.try_send_request(build(false)?).await {
-            Ok(r) => r,
-            // A kept-alive connection the server closed before our request went out: retry
-            // once on a new connection rather than count the server's idle timeout as an error.
-            Err(e) if e.message().is_some() && e.error().is_canceled() => {
-                sender = client::connect(origin, &state.plan.settings)
-                    .await
-                    .map_err(|e| (e.class, e.message))?;
-                let h2 = sender.is_h2();
-                send_once(&mut sender, build(h2)?).await?
-            }
-            Err(e) => return Err(closed_failure(e.error())),
-        },
-        Sender::H2(s) => s
-            .send_request(build(true)?)
-            .await
-            .map_err(|e| closed_failure(&e))?,
-    };
-    let status = response.status().as_u16();
-    let status_failure = judge_status(&prepared.check, status);
-    let mut body = response.into_body();
-    let failure = if prepared.check.needs_body() && status_failure.is_none() {
-        let mut collected = Vec::new();
-        while let Some(frame) = body.frame().await {
-            let frame =
-                frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
-            if let Some(data) = frame.data_ref() {
-                if collected.len() + data.len() > MAX_CHECKED_BODY {
-                    return Ok((
-                        status,
-                        Some((ErrorClass::Body, "body larger than 16 MiB".into())),
-                    ));
-                }
-                collected.extend_from_slice(data);
-            }
-        }
-        judge_body(&prepared.check, &collected)
-    } else {
-        while let Some(frame) = body.frame().await {
-            frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
-        }
-        status_failure
-    };
-    pool.put(sender);
-    Ok((status, failure))
-}
-
-async fn send_once(
-    sender: &mut Sender,
-    request: http::Request<client::ReqBody>,
-) -> Result<http::Response<hyper::body::Incoming>, Failure> {
-    match sender {
-        Sender::H1(s) => s
-            .send_request(request)
-            .await
-            .map_err(|e| closed_failure(&e)),
-        Sender::H2(s) => s
-            .send_request(request)
-            .await
-            .map_err(|e| closed_failure(&e)),
-    }
-}
-
-/// A failure before a status arrived: the connection closed or reset, or the response head
-/// was malformed. Names the cause hyper saw.
-fn closed_failure(e: &hyper::Error) -> Failure {
-    let mut message = e.to_string();
-    if let Some(source) = std::error::Error::source(e) {
-        let detail = source.to_string();
-        if !message.contains(&detail) {
-            message = format!("{message}: {detail}");
-        }
-    }
-    (ErrorClass::Closed, message)
 }

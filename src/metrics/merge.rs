@@ -78,6 +78,15 @@ fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
     if names(a) != names(b) {
         return Err(MergeError::Mismatch("the endpoints differ".into()));
     }
+    let journeys = |r: &RunResult| {
+        r.scenarios
+            .iter()
+            .map(|s| s.name.clone())
+            .collect::<Vec<_>>()
+    };
+    if journeys(a) != journeys(b) {
+        return Err(MergeError::Mismatch("the scenarios differ".into()));
+    }
     Ok(())
 }
 
@@ -104,6 +113,9 @@ fn add(into: &mut RunResult, part: RunResult) -> Result<(), MergeError> {
     for (i, (mine, theirs)) in into.endpoints.iter_mut().zip(part.endpoints).enumerate() {
         mine.intervals = add_intervals(std::mem::take(&mut mine.intervals), theirs.intervals)?;
         mine.error_samples = samples.take(i);
+    }
+    for (mine, theirs) in into.scenarios.iter_mut().zip(part.scenarios) {
+        mine.intervals = add_intervals(std::mem::take(&mut mine.intervals), theirs.intervals)?;
     }
     let mut generator: BTreeMap<u32, GeneratorRecord> = into
         .generator

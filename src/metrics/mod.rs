@@ -49,11 +49,13 @@ pub enum ErrorClass {
     Check,
     /// The status arrived but reading the body failed.
     Body,
+    /// A value to extract for later steps was not in the response (the scenario stopped).
+    Extract,
 }
 
 impl ErrorClass {
     /// Every class, in report order.
-    pub const ALL: [ErrorClass; 8] = [
+    pub const ALL: [ErrorClass; 9] = [
         ErrorClass::Connect,
         ErrorClass::Tls,
         ErrorClass::Timeout,
@@ -62,6 +64,7 @@ impl ErrorClass {
         ErrorClass::Http5xx,
         ErrorClass::Check,
         ErrorClass::Body,
+        ErrorClass::Extract,
     ];
 
     /// The `snake_case` name used in files and reports.
@@ -75,6 +78,7 @@ impl ErrorClass {
             ErrorClass::Http5xx => "http_5xx",
             ErrorClass::Check => "check",
             ErrorClass::Body => "body",
+            ErrorClass::Extract => "extract",
         }
     }
 

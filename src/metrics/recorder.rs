@@ -193,6 +193,25 @@ impl IntervalSet {
         }
     }
 
+    /// Records a scenario's total duration (series `series`, the interval it ended in) without
+    /// [`IntervalSet::begin`]: the interval is the current one, always still open.
+    pub fn record_total(
+        &mut self,
+        series: usize,
+        interval: u32,
+        latency: Duration,
+        error: Option<ErrorClass>,
+    ) {
+        let slot = self.slot_or_oldest(interval);
+        if let Some(e) = slot.endpoints.get_mut(series) {
+            e.requests += 1;
+            if let Some(class) = error {
+                e.errors[class.index()] += 1;
+            }
+            e.latency.record(latency);
+        }
+    }
+
     /// Generator counts of `interval`, for the dispatcher to update.
     #[inline]
     pub fn generator(&mut self, interval: u32) -> &mut GeneratorInterval {

@@ -5,9 +5,11 @@
 //! and what was expected ([`ProfileError`]).
 
 mod error;
+mod feeds;
 mod json_path;
 mod model;
 mod raw;
+mod requests;
 mod template;
 pub mod units;
 mod validate;
@@ -15,20 +17,32 @@ mod validate;
 use std::cell::RefCell;
 
 pub use error::ProfileError;
+pub use feeds::{DataFiles, NoDataFiles};
 pub use json_path::JsonPath;
 pub use model::{
-    Body, Check, Endpoint, GateConfig, HttpOptions, HttpVersion, JsonPiece, Limit, Load, LoadModel,
-    Profile, Quantile, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+    Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
+    HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel, Profile,
+    Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
 };
 pub use raw::{RawProfile, StatusPattern};
-pub use template::{Templates, Text, random_uuid};
+pub use template::{Scope, Templates, Text, random_uuid};
 pub use validate::check_target;
 
 impl Profile {
-    /// Parses and validates profile text; `file` names it in messages.
+    /// Parses and validates profile text; `file` names it in messages. A profile with data
+    /// feeds needs [`Profile::from_yaml_with_files`].
     pub fn from_yaml(text: &str, file: &str) -> Result<Profile, ProfileError> {
+        Self::from_yaml_with_files(text, file, &NoDataFiles)
+    }
+
+    /// Parses and validates profile text, reading data files through `files`.
+    pub fn from_yaml_with_files(
+        text: &str,
+        file: &str,
+        files: &dyn DataFiles,
+    ) -> Result<Profile, ProfileError> {
         let raw = parse(text, file)?;
-        validate::validate(&raw, file)
+        validate::validate(&raw, file, files)
     }
 
     /// The JSON Schema of the profile format (for editors and `loadgate schema`).

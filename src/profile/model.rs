@@ -26,8 +26,17 @@ pub struct Profile {
     pub http: HttpOptions,
     /// The load plan.
     pub load: Load,
-    /// The weighted request mix, in file order.
+    /// Every request the load sends, in file order: plain `requests`, then each scenario's
+    /// steps. Names are unique; results are recorded per endpoint.
     pub endpoints: Vec<Endpoint>,
+    /// The weighted mix: each plain request is a one-step scenario of its own.
+    pub scenarios: Vec<Scenario>,
+    /// Data files feeding templates.
+    pub feeds: Vec<Feed>,
+    /// Requests run once before the load.
+    pub setup: Vec<Endpoint>,
+    /// Authentication added to every load request.
+    pub auth: Option<Auth>,
     /// Absolute limits.
     pub thresholds: Vec<Threshold>,
     /// Baseline comparison settings.
@@ -36,6 +45,87 @@ pub struct Profile {
     pub hash: String,
     /// Compiled templates.
     pub templates: Templates,
+}
+
+/// A weighted sequence of endpoints run in order by one arrival or user iteration.
+#[derive(Debug, Clone)]
+pub struct Scenario {
+    /// Name (for a plain request, the request's name).
+    pub name: String,
+    /// Relative share of the mix.
+    pub weight: u32,
+    /// Indices into [`Profile::endpoints`], in order.
+    pub steps: Vec<usize>,
+    /// True when written under `scenarios:` (its total duration is recorded), false for a
+    /// plain request.
+    pub journey: bool,
+}
+
+/// A data file's rows, handed to templates as `data.NAME`.
+#[derive(Debug, Clone)]
+pub struct Feed {
+    /// The name templates use.
+    pub name: String,
+    /// The file as written in the profile.
+    pub path: String,
+    /// How rows are handed out.
+    pub mode: FeedMode,
+    /// Column names (CSV header, or the keys every JSON line has).
+    pub columns: Vec<String>,
+    /// The rows, each an object of column → value.
+    pub rows: std::sync::Arc<Vec<minijinja::Value>>,
+}
+
+/// How a feed hands out rows: one per arrival (open model) or per user (closed model).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedMode {
+    /// In file order, wrapping around.
+    Sequential,
+    /// At random.
+    Random,
+    /// Each row once.
+    Unique,
+}
+
+/// Authentication for every load request, rendered once after `setup`.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// `Authorization: Basic …`.
+    Basic {
+        /// User name.
+        username: Text,
+        /// Password (a secret).
+        password: Text,
+    },
+    /// `Authorization: Bearer …`.
+    Bearer(Text),
+}
+
+/// A value captured from a response into `vars`.
+#[derive(Debug, Clone)]
+pub struct Extraction {
+    /// The variable name (`vars.NAME`).
+    pub name: String,
+    /// Where it comes from.
+    pub source: ExtractSource,
+}
+
+/// Where an extracted value comes from.
+#[derive(Debug, Clone)]
+pub enum ExtractSource {
+    /// A JSON field of the body.
+    Json(JsonPath),
+    /// A response header.
+    Header(HeaderName),
+    /// A regular expression on the body: the first group, or the whole match.
+    Regex(regex::Regex),
+}
+
+impl ExtractSource {
+    /// True when the body must be read.
+    pub fn needs_body(&self) -> bool {
+        !matches!(self, ExtractSource::Header(_))
+    }
 }
 
 /// Readiness probe settings.
@@ -100,6 +190,25 @@ impl Load {
         self.segments
             .last()
             .map_or(Duration::ZERO, |s| s.start + s.duration)
+    }
+
+    /// Open model: arrivals in the whole run (all shards). Arrival `g` is scheduled where the
+    /// area under the rate reaches `g + ½`, so the count is the area rounded to the nearest.
+    pub fn total_arrivals(&self) -> u64 {
+        let area: f64 = self
+            .segments
+            .iter()
+            .map(|s| f64::midpoint(s.from, s.to) * s.duration.as_secs_f64())
+            .sum();
+        (area + 0.5).floor() as u64
+    }
+
+    /// The highest level the schedule reaches (rate per second, or users).
+    pub fn peak_level(&self) -> f64 {
+        self.segments
+            .iter()
+            .map(|s| s.from.max(s.to))
+            .fold(0.0, f64::max)
     }
 }
 
@@ -168,6 +277,26 @@ pub struct Endpoint {
     pub timeout: Duration,
     /// Checks on the response.
     pub check: Check,
+    /// Values captured for later steps.
+    pub extract: Vec<Extraction>,
+    /// Pause after this step before the next one of its scenario.
+    pub think_time: Option<ThinkTime>,
+}
+
+impl Endpoint {
+    /// True when the body must be read (checks or extractions look at it).
+    pub fn needs_body(&self) -> bool {
+        self.check.needs_body() || self.extract.iter().any(|e| e.source.needs_body())
+    }
+
+    /// True when the response headers must be kept.
+    pub fn needs_headers(&self) -> bool {
+        !self.check.headers.is_empty()
+            || self
+                .extract
+                .iter()
+                .any(|e| matches!(e.source, ExtractSource::Header(_)))
+    }
 }
 
 /// A request body.
@@ -183,6 +312,8 @@ pub enum Body {
         pieces: Vec<JsonPiece>,
         /// The body as written (canonical JSON text), for hashing and reports.
         source: String,
+        /// True when a field reads `vars` or `data`.
+        contextual: bool,
     },
     /// URL-encoded form fields.
     Form(Vec<(String, Text)>),
@@ -206,8 +337,77 @@ pub struct Check {
     pub status: Vec<StatusPattern>,
     /// Text the body must contain.
     pub body_contains: Option<String>,
-    /// JSON fields and the values they must equal.
-    pub json: Vec<(JsonPath, serde_json::Value)>,
+    /// JSON fields and what they must be.
+    pub json: Vec<(JsonPath, JsonExpect)>,
+    /// Header expectations.
+    pub headers: Vec<(HeaderName, HeaderExpect)>,
+    /// Longest acceptable latency.
+    pub max_latency: Option<Duration>,
+}
+
+/// What a JSON field must be.
+#[derive(Debug, Clone, PartialEq)]
+pub enum JsonExpect {
+    /// Equal to this value (`1` and `1.0` are equal).
+    Equals(serde_json::Value),
+    /// Every comparison holds.
+    Compare(Vec<Comparison>),
+}
+
+/// One comparison on a JSON field.
+#[derive(Debug, Clone)]
+pub enum Comparison {
+    /// `eq`: equal.
+    Eq(serde_json::Value),
+    /// `ne`: not equal.
+    Ne(serde_json::Value),
+    /// `lt`: a number below.
+    Lt(f64),
+    /// `lte`: a number at most.
+    Lte(f64),
+    /// `gt`: a number above.
+    Gt(f64),
+    /// `gte`: a number at least.
+    Gte(f64),
+    /// `contains`: a string containing the text, or an array containing the value.
+    Contains(serde_json::Value),
+    /// `matches`: a string matching the regular expression.
+    Matches(regex::Regex),
+    /// `exists`: present (`true`) or absent (`false`).
+    Exists(bool),
+}
+
+impl PartialEq for Comparison {
+    fn eq(&self, other: &Self) -> bool {
+        self.to_string() == other.to_string()
+    }
+}
+
+impl fmt::Display for Comparison {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Comparison::Eq(v) => write!(f, "eq {v}"),
+            Comparison::Ne(v) => write!(f, "ne {v}"),
+            Comparison::Lt(v) => write!(f, "lt {v}"),
+            Comparison::Lte(v) => write!(f, "lte {v}"),
+            Comparison::Gt(v) => write!(f, "gt {v}"),
+            Comparison::Gte(v) => write!(f, "gte {v}"),
+            Comparison::Contains(v) => write!(f, "contains {v}"),
+            Comparison::Matches(r) => write!(f, "matches {}", r.as_str()),
+            Comparison::Exists(b) => write!(f, "exists {b}"),
+        }
+    }
+}
+
+/// What a header must be.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderExpect {
+    /// Present, any value.
+    Present,
+    /// Absent.
+    Absent,
+    /// Present, with a value containing the text.
+    Contains(String),
 }
 
 impl Check {

@@ -46,6 +46,23 @@ pub struct RawProfile {
     #[serde(default)]
     #[schemars(with = "Vec<RawRequest>")]
     pub requests: Vec<Spanned<RawRequest>>,
+    /// Weighted user journeys: each arrival (open model) or user iteration (closed model) runs
+    /// one scenario's steps in order.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawScenario>")]
+    pub scenarios: Vec<Spanned<RawScenario>>,
+    /// Data files whose rows feed templates as `{{ data.NAME.column }}`.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawFeed>")]
+    pub data: Pairs<Spanned<String>, Spanned<RawFeed>>,
+    /// Requests run once, in order, before the load (a login, say); their extracted values
+    /// are `{{ vars.NAME }}` everywhere and are masked in every output.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawRequest>")]
+    pub setup: Vec<Spanned<RawRequest>>,
+    /// Authentication added to every load request (not to `setup`).
+    #[schemars(with = "Option<RawAuth>")]
+    pub auth: Option<Spanned<RawAuth>>,
     /// Absolute limits checked on every run, per endpoint name or `all`.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, RawThreshold>")]
@@ -266,6 +283,97 @@ pub struct RawRequest {
     pub timeout: Option<HumanDuration>,
     /// What a good response looks like (default: status below 400).
     pub check: Option<RawCheck>,
+    /// Values captured from the response into `{{ vars.NAME }}` for later steps.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawExtract>")]
+    pub extract: Pairs<Spanned<String>, Spanned<RawExtract>>,
+    /// Pause after this step, before the scenario's next step: fixed (`1s`) or a range
+    /// (`1s..3s`).
+    #[schemars(with = "Option<String>")]
+    pub think_time: Option<Spanned<String>>,
+}
+
+/// A named, weighted sequence of steps.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawScenario {
+    /// Name of the scenario (its total duration is recorded under it).
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// Relative share of the mix (default 1).
+    pub weight: Option<u32>,
+    /// The requests, in order; each is recorded under its own `name`.
+    #[schemars(with = "Vec<RawRequest>")]
+    pub steps: Vec<Spanned<RawRequest>>,
+}
+
+/// A value captured from a response: exactly one of `json`, `header` or `regex`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawExtract {
+    /// JSON pointer (`/data/token`) or simple path (`data.items[0].id`) into the body.
+    pub json: Option<String>,
+    /// A response header, by name.
+    pub header: Option<String>,
+    /// A regular expression on the body; the first capture group, or the whole match.
+    pub regex: Option<String>,
+}
+
+/// A data file: its path (relative to the profile) or `{ file, mode }`.
+#[derive(Debug, JsonSchema)]
+#[serde(untagged)]
+pub enum RawFeed {
+    /// Just the path; rows are handed out sequentially.
+    Path(String),
+    /// A path and how rows are handed out.
+    Spec(RawFeedSpec),
+}
+
+/// A data file with its hand-out mode.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFeedSpec {
+    /// CSV with a header line (`.csv`) or JSON lines (`.jsonl`, one object per line), relative
+    /// to the profile.
+    pub file: String,
+    /// `sequential` (default: in order, wrapping around), `random`, or `unique` (each row at
+    /// most once; the profile is refused when the plan needs more rows than the file has).
+    pub mode: Option<RawFeedMode>,
+}
+
+/// How rows are handed out: one row per arrival (open model) or per user (closed model).
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawFeedMode {
+    /// In file order, wrapping around.
+    Sequential,
+    /// Any row, at random.
+    Random,
+    /// Each row once.
+    Unique,
+}
+
+/// Authentication for every load request.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAuth {
+    /// HTTP basic authentication (values are templates of `env` and setup `vars`).
+    pub basic: Option<RawBasicAuth>,
+    /// A bearer token (a template, typically `{{ vars.token }}` from `setup`).
+    #[schemars(with = "Option<String>")]
+    pub bearer: Option<Spanned<String>>,
+}
+
+/// User name and password for basic authentication.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBasicAuth {
+    /// User name (template).
+    #[schemars(with = "String")]
+    pub username: Spanned<String>,
+    /// Password (template, typically `{{ env.NAME }}`); masked in every output.
+    #[schemars(with = "String")]
+    pub password: Spanned<String>,
 }
 
 /// Response checks; a failed check counts as a `check` error.
@@ -276,11 +384,78 @@ pub struct RawCheck {
     pub status: Option<RawStatus>,
     /// The body must contain this text.
     pub body_contains: Option<String>,
-    /// JSON fields that must equal the given values, keyed by JSON pointer (`/data/id`) or
-    /// simple path (`data.id`, `$.items[0].name`).
+    /// JSON fields and what they must be, keyed by JSON pointer (`/data/id`) or simple path
+    /// (`data.id`, `$.items[0].name`): a value they must equal, or comparisons like
+    /// `{ gte: 1 }`, `{ lt: 10 }`, `{ ne: 0 }`, `{ contains: "x" }`, `{ matches: "^A" }`,
+    /// `{ exists: true }`.
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, serde_json::Value>")]
     pub json: Pairs<Spanned<String>, serde_json::Value>,
+    /// Headers that must be present (`true`), absent (`false`) or contain a text.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, RawHeaderCheckSchema>")]
+    pub headers: Pairs<Spanned<String>, RawHeaderCheck>,
+    /// The response must arrive within this time (measured like every latency).
+    pub max_latency: Option<HumanDuration>,
+}
+
+/// A header check: present/absent, or a text the value must contain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RawHeaderCheck {
+    /// `true`: present; `false`: absent.
+    Present(bool),
+    /// The value must contain this text.
+    Contains(String),
+}
+
+impl<'de> Deserialize<'de> for RawHeaderCheck {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = RawHeaderCheck;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("`true` (present), `false` (absent) or a text the value must contain")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<RawHeaderCheck, E> {
+                Ok(RawHeaderCheck::Present(v))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawHeaderCheck, E> {
+                Ok(RawHeaderCheck::Contains(v.to_string()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawFeed {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> de::Visitor<'de> for V {
+            type Value = RawFeed;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a file path, or `{ file: users.csv, mode: unique }`")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFeed, E> {
+                Ok(RawFeed::Path(v.to_string()))
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<RawFeed, A::Error> {
+                RawFeedSpec::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawFeed::Spec)
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Schema stand-in for [`RawHeaderCheck`].
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+pub enum RawHeaderCheckSchema {
+    /// Present or absent.
+    Present(bool),
+    /// Contains the text.
+    Contains(String),
 }
 
 /// Status expectations: one code (`200`), a class (`2xx`), or a list of them.

@@ -27,6 +27,8 @@ pub enum Text {
         id: usize,
         /// The source, for messages and reports.
         source: String,
+        /// True when it reads `vars` or `data` (it renders with a per-request context).
+        contextual: bool,
     },
 }
 
@@ -41,6 +43,75 @@ impl Text {
     /// True when it never changes between requests.
     pub fn is_literal(&self) -> bool {
         matches!(self, Text::Literal(_))
+    }
+
+    /// True when rendering needs the request's `vars` and `data`.
+    pub fn is_contextual(&self) -> bool {
+        matches!(
+            self,
+            Text::Template {
+                contextual: true,
+                ..
+            }
+        )
+    }
+}
+
+/// What a template may read besides `env` and the functions: variables extracted so far and
+/// the columns of declared data feeds. Checked when the profile loads.
+#[derive(Debug, Clone, Default)]
+pub struct Scope {
+    /// Variables available as `vars.NAME`.
+    pub vars: BTreeSet<String>,
+    /// Feeds available as `data.NAME.column`, with their columns.
+    pub feeds: BTreeMap<String, Vec<String>>,
+}
+
+impl Scope {
+    fn check(&self, var: &str, source: &str) -> Result<(), String> {
+        let mut parts = var.split('.');
+        let root = parts.next().unwrap_or(var);
+        let list = |items: &mut dyn Iterator<Item = &String>| {
+            let names: Vec<String> = items.map(|n| format!("`{n}`")).collect();
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        };
+        // `vars` / `data` without a dotted name (like `vars['x']`) cannot be checked here and
+        // pass, like every name that is in scope.
+        match (root, parts.next(), parts.next()) {
+            ("vars", Some(name), _) if !self.vars.contains(name) => Err(format!(
+                "unknown variable `vars.{name}` in template `{}`: expected a value extracted by `setup` or an earlier step of the scenario ({})",
+                shorten(source),
+                list(&mut self.vars.iter())
+            )),
+            ("data", Some(feed), column) => match self.feeds.get(feed) {
+                None => Err(format!(
+                    "unknown data feed `{feed}` in template `{}`: expected a feed declared under `data` ({})",
+                    shorten(source),
+                    list(&mut self.feeds.keys())
+                )),
+                Some(_) if column.is_none() => Err(format!(
+                    "`data.{feed}` needs a column in template `{}`: expected `{{{{ data.{feed}.COLUMN }}}}`",
+                    shorten(source)
+                )),
+                Some(columns) => {
+                    let column = column.unwrap_or_default();
+                    if columns.iter().any(|c| c == column) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "data feed `{feed}` has no column `{column}` (template `{}`): expected one of {}",
+                            shorten(source),
+                            list(&mut columns.iter())
+                        ))
+                    }
+                }
+            },
+            _ => Ok(()),
+        }
     }
 }
 
@@ -141,26 +212,33 @@ impl Templates {
         }
     }
 
-    /// Compiles `source` into a [`Text`] (a literal when it has no template syntax). The error
-    /// message says what is wrong; the caller adds where.
-    pub fn text(&mut self, source: &str) -> Result<Text, String> {
+    /// Compiles `source` into a [`Text`] (a literal when it has no template syntax), checking
+    /// every name it reads against `scope`. The error message says what is wrong; the caller
+    /// adds where.
+    pub fn text(&mut self, source: &str, scope: &Scope) -> Result<Text, String> {
         if !is_template(source) {
             return Ok(Text::Literal(source.to_string()));
         }
-        let id = self.add(source)?;
+        let (id, contextual) = self.add(source, scope)?;
         Ok(Text::Template {
             id,
             source: source.to_string(),
+            contextual,
         })
     }
 
     /// Compiles a single expression whose value is rendered as JSON (for typed JSON fields).
-    pub fn json_expression(&mut self, expression: &str) -> Result<usize, String> {
+    /// Returns the template and whether it reads `vars` or `data`.
+    pub fn json_expression(
+        &mut self,
+        expression: &str,
+        scope: &Scope,
+    ) -> Result<(usize, bool), String> {
         let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
-        self.add(&wrapped)
+        self.add(&wrapped, scope)
     }
 
-    fn add(&mut self, source: &str) -> Result<usize, String> {
+    fn add(&mut self, source: &str, scope: &Scope) -> Result<(usize, bool), String> {
         let id = self.count;
         let name = template_name(id);
         self.env
@@ -168,6 +246,7 @@ impl Templates {
             .map_err(|e| format!("invalid template: {}", describe(&e)))?;
         let template = self.env.get_template(&name).map_err(|e| describe(&e))?;
         let mut wanted_env = BTreeSet::new();
+        let mut contextual = false;
         for var in template.undeclared_variables(true) {
             let root = var.split('.').next().unwrap_or(&var);
             if FUNCTIONS.contains(&root) && root != "env" {
@@ -185,9 +264,14 @@ impl Templates {
                 }
                 continue;
             }
+            if root == "vars" || root == "data" {
+                scope.check(&var, source)?;
+                contextual = true;
+                continue;
+            }
             if !VARIABLES.contains(&root) {
                 return Err(format!(
-                    "unknown variable `{root}` in template `{}`: expected `env.NAME` or one of the functions {}",
+                    "unknown variable `{root}` in template `{}`: expected `env.NAME`, `vars.NAME`, `data.FEED.COLUMN` or one of the functions {}",
                     shorten(source),
                     FUNCTIONS
                         .iter()
@@ -209,23 +293,27 @@ impl Templates {
         self.env
             .add_global("env", Value::from_object(EnvVars(self.env_vars.clone())));
         self.count += 1;
-        Ok(id)
+        Ok((id, contextual))
     }
 
-    /// Renders template `id`.
-    pub fn render(&self, id: usize) -> Result<String, String> {
+    /// Renders template `id` with a context (`()` or a map with `vars` and `data`).
+    pub fn render(&self, id: usize, context: &Value) -> Result<String, String> {
         let template = self
             .env
             .get_template(&template_name(id))
             .map_err(|e| describe(&e))?;
-        template.render(()).map_err(|e| describe(&e))
+        template.render(context.clone()).map_err(|e| describe(&e))
     }
 
-    /// Renders a [`Text`].
-    pub fn render_text<'a>(&self, text: &'a Text) -> Result<std::borrow::Cow<'a, str>, String> {
+    /// Renders a [`Text`] with a context.
+    pub fn render_text<'a>(
+        &self,
+        text: &'a Text,
+        context: &Value,
+    ) -> Result<std::borrow::Cow<'a, str>, String> {
         match text {
             Text::Literal(s) => Ok(std::borrow::Cow::Borrowed(s)),
-            Text::Template { id, .. } => self.render(*id).map(std::borrow::Cow::Owned),
+            Text::Template { id, .. } => self.render(*id, context).map(std::borrow::Cow::Owned),
         }
     }
 
@@ -395,11 +483,24 @@ const LAST_NAMES: &[&str] = &[
 mod tests {
     use super::*;
 
+    impl Templates {
+        fn text_(&mut self, source: &str) -> Result<Text, String> {
+            self.text(source, &Scope::default())
+        }
+        fn render_<'a>(&self, text: &'a Text) -> Result<std::borrow::Cow<'a, str>, String> {
+            self.render_text(text, &Value::UNDEFINED)
+        }
+        fn json_(&mut self, expr: &str) -> Result<usize, String> {
+            self.json_expression(expr, &Scope::default())
+                .map(|(id, _)| id)
+        }
+    }
+
     #[test]
     fn literals_skip_the_engine() {
         let mut t = Templates::new();
         assert_eq!(
-            t.text("/plain/path").unwrap(),
+            t.text_("/plain/path").unwrap(),
             Text::Literal("/plain/path".into())
         );
         assert!(t.is_empty());
@@ -409,23 +510,23 @@ mod tests {
     fn functions_render() {
         let mut t = Templates::new();
         let text = t
-            .text("/c/{{ random_int(5, 5) }}/{{ random_choice('x') }}")
+            .text_("/c/{{ random_int(5, 5) }}/{{ random_choice('x') }}")
             .unwrap();
-        assert_eq!(t.render_text(&text).unwrap(), "/c/5/x");
-        let id = t.text("{{ uuid() }}").unwrap();
-        let u = t.render_text(&id).unwrap();
+        assert_eq!(t.render_(&text).unwrap(), "/c/5/x");
+        let id = t.text_("{{ uuid() }}").unwrap();
+        let u = t.render_(&id).unwrap();
         assert_eq!(u.len(), 36);
         assert_eq!(&u[14..15], "4");
-        let e = t.text("{{ fake_email() }}").unwrap();
-        assert!(t.render_text(&e).unwrap().contains("@example.com"));
-        let c = t.text("{{ random_choice(['a', 'b']) }}").unwrap();
-        assert!(["a", "b"].contains(&t.render_text(&c).unwrap().as_ref()));
+        let e = t.text_("{{ fake_email() }}").unwrap();
+        assert!(t.render_(&e).unwrap().contains("@example.com"));
+        let c = t.text_("{{ random_choice(['a', 'b']) }}").unwrap();
+        assert!(["a", "b"].contains(&t.render_(&c).unwrap().as_ref()));
     }
 
     #[test]
     fn unknown_variables_fail_at_load() {
         let mut t = Templates::new();
-        let err = t.text("/x/{{ user_id }}").unwrap_err();
+        let err = t.text_("/x/{{ user_id }}").unwrap_err();
         assert!(err.starts_with("unknown variable `user_id`"), "{err}");
     }
 
@@ -433,14 +534,14 @@ mod tests {
     fn unset_env_fails_at_load() {
         let mut t = Templates::new();
         let err = t
-            .text("Bearer {{ env.LOADGATE_TEST_SURELY_UNSET_VAR }}")
+            .text_("Bearer {{ env.LOADGATE_TEST_SURELY_UNSET_VAR }}")
             .unwrap_err();
         assert!(
             err.contains("`LOADGATE_TEST_SURELY_UNSET_VAR`, which is not set"),
             "{err}"
         );
         let err = t
-            .text("{{ env('LOADGATE_TEST_SURELY_UNSET_VAR') }}")
+            .text_("{{ env('LOADGATE_TEST_SURELY_UNSET_VAR') }}")
             .unwrap_err();
         assert!(err.contains("not set"), "{err}");
     }
@@ -449,15 +550,15 @@ mod tests {
     fn env_values_render_and_are_secrets() {
         let mut t = Templates::new();
         let path = std::env::var("PATH").expect("PATH is set in tests");
-        let text = t.text("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
-        assert_eq!(t.render_text(&text).unwrap(), format!("{path}|{path}"));
+        let text = t.text_("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
+        assert_eq!(t.render_(&text).unwrap(), format!("{path}|{path}"));
         assert!(t.secrets().any(|s| s == path));
     }
 
     #[test]
     fn syntax_errors_are_described() {
         let mut t = Templates::new();
-        let err = t.text("/x/{{ random_int(1, }}").unwrap_err();
+        let err = t.text_("/x/{{ random_int(1, }}").unwrap_err();
         assert!(err.starts_with("invalid template: syntax error"), "{err}");
     }
 
@@ -475,9 +576,9 @@ mod tests {
     #[test]
     fn json_expressions_keep_types() {
         let mut t = Templates::new();
-        let id = t.json_expression("random_int(7, 7)").unwrap();
-        assert_eq!(t.render(id).unwrap(), "7");
-        let id = t.json_expression("'a\"b'").unwrap();
-        assert_eq!(t.render(id).unwrap(), r#""a\"b""#);
+        let id = t.json_("random_int(7, 7)").unwrap();
+        assert_eq!(t.render(id, &Value::UNDEFINED).unwrap(), "7");
+        let id = t.json_("'a\"b'").unwrap();
+        assert_eq!(t.render(id, &Value::UNDEFINED).unwrap(), r#""a\"b""#);
     }
 }

@@ -4,21 +4,21 @@
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use http::{HeaderName, HeaderValue, Method};
 use serde_saphyr::{Location, Spanned};
 use sha2::{Digest, Sha256};
 
 use super::error::{ProfileError, did_you_mean};
-use super::json_path::JsonPath;
+use super::feeds::{DataFiles, validate_feeds};
 use super::model::{
-    Body, Check, Endpoint, GateConfig, HttpOptions, HttpVersion, JsonPiece, Limit, Load, LoadModel,
-    Profile, Quantile, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+    Auth, Body, Endpoint, Feed, GateConfig, HttpOptions, HttpVersion, JsonExpect, Limit, Load,
+    LoadModel, Profile, Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
 };
 use super::raw::{
-    Pairs, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel, RawProfile, RawRequest, RawStage,
-    RawThreshold,
+    Pairs, RawAuth, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel, RawProfile, RawRequest,
+    RawStage, RawThreshold,
 };
-use super::template::{Templates, Text, is_template, sole_expression};
+use super::requests::{Defaults, headers, validate_request};
+use super::template::{Scope, Templates, Text, is_template};
 use super::units::{format_duration, parse_duration, parse_rate};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -26,13 +26,15 @@ const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
 /// Most recording intervals in one run (see `validate_load`).
 pub const MAX_INTERVALS: u32 = 900;
 
-struct Ctx<'a> {
-    file: &'a str,
-    templates: Templates,
+pub(super) struct Ctx<'a> {
+    pub file: &'a str,
+    pub templates: Templates,
+    /// Names templates may read at the point being validated.
+    pub scope: Scope,
 }
 
 impl Ctx<'_> {
-    fn err(&self, key: impl Into<String>, at: Option<Location>, message: &str) -> ProfileError {
+    pub fn err(&self, key: impl Into<String>, at: Option<Location>, message: &str) -> ProfileError {
         let e = ProfileError::new(self.file, key, "").with_message(message);
         match at {
             Some(l) => e.located(l),
@@ -40,13 +42,13 @@ impl Ctx<'_> {
         }
     }
 
-    fn text(&mut self, key: &str, value: &Spanned<String>) -> Result<Text, ProfileError> {
+    pub fn text(&mut self, key: &str, value: &Spanned<String>) -> Result<Text, ProfileError> {
         self.templates
-            .text(&value.value)
+            .text(&value.value, &self.scope)
             .map_err(|m| self.err(key, Some(value.referenced), &m))
     }
 
-    fn pairs(
+    pub fn pairs(
         &mut self,
         key: &str,
         pairs: &Pairs<String, Spanned<String>>,
@@ -58,11 +60,16 @@ impl Ctx<'_> {
     }
 }
 
-/// Validates a parsed profile.
-pub(super) fn validate(raw: &RawProfile, file: &str) -> Result<Profile, ProfileError> {
+/// Validates a parsed profile; data files are read through `files`.
+pub(super) fn validate(
+    raw: &RawProfile,
+    file: &str,
+    files: &dyn DataFiles,
+) -> Result<Profile, ProfileError> {
     let mut cx = Ctx {
         file,
         templates: Templates::new(),
+        scope: Scope::default(),
     };
     if let Some(v) = &raw.version
         && v.value != 1
@@ -114,39 +121,151 @@ pub(super) fn validate(raw: &RawProfile, file: &str) -> Result<Profile, ProfileE
             .map_or(Duration::from_secs(5), |d| d.0),
     };
     let load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
-    let default_timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
-    let default_headers = headers(&mut cx, "defaults.headers", &raw.defaults.headers)?;
-    if raw.requests.is_empty() {
+    let feeds = validate_feeds(&cx, &raw.data, files, &load)?;
+
+    // Setup runs before the load: it sees `env` only, and each step the values the steps
+    // before it extracted. Headers from `defaults` that read `vars` or `data` do not apply to
+    // it (they may need what setup produces).
+    let timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
+    let mut setup = Vec::new();
+    let setup_defaults = Defaults {
+        headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers).unwrap_or_default(),
+        timeout,
+    };
+    let setup_defaults = Defaults {
+        headers: setup_defaults
+            .headers
+            .into_iter()
+            .filter(|(_, t)| !t.is_contextual())
+            .collect(),
+        timeout,
+    };
+    for (i, step) in raw.setup.iter().enumerate() {
+        let endpoint = validate_request(&mut cx, &format!("setup[{i}]"), step, &setup_defaults)?;
+        cx.scope
+            .vars
+            .extend(endpoint.extract.iter().map(|e| e.name.clone()));
+        setup.push(endpoint);
+    }
+    let setup_vars = cx.scope.vars.clone();
+    cx.scope.feeds = feeds
+        .iter()
+        .map(|f| (f.name.clone(), f.columns.clone()))
+        .collect();
+    let defaults = Defaults {
+        headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers)?,
+        timeout,
+    };
+    if raw.requests.is_empty() && raw.scenarios.is_empty() {
         return Err(cx.err(
             "requests",
             None,
-            "no requests: expected at least one entry like `- get: /health`",
+            "no requests or scenarios: expected at least one entry like `requests: [ { get: /health } ]`",
         ));
     }
-    let mut endpoints: Vec<Endpoint> = Vec::with_capacity(raw.requests.len());
-    for (i, request) in raw.requests.iter().enumerate() {
-        let endpoint = validate_request(&mut cx, i, request, &default_headers, default_timeout)?;
+    let mut endpoints: Vec<Endpoint> = Vec::new();
+    let mut scenarios: Vec<Scenario> = Vec::new();
+    let mut add = |cx: &Ctx<'_>, endpoint: Endpoint, key: &str, at: Location| {
         if endpoints.iter().any(|e| e.name == endpoint.name) {
-            let at = request
-                .value
-                .name
-                .as_ref()
-                .map_or(request.referenced, |n| n.referenced);
             return Err(cx.err(
-                format!("requests[{i}].name"),
+                format!("{key}.name"),
                 Some(at),
                 &format!(
-                    "duplicate endpoint name `{}`: expected every request to have its own `name`",
+                    "duplicate endpoint name `{}`: expected every request and step to have its own `name`",
                     endpoint.name
                 ),
             ));
         }
         endpoints.push(endpoint);
+        Ok(endpoints.len() - 1)
+    };
+    for (i, request) in raw.requests.iter().enumerate() {
+        let key = format!("requests[{i}]");
+        reject_think_time(&cx, &key, request)?;
+        let endpoint = validate_request(&mut cx, &key, request, &defaults)?;
+        if let Some(e) = endpoint.extract.first() {
+            return Err(cx.err(
+                format!("{key}.extract.{}", e.name),
+                Some(request.referenced),
+                "a plain request has no later step to use an extracted value: expected `extract` in a scenario step or in `setup`",
+            ));
+        }
+        let at = name_location(request);
+        let (name, weight) = (endpoint.name.clone(), endpoint.weight);
+        let index = add(&cx, endpoint, &key, at)?;
+        scenarios.push(Scenario {
+            name,
+            weight,
+            steps: vec![index],
+            journey: false,
+        });
     }
+    for (i, scenario) in raw.scenarios.iter().enumerate() {
+        let key = format!("scenarios[{i}]");
+        let sc = &scenario.value;
+        let name = sc.name.value.trim().to_string();
+        if name.is_empty() {
+            return Err(cx.err(
+                format!("{key}.name"),
+                Some(sc.name.referenced),
+                "empty name: expected text like `checkout`",
+            ));
+        }
+        if scenarios.iter().any(|s| s.journey && s.name == name) {
+            return Err(cx.err(
+                format!("{key}.name"),
+                Some(sc.name.referenced),
+                &format!("duplicate scenario name `{name}`: expected every scenario to have its own `name`"),
+            ));
+        }
+        let weight = sc.weight.unwrap_or(1);
+        if weight == 0 {
+            return Err(cx.err(
+                format!("{key}.weight"),
+                Some(scenario.referenced),
+                "weight 0: expected at least 1 (remove the scenario to disable it)",
+            ));
+        }
+        if sc.steps.is_empty() {
+            return Err(cx.err(
+                format!("{key}.steps"),
+                Some(scenario.referenced),
+                "a scenario without steps: expected at least one request under `steps`",
+            ));
+        }
+        cx.scope.vars.clone_from(&setup_vars);
+        let mut steps = Vec::new();
+        for (j, step) in sc.steps.iter().enumerate() {
+            let step_key = format!("{key}.steps[{j}]");
+            if step.value.weight.is_some() {
+                return Err(cx.err(
+                    format!("{step_key}.weight"),
+                    Some(step.referenced),
+                    "steps run in order and have no weight: expected `weight` on the scenario",
+                ));
+            }
+            let endpoint = validate_request(&mut cx, &step_key, step, &defaults)?;
+            cx.scope
+                .vars
+                .extend(endpoint.extract.iter().map(|e| e.name.clone()));
+            steps.push(add(&cx, endpoint, &step_key, name_location(step))?);
+        }
+        scenarios.push(Scenario {
+            name,
+            weight,
+            steps,
+            journey: true,
+        });
+    }
+    cx.scope = Scope {
+        vars: setup_vars,
+        feeds: std::collections::BTreeMap::new(),
+    };
+    let auth = validate_auth(&mut cx, raw.auth.as_ref())?;
     let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
     let thresholds = validate_thresholds(&cx, &raw.thresholds, &names)?;
     let gate = validate_gate(&cx, &raw.gate, &names, load.interval)?;
-    let hash = profile_hash(&http, &load, &endpoints);
+    let hash = profile_hash(&http, &load, &endpoints, &scenarios, &feeds);
     Ok(Profile {
         name,
         target,
@@ -154,11 +273,60 @@ pub(super) fn validate(raw: &RawProfile, file: &str) -> Result<Profile, ProfileE
         http,
         load,
         endpoints,
+        scenarios,
+        feeds,
+        setup,
+        auth,
         thresholds,
         gate,
         hash,
         templates: cx.templates,
     })
+}
+
+fn name_location(request: &Spanned<RawRequest>) -> Location {
+    request
+        .value
+        .name
+        .as_ref()
+        .map_or(request.referenced, |n| n.referenced)
+}
+
+/// A plain request's pause belongs to the load (`load.think_time`), not to a step.
+fn reject_think_time(
+    cx: &Ctx<'_>,
+    key: &str,
+    request: &Spanned<RawRequest>,
+) -> Result<(), ProfileError> {
+    match &request.value.think_time {
+        Some(t) => Err(cx.err(
+            format!("{key}.think_time"),
+            Some(t.referenced),
+            "`think_time` on a plain request: expected it under `load` (closed model), or on a scenario step",
+        )),
+        None => Ok(()),
+    }
+}
+
+fn validate_auth(
+    cx: &mut Ctx<'_>,
+    raw: Option<&Spanned<RawAuth>>,
+) -> Result<Option<Auth>, ProfileError> {
+    let Some(raw) = raw else {
+        return Ok(None);
+    };
+    match (&raw.value.basic, &raw.value.bearer) {
+        (Some(basic), None) => Ok(Some(Auth::Basic {
+            username: cx.text("auth.basic.username", &basic.username)?,
+            password: cx.text("auth.basic.password", &basic.password)?,
+        })),
+        (None, Some(token)) => Ok(Some(Auth::Bearer(cx.text("auth.bearer", token)?))),
+        _ => Err(cx.err(
+            "auth",
+            Some(raw.referenced),
+            "`auth` needs exactly one method: expected `basic: { username, password }` or `bearer: TOKEN`",
+        )),
+    }
 }
 
 fn validate_name(cx: &Ctx<'_>, name: &Spanned<String>) -> Result<String, ProfileError> {
@@ -210,7 +378,7 @@ pub fn check_target(target: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn check_path_or_url(text: &str) -> Result<(), String> {
+pub(super) fn check_path_or_url(text: &str) -> Result<(), String> {
     if text.starts_with('/') {
         return Ok(());
     }
@@ -491,7 +659,7 @@ fn stage_segments(
     Ok(vec![(duration, previous, to)])
 }
 
-fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
+pub(super) fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
     let (min, max) = match text.split_once("..") {
         Some((a, b)) => (parse_duration(a)?, parse_duration(b)?),
         None => {
@@ -505,272 +673,6 @@ fn parse_think_time(text: &str) -> Result<ThinkTime, String> {
         ));
     }
     Ok(ThinkTime { min, max })
-}
-
-fn headers(
-    cx: &mut Ctx<'_>,
-    key: &str,
-    pairs: &Pairs<String, Spanned<String>>,
-) -> Result<Vec<(HeaderName, Text)>, ProfileError> {
-    let mut out = Vec::new();
-    for (name, value) in pairs.iter() {
-        let k = format!("{key}.{name}");
-        let header =
-            HeaderName::from_bytes(name.trim().to_ascii_lowercase().as_bytes()).map_err(|_| {
-                cx.err(
-                    &k,
-                    Some(value.referenced),
-                    &format!("invalid header name `{name}`: expected letters, digits and `-`"),
-                )
-            })?;
-        let text = cx.text(&k, value)?;
-        if let Text::Literal(v) = &text
-            && HeaderValue::from_str(v).is_err()
-        {
-            return Err(cx.err(
-                &k,
-                Some(value.referenced),
-                "invalid header value: expected visible ASCII text without line breaks",
-            ));
-        }
-        out.push((header, text));
-    }
-    Ok(out)
-}
-
-fn validate_request(
-    cx: &mut Ctx<'_>,
-    i: usize,
-    spanned: &Spanned<RawRequest>,
-    default_headers: &[(HeaderName, Text)],
-    default_timeout: Duration,
-) -> Result<Endpoint, ProfileError> {
-    let r = &spanned.value;
-    let key = format!("requests[{i}]");
-    let shorthand = [
-        ("get", &r.get),
-        ("post", &r.post),
-        ("put", &r.put),
-        ("patch", &r.patch),
-        ("delete", &r.delete),
-        ("head", &r.head),
-        ("options", &r.options),
-    ];
-    let given: Vec<(&str, &Spanned<String>)> = shorthand
-        .iter()
-        .filter_map(|(m, v)| v.as_ref().map(|v| (*m, v)))
-        .collect();
-    let (method, url, url_key) = match (given.as_slice(), &r.method, &r.url) {
-        ([(m, url)], None, None) => (
-            Method::from_bytes(m.to_ascii_uppercase().as_bytes()).expect("standard method"),
-            *url,
-            format!("{key}.{m}"),
-        ),
-        ([], Some(m), Some(url)) => {
-            let method = Method::from_bytes(m.value.trim().to_ascii_uppercase().as_bytes())
-                .map_err(|_| {
-                    cx.err(
-                        format!("{key}.method"),
-                        Some(m.referenced),
-                        &format!(
-                            "invalid method `{}`: expected a token like `GET` or `PURGE`",
-                            m.value
-                        ),
-                    )
-                })?;
-            (method, url, format!("{key}.url"))
-        }
-        ([], None, None) => {
-            return Err(cx.err(
-                &key,
-                Some(spanned.referenced),
-                "request has no method and target: expected one of `get`, `post`, `put`, `patch`, `delete`, `head`, `options` (like `get: /health`), or `method` with `url`",
-            ));
-        }
-        ([], Some(_), None) => {
-            return Err(cx.err(
-                &key,
-                Some(spanned.referenced),
-                "`method` without `url`: expected `url: /path`",
-            ));
-        }
-        ([], None, Some(_)) => {
-            return Err(cx.err(
-                &key,
-                Some(spanned.referenced),
-                "`url` without `method`: expected `method: GET` (or use `get: /path`)",
-            ));
-        }
-        _ => {
-            let names: Vec<String> = given
-                .iter()
-                .map(|(m, _)| format!("`{m}`"))
-                .chain(r.method.as_ref().map(|_| "`method`".to_string()))
-                .collect();
-            return Err(cx.err(
-                &key,
-                Some(spanned.referenced),
-                &format!(
-                    "request sets {}: expected exactly one method (split it into several requests)",
-                    names.join(" and ")
-                ),
-            ));
-        }
-    };
-    check_path_or_url(&url.value).map_err(|m| cx.err(&url_key, Some(url.referenced), &m))?;
-    let url_text = cx.text(&url_key, url)?;
-    let name = match &r.name {
-        Some(n) if n.value.trim().is_empty() => {
-            return Err(cx.err(
-                format!("{key}.name"),
-                Some(n.referenced),
-                "empty name: expected text like `get customer`",
-            ));
-        }
-        Some(n) => n.value.trim().to_string(),
-        None => format!("{method} {}", url.value),
-    };
-    let weight = r.weight.unwrap_or(1);
-    if weight == 0 {
-        return Err(cx.err(
-            format!("{key}.weight"),
-            Some(spanned.referenced),
-            "weight 0: expected at least 1 (remove the request to disable it)",
-        ));
-    }
-    let query = cx.pairs(&format!("{key}.query"), &r.query)?;
-    let own_headers = headers(cx, &format!("{key}.headers"), &r.headers)?;
-    let mut all_headers: Vec<(HeaderName, Text)> = default_headers
-        .iter()
-        .filter(|(n, _)| !own_headers.iter().any(|(o, _)| o == n))
-        .cloned()
-        .collect();
-    all_headers.extend(own_headers);
-    let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some()];
-    if bodies.iter().filter(|b| **b).count() > 1 {
-        return Err(cx.err(
-            &key,
-            Some(spanned.referenced),
-            "request sets more than one of `json`, `body` and `form`: expected one body",
-        ));
-    }
-    let has_content_type = all_headers
-        .iter()
-        .any(|(n, _)| n == http::header::CONTENT_TYPE);
-    let content_type = |ct: &str| (http::header::CONTENT_TYPE, Text::Literal(ct.to_string()));
-    let body = if let Some(json) = &r.json {
-        if !has_content_type {
-            all_headers.push(content_type("application/json"));
-        }
-        Body::Json {
-            pieces: json_pieces(cx, &format!("{key}.json"), json, spanned.referenced)?,
-            source: json.to_string(),
-        }
-    } else if let Some(text) = &r.body {
-        if !has_content_type {
-            all_headers.push(content_type("text/plain; charset=utf-8"));
-        }
-        Body::Text(cx.text(&format!("{key}.body"), text)?)
-    } else if let Some(form) = &r.form {
-        if !has_content_type {
-            all_headers.push(content_type("application/x-www-form-urlencoded"));
-        }
-        Body::Form(cx.pairs(&format!("{key}.form"), form)?)
-    } else {
-        Body::Empty
-    };
-    let mut check = Check::default();
-    if let Some(c) = &r.check {
-        check.status = c.status.clone().map(|s| s.0).unwrap_or_default();
-        check.body_contains.clone_from(&c.body_contains);
-        for (path, value) in c.json.iter() {
-            let p = JsonPath::parse(&path.value)
-                .map_err(|m| cx.err(format!("{key}.check.json"), Some(path.referenced), &m))?;
-            check.json.push((p, value.clone()));
-        }
-    }
-    Ok(Endpoint {
-        name,
-        weight,
-        method,
-        url: url_text,
-        query,
-        headers: all_headers,
-        body,
-        timeout: r.timeout.map_or(default_timeout, |d| d.0),
-        check,
-    })
-}
-
-/// Compiles a JSON body into literal text and rendered fields (see [`JsonPiece`]).
-fn json_pieces(
-    cx: &mut Ctx<'_>,
-    key: &str,
-    value: &serde_json::Value,
-    at: Location,
-) -> Result<Vec<JsonPiece>, ProfileError> {
-    fn walk(
-        cx: &mut Ctx<'_>,
-        key: &str,
-        v: &serde_json::Value,
-        at: Location,
-        buf: &mut String,
-        out: &mut Vec<JsonPiece>,
-    ) -> Result<(), ProfileError> {
-        match v {
-            serde_json::Value::String(s) if is_template(s) => {
-                if !buf.is_empty() {
-                    out.push(JsonPiece::Raw(std::mem::take(buf)));
-                }
-                let piece = match sole_expression(s) {
-                    Some(expr) => JsonPiece::Native(
-                        cx.templates
-                            .json_expression(expr)
-                            .map_err(|m| cx.err(key, Some(at), &m))?,
-                    ),
-                    None => match cx.templates.text(s) {
-                        Ok(Text::Template { id, .. }) => JsonPiece::Str(id),
-                        Ok(Text::Literal(_)) => unreachable!("is_template was true"),
-                        Err(m) => {
-                            return Err(cx.err(key, Some(at), &m));
-                        }
-                    },
-                };
-                out.push(piece);
-            }
-            serde_json::Value::Object(map) => {
-                buf.push('{');
-                for (n, (k, child)) in map.iter().enumerate() {
-                    if n > 0 {
-                        buf.push(',');
-                    }
-                    buf.push_str(&serde_json::to_string(k).expect("strings serialize"));
-                    buf.push(':');
-                    walk(cx, &format!("{key}.{k}"), child, at, buf, out)?;
-                }
-                buf.push('}');
-            }
-            serde_json::Value::Array(items) => {
-                buf.push('[');
-                for (n, child) in items.iter().enumerate() {
-                    if n > 0 {
-                        buf.push(',');
-                    }
-                    walk(cx, &format!("{key}[{n}]"), child, at, buf, out)?;
-                }
-                buf.push(']');
-            }
-            other => buf.push_str(&serde_json::to_string(other).expect("JSON values serialize")),
-        }
-        Ok(())
-    }
-    let mut out = Vec::new();
-    let mut buf = String::new();
-    walk(cx, key, value, at, &mut buf, &mut out)?;
-    if !buf.is_empty() {
-        out.push(JsonPiece::Raw(buf));
-    }
-    Ok(out)
 }
 
 fn validate_thresholds(
@@ -940,7 +842,16 @@ fn validate_gate(
 }
 
 /// `sha256:` over what shapes the load, in a canonical JSON form.
-fn profile_hash(http: &HttpOptions, load: &Load, endpoints: &[Endpoint]) -> String {
+/// `sha256:` over what shapes the load, in a canonical JSON form. Keys for features a profile
+/// does not use are left out, so adding a feature never changes older profiles' hashes (and
+/// never invalidates their baselines).
+fn profile_hash(
+    http: &HttpOptions,
+    load: &Load,
+    endpoints: &[Endpoint],
+    scenarios: &[Scenario],
+    feeds: &[Feed],
+) -> String {
     let body = |b: &Body| match b {
         Body::Empty => serde_json::Value::Null,
         Body::Text(t) => serde_json::json!({ "text": t.source() }),
@@ -949,7 +860,54 @@ fn profile_hash(http: &HttpOptions, load: &Load, endpoints: &[Endpoint]) -> Stri
             serde_json::json!({ "form": f.iter().map(|(k, v)| [k.as_str(), v.source()]).collect::<Vec<_>>() })
         }
     };
-    let basis = serde_json::json!({
+    let expect = |e: &JsonExpect| match e {
+        JsonExpect::Equals(v) => v.clone(),
+        JsonExpect::Compare(c) => {
+            serde_json::json!({ "compare": c.iter().map(ToString::to_string).collect::<Vec<_>>() })
+        }
+    };
+    let endpoint = |e: &Endpoint| {
+        let mut check = serde_json::json!({
+            "status": e.check.status.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "body_contains": e.check.body_contains,
+            "json": e.check.json.iter().map(|(p, v)| serde_json::json!([p.as_str(), expect(v)])).collect::<Vec<_>>(),
+        });
+        if !e.check.headers.is_empty() {
+            check["headers"] = e
+                .check
+                .headers
+                .iter()
+                .map(|(h, x)| format!("{h} {x:?}"))
+                .collect();
+        }
+        if let Some(max) = e.check.max_latency {
+            check["max_latency_ms"] = serde_json::json!(max.as_millis() as u64);
+        }
+        let mut v = serde_json::json!({
+            "name": e.name,
+            "weight": e.weight,
+            "method": e.method.as_str(),
+            "url": e.url.source(),
+            "query": e.query.iter().map(|(k, v)| [k.as_str(), v.source()]).collect::<Vec<_>>(),
+            "headers": e.headers.iter().map(|(k, v)| [k.as_str(), v.source()]).collect::<Vec<_>>(),
+            "body": body(&e.body),
+            "timeout_ms": e.timeout.as_millis() as u64,
+            "check": check,
+        });
+        if !e.extract.is_empty() {
+            v["extract"] = e
+                .extract
+                .iter()
+                .map(|x| format!("{} {:?}", x.name, x.source))
+                .collect();
+        }
+        if let Some(t) = e.think_time {
+            v["think_time_ms"] =
+                serde_json::json!([t.min.as_millis() as u64, t.max.as_millis() as u64]);
+        }
+        v
+    };
+    let mut basis = serde_json::json!({
         "http": format!("{:?}", http.version),
         "load": {
             "model": format!("{:?}", load.model),
@@ -960,22 +918,21 @@ fn profile_hash(http: &HttpOptions, load: &Load, endpoints: &[Endpoint]) -> Stri
             "think_time_ms": [load.think_time.min.as_millis() as u64, load.think_time.max.as_millis() as u64],
             "spawn_rate": load.spawn_rate,
         },
-        "endpoints": endpoints.iter().map(|e| serde_json::json!({
-            "name": e.name,
-            "weight": e.weight,
-            "method": e.method.as_str(),
-            "url": e.url.source(),
-            "query": e.query.iter().map(|(k, v)| [k.as_str(), v.source()]).collect::<Vec<_>>(),
-            "headers": e.headers.iter().map(|(k, v)| [k.as_str(), v.source()]).collect::<Vec<_>>(),
-            "body": body(&e.body),
-            "timeout_ms": e.timeout.as_millis() as u64,
-            "check": {
-                "status": e.check.status.iter().map(ToString::to_string).collect::<Vec<_>>(),
-                "body_contains": e.check.body_contains,
-                "json": e.check.json.iter().map(|(p, v)| serde_json::json!([p.as_str(), v])).collect::<Vec<_>>(),
-            },
-        })).collect::<Vec<_>>(),
+        "endpoints": endpoints.iter().map(endpoint).collect::<Vec<_>>(),
     });
+    if scenarios.iter().any(|s| s.journey) {
+        basis["scenarios"] = scenarios
+            .iter()
+            .filter(|s| s.journey)
+            .map(|s| serde_json::json!({ "name": s.name, "weight": s.weight, "steps": s.steps }))
+            .collect();
+    }
+    if !feeds.is_empty() {
+        basis["feeds"] = feeds
+            .iter()
+            .map(|f| serde_json::json!({ "name": f.name, "path": f.path, "mode": format!("{:?}", f.mode), "rows": f.rows.len() }))
+            .collect();
+    }
     let digest = Sha256::digest(basis.to_string().as_bytes());
     let hex = digest.iter().fold(String::with_capacity(64), |mut s, b| {
         let _ = write!(s, "{b:02x}");

@@ -130,6 +130,9 @@ pub fn summary(result: &RunResult) -> String {
         }
         let _ = writeln!(out, "{}", line(r));
     }
+    if !result.scenarios.is_empty() {
+        out.push_str(&scenario_table(result));
+    }
     for e in &result.endpoints {
         for s in e.error_samples.iter().take(3) {
             let _ = writeln!(
@@ -179,6 +182,56 @@ fn row(
         latency_opt(l.p99_us),
         latency_opt(l.max_us),
     ]
+}
+
+/// Scenario totals: iterations that ended, failed, and how long they took end to end.
+fn scenario_table(result: &RunResult) -> String {
+    let mut rows: Vec<[String; 7]> = vec![[
+        "scenario".into(),
+        "iterations".into(),
+        "failed".into(),
+        "p50".into(),
+        "p95".into(),
+        "p99".into(),
+        "max".into(),
+    ]];
+    for s in &result.scenarios {
+        let sm = &s.summary;
+        rows.push([
+            s.name.clone(),
+            count(sm.requests),
+            if sm.errors == 0 {
+                "0".into()
+            } else {
+                format!("{} ({})", count(sm.errors), percent(sm.error_ratio))
+            },
+            latency_opt(sm.latency.p50_us),
+            latency_opt(sm.latency.p95_us),
+            latency_opt(sm.latency.p99_us),
+            latency_opt(sm.latency.max_us),
+        ]);
+    }
+    let widths: Vec<usize> = (0..7)
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    let mut out = String::new();
+    for r in &rows {
+        let mut line = String::new();
+        for (c, cell) in r.iter().enumerate() {
+            let pad = " ".repeat(widths[c] - cell.chars().count());
+            if c == 0 {
+                line.push_str(cell);
+                line.push_str(&pad);
+            } else {
+                line.push_str("  ");
+                line.push_str(&pad);
+                line.push_str(cell);
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 /// Generator health in one line.

@@ -28,6 +28,14 @@ use tokio::net::TcpListener;
 /// - `ANY /echo` → JSON with the method, path, query, headers and body received
 /// - `GET /close` → the connection is dropped without a response
 /// - `GET /partial` → headers promise 100 bytes, 10 arrive, then the connection breaks
+/// - `POST /login` with `{"user", "password"}` → `{"token"}` and an `x-session` header when the
+///   password is `secret-pass`, else 401
+/// - `GET /me` → `{"user"}` for `Authorization: Bearer tok-USER` or basic `USER:secret-pass`,
+///   else 401 echoing the credentials it got
+/// - `POST /items` → 201 `{"id"}` and a `location` header; `GET /items/{id}` the document;
+///   `GET /items/{id}/{field…}` a nested field
+/// - `GET /ticket` → text `your ticket is T-4711, keep it`
+/// - `GET /seen/{value}` → 200, counting the value (see [`Target::count`])
 /// - anything else → 404
 ///
 /// Every request waits while the target is stalled (see [`Target::stall_for`]) or during its
@@ -41,6 +49,7 @@ pub struct Target {
 
 #[derive(Default)]
 struct State {
+    items: Mutex<Vec<serde_json::Value>>,
     /// Requests wait until this instant.
     stalled_until: Mutex<Option<Instant>>,
     /// Extra delay applied until the instant.
@@ -230,6 +239,93 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
             }))
         }
         ["close"] => return Err(std::io::Error::other("closing without a response")),
+        ["login"] => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let user = v["user"].as_str().unwrap_or("?").to_string();
+            if v["password"] == "secret-pass" {
+                let mut r = json(&serde_json::json!({ "token": format!("tok-{user}") }));
+                r.headers_mut().insert(
+                    "x-session",
+                    http::HeaderValue::from_str(&format!("sess-{user}")).unwrap(),
+                );
+                r
+            } else {
+                text(StatusCode::UNAUTHORIZED, "bad password")
+            }
+        }
+        ["me"] => {
+            let auth = req
+                .headers()
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string();
+            let basic_user = auth.strip_prefix("Basic ").and_then(|b| {
+                use base64::Engine as _;
+                let decoded = base64::engine::general_purpose::STANDARD.decode(b).ok()?;
+                let text = String::from_utf8(decoded).ok()?;
+                let (u, p) = text.split_once(':')?;
+                (p == "secret-pass").then(|| u.to_string())
+            });
+            match auth
+                .strip_prefix("Bearer tok-")
+                .map(str::to_string)
+                .or(basic_user)
+            {
+                Some(user) => json(&serde_json::json!({ "user": user })),
+                _ => {
+                    let mut r = Response::new(TestBody::Full(Full::new(Bytes::from(format!(
+                        "who are you? got `{auth}`"
+                    )))));
+                    *r.status_mut() = StatusCode::UNAUTHORIZED;
+                    r
+                }
+            }
+        }
+        ["items"] => {
+            let body = req
+                .into_body()
+                .collect()
+                .await
+                .map(http_body_util::Collected::to_bytes)
+                .unwrap_or_default();
+            let v: serde_json::Value =
+                serde_json::from_slice(&body).unwrap_or(serde_json::Value::Null);
+            let id = {
+                let mut items = state.items.lock().unwrap();
+                items.push(v);
+                items.len()
+            };
+            let mut r = json(&serde_json::json!({ "id": id }));
+            *r.status_mut() = StatusCode::CREATED;
+            r.headers_mut().insert(
+                "location",
+                http::HeaderValue::from_str(&format!("/items/{id}")).unwrap(),
+            );
+            r
+        }
+        ["items", id, rest @ ..] => {
+            let doc = id
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| state.items.lock().unwrap().get(i.wrapping_sub(1)).cloned());
+            match doc {
+                None => text(StatusCode::NOT_FOUND, "no such item"),
+                Some(d) if rest.is_empty() => json(&d),
+                Some(d) => match d.pointer(&format!("/{}", rest.join("/"))) {
+                    Some(v) => json(v),
+                    None => text(StatusCode::NOT_FOUND, "no such field"),
+                },
+            }
+        }
+        ["ticket"] => text(StatusCode::OK, "your ticket is T-4711, keep it"),
+        ["seen", _] => text(StatusCode::OK, "noted"),
         ["partial"] => {
             let mut r = Response::new(TestBody::Partial {
                 sent: false,

@@ -1,0 +1,297 @@
+//! One scenario iteration and its requests: render each step with the iteration's `vars` and
+//! `data`, send it, judge the response, extract values for the next step, record the outcome
+//! against the intended send time, and record the scenario's total when it ends.
+
+use std::collections::BTreeMap;
+
+use http::HeaderMap;
+use http_body_util::BodyExt;
+use minijinja::Value;
+use tokio::time::Instant;
+
+use super::client::{self, Sender};
+use super::request::{Failure, ResponseView, evaluate};
+use super::worker::Thread;
+use crate::metrics::{ErrorClass, Outcome};
+use crate::profile::{Feed, FeedMode};
+
+/// Largest body read for checks and extraction; bigger bodies fail with a `body` error.
+const MAX_CHECKED_BODY: usize = 16 * 1024 * 1024;
+
+/// What templates of one scenario iteration see: `vars` (setup values, then what earlier
+/// steps extracted) and `data` (this arrival's or user's rows).
+pub struct Iteration {
+    vars: BTreeMap<String, Value>,
+    data: Value,
+    context: Option<Value>,
+}
+
+impl Iteration {
+    /// A new iteration with the setup values and the given rows.
+    pub fn new(setup: &BTreeMap<String, Value>, data: Value) -> Self {
+        Self {
+            vars: setup.clone(),
+            data,
+            context: None,
+        }
+    }
+
+    /// The template context (built once per change, not per request).
+    fn context(&mut self) -> &Value {
+        let (vars, data) = (&self.vars, &self.data);
+        self.context.get_or_insert_with(|| {
+            Value::from_iter([("vars", Value::from(vars.clone())), ("data", data.clone())])
+        })
+    }
+
+    fn extend(&mut self, values: Vec<(String, Value)>) {
+        if !values.is_empty() {
+            self.vars.extend(values);
+            self.context = None;
+        }
+    }
+}
+
+/// The rows for global arrival (open model) or user (closed model) `index`: the feed's
+/// `index`-th row (wrapping for `sequential`), or a random one. A `unique` feed that has run
+/// out is an error (the load plan was checked against its size; this guards the rest).
+pub fn rows_for(feeds: &[Feed], index: u64) -> Result<Value, String> {
+    if feeds.is_empty() {
+        return Ok(Value::UNDEFINED);
+    }
+    let mut data = BTreeMap::new();
+    for feed in feeds {
+        let n = feed.rows.len() as u64;
+        let row = match feed.mode {
+            FeedMode::Sequential => (index % n) as usize,
+            FeedMode::Random => fastrand::usize(..feed.rows.len()),
+            FeedMode::Unique if index < n => index as usize,
+            FeedMode::Unique => {
+                return Err(format!(
+                    "data feed `{}` (`{}`) ran out of unique rows after {n}",
+                    feed.name, feed.path
+                ));
+            }
+        };
+        data.insert(feed.name.clone(), feed.rows[row].clone());
+    }
+    Ok(Value::from(data))
+}
+
+/// Runs scenario `scenario`, whose first step was meant to be sent at `intended` (already
+/// begun in interval `interval`), with the given data rows.
+pub(super) async fn run_scenario(
+    state: &Thread,
+    scenario: usize,
+    intended: Instant,
+    interval: u32,
+    data: Value,
+) {
+    let prepared = &state.plan.prepared;
+    let sc = &prepared.scenarios[scenario];
+    let mut iteration = Iteration::new(&state.plan.vars, data);
+    let mut failed: Option<ErrorClass> = None;
+    let started = intended.min(Instant::now());
+    for (n, &endpoint) in sc.steps.iter().enumerate() {
+        let (step_intended, step_interval) = if n == 0 {
+            (intended, interval)
+        } else {
+            let now = Instant::now();
+            let k = state.interval_of(now);
+            state.intervals.borrow_mut().begin(k);
+            (now, k)
+        };
+        let (class, stop) = exchange(
+            state,
+            endpoint,
+            step_intended,
+            step_interval,
+            &mut iteration,
+        )
+        .await;
+        if failed.is_none() {
+            failed = class;
+        }
+        if stop || state.plan.stop.is_triggered() {
+            break;
+        }
+        if n + 1 < sc.steps.len()
+            && let Some(think) = prepared.endpoints[endpoint].think_time
+        {
+            let pause = think.sample();
+            tokio::select! {
+                () = tokio::time::sleep(pause) => {}
+                () = state.shutdown.notified() => break,
+            }
+        }
+    }
+    if let Some(journey) = sc.journey {
+        let end = Instant::now();
+        state.intervals.borrow_mut().record_total(
+            prepared.endpoints.len() + journey,
+            state.interval_of(end),
+            end.saturating_duration_since(started.max(intended)),
+            failed,
+        );
+    }
+}
+
+/// Sends one request of `endpoint` meant for `intended`, records its outcome in `interval`,
+/// and returns its failure class (if any) and whether the scenario must stop.
+async fn exchange(
+    state: &Thread,
+    endpoint: usize,
+    intended: Instant,
+    interval: u32,
+    iteration: &mut Iteration,
+) -> (Option<ErrorClass>, bool) {
+    let prepared = &state.plan.prepared.endpoints[endpoint];
+    let sent = Instant::now();
+    // Latency runs from the intended send time, or from the actual one when the dispatcher
+    // woke early (never more than one timer tick).
+    let measured_from = intended.max(sent);
+    let deadline = sent + prepared.timeout;
+    let context = if prepared.contextual {
+        iteration.context().clone()
+    } else {
+        Value::UNDEFINED
+    };
+    let result = tokio::time::timeout_at(deadline, send(state, endpoint, &context)).await;
+    let latency = Instant::now().saturating_duration_since(measured_from);
+    let needs_values = !prepared.extract.is_empty();
+    let (status, failure, stop) = match result {
+        Ok(Ok(received)) => {
+            let view = ResponseView {
+                status: received.status,
+                headers: &received.headers,
+                body: &received.body,
+                latency,
+            };
+            let evaluation = evaluate(prepared, &view);
+            iteration.extend(evaluation.vars);
+            (Some(received.status), evaluation.failure, evaluation.stop)
+        }
+        Ok(Err(failure)) => (None, Some(failure), needs_values),
+        Err(_) => (
+            None,
+            Some((
+                ErrorClass::Timeout,
+                format!("no complete response within {:?}", prepared.timeout),
+            )),
+            needs_values,
+        ),
+    };
+    let outcome = Outcome {
+        endpoint,
+        interval,
+        latency,
+        status,
+        error: failure.as_ref().map(|f| f.0),
+    };
+    state.intervals.borrow_mut().finish(&outcome);
+    let class = failure.as_ref().map(|f| f.0);
+    if let Some((class, message)) = failure {
+        let message = state.plan.secrets.mask(&message).into_owned();
+        state.samples.borrow_mut().add(endpoint, class, message);
+    }
+    (class, stop)
+}
+
+/// A response as far as checks and extraction need it.
+struct Received {
+    status: u16,
+    headers: HeaderMap,
+    body: Vec<u8>,
+}
+
+/// The exchange itself: connection, request, response head and body. `Err` is a failure
+/// before a complete response arrived.
+async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, Failure> {
+    let prepared = &state.plan.prepared.endpoints[endpoint];
+    let origin = &state.plan.prepared.origins[prepared.origin];
+    let pool = &state.pools[prepared.origin];
+    let templates = &state.plan.profile.templates;
+    let build = |h2: bool| {
+        prepared
+            .build(templates, origin, h2, context)
+            .map_err(|m| (ErrorClass::Check, format!("request template failed: {m}")))
+    };
+    let mut sender = match pool.take() {
+        Some(s) => s,
+        None => client::connect(origin, &state.plan.settings)
+            .await
+            .map_err(|e| (e.class, e.message))?,
+    };
+    let response = match &mut sender {
+        Sender::H1(s) => match s.try_send_request(build(false)?).await {
+            Ok(r) => r,
+            // A kept-alive connection the server closed before our request went out: retry
+            // once on a new connection rather than count the server's idle timeout as an error.
+            Err(e) if e.message().is_some() && e.error().is_canceled() => {
+                sender = client::connect(origin, &state.plan.settings)
+                    .await
+                    .map_err(|e| (e.class, e.message))?;
+                let h2 = sender.is_h2();
+                send_once(&mut sender, build(h2)?).await?
+            }
+            Err(e) => return Err(closed_failure(e.error())),
+        },
+        Sender::H2(s) => s
+            .send_request(build(true)?)
+            .await
+            .map_err(|e| closed_failure(&e))?,
+    };
+    let status = response.status().as_u16();
+    let (parts, mut body) = response.into_parts();
+    let mut collected = Vec::new();
+    let keep = prepared.needs_body;
+    while let Some(frame) = body.frame().await {
+        let frame =
+            frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
+        if keep && let Some(data) = frame.data_ref() {
+            if collected.len() + data.len() > MAX_CHECKED_BODY {
+                return Err((ErrorClass::Body, "body larger than 16 MiB".into()));
+            }
+            collected.extend_from_slice(data);
+        }
+    }
+    pool.put(sender);
+    Ok(Received {
+        status,
+        headers: if prepared.needs_headers {
+            parts.headers
+        } else {
+            HeaderMap::new()
+        },
+        body: collected,
+    })
+}
+
+async fn send_once(
+    sender: &mut Sender,
+    request: http::Request<client::ReqBody>,
+) -> Result<http::Response<hyper::body::Incoming>, Failure> {
+    match sender {
+        Sender::H1(s) => s
+            .send_request(request)
+            .await
+            .map_err(|e| closed_failure(&e)),
+        Sender::H2(s) => s
+            .send_request(request)
+            .await
+            .map_err(|e| closed_failure(&e)),
+    }
+}
+
+/// A failure before a status arrived: the connection closed or reset, or the response head
+/// was malformed. Names the cause hyper saw.
+fn closed_failure(e: &hyper::Error) -> Failure {
+    let mut message = e.to_string();
+    if let Some(source) = std::error::Error::source(e) {
+        let detail = source.to_string();
+        if !message.contains(&detail) {
+            message = format!("{message}: {detail}");
+        }
+    }
+    (ErrorClass::Closed, message)
+}

@@ -1,0 +1,128 @@
+//! The session before the load: `setup` steps (a login, say) run once, in order, through
+//! reqwest (off the hot path, where convenience wins). Their extracted values become `vars`
+//! for every request, and secrets; `auth` is rendered from them once.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use http::HeaderValue;
+use http_body_util::BodyExt;
+use minijinja::Value;
+
+use super::client::install_crypto_provider;
+use super::request::{ResponseView, evaluate, prepare_all};
+use crate::profile::{Auth, Profile};
+use crate::secrets::Secrets;
+
+/// What the load starts from.
+#[derive(Debug, Default)]
+pub struct Session {
+    /// Values `setup` extracted (`vars.NAME` everywhere).
+    pub vars: BTreeMap<String, Value>,
+    /// Values to mask in every output.
+    pub secrets: Secrets,
+    /// The `authorization` header for every load request.
+    pub auth: Option<HeaderValue>,
+}
+
+/// Runs the profile's setup steps against `target` and renders its `auth`.
+pub async fn start_session(profile: &Profile, target: &str) -> Result<Session, String> {
+    let mut session = Session::default();
+    for secret in profile.templates.secrets() {
+        session.secrets.add(secret);
+    }
+    if !profile.setup.is_empty() {
+        run_setup(profile, target, &mut session).await?;
+    }
+    session.auth = render_auth(profile, &mut session)?;
+    Ok(session)
+}
+
+async fn run_setup(profile: &Profile, target: &str, session: &mut Session) -> Result<(), String> {
+    install_crypto_provider();
+    let client = reqwest::Client::builder()
+        .tls_danger_accept_invalid_certs(profile.http.insecure_tls)
+        .connect_timeout(profile.http.connect_timeout)
+        .build()
+        .map_err(|e| format!("cannot build the setup client: {e}"))?;
+    let (steps, origins) = prepare_all(&profile.setup, target, None).await?;
+    for (step, endpoint) in steps.iter().zip(&profile.setup) {
+        let fail = |why: String| format!("setup step `{}` failed: {why}", endpoint.name);
+        let context = Value::from_iter([("vars", Value::from(session.vars.clone()))]);
+        let request = step
+            .build(&profile.templates, &origins[step.origin], true, &context)
+            .map_err(fail)?;
+        let (parts, body) = request.into_parts();
+        let body = body
+            .collect()
+            .await
+            .map(http_body_util::Collected::to_bytes)
+            .unwrap_or_default();
+        let request = reqwest::Request::try_from(http::Request::from_parts(parts, body))
+            .map_err(|e| fail(e.to_string()))?;
+        let started = std::time::Instant::now();
+        let response = tokio::time::timeout(step.timeout, client.execute(request))
+            .await
+            .map_err(|_| fail(format!("no response within {:?}", step.timeout)))?
+            .map_err(|e| {
+                fail(
+                    std::error::Error::source(&e)
+                        .map_or_else(|| e.to_string(), |s| format!("{e}: {s}")),
+                )
+            })?;
+        let status = response.status().as_u16();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| fail(format!("reading the body failed: {e}")))?;
+        let view = ResponseView {
+            status,
+            headers: &headers,
+            body: &body,
+            latency: started.elapsed(),
+        };
+        let evaluation = evaluate(step, &view);
+        if let Some((class, message)) = evaluation.failure {
+            return Err(fail(format!("{class}: {}", session.secrets.mask(&message))));
+        }
+        for (name, value) in evaluation.vars {
+            session.secrets.add(&value.to_string());
+            session.vars.insert(name, value);
+        }
+    }
+    Ok(())
+}
+
+fn render_auth(profile: &Profile, session: &mut Session) -> Result<Option<HeaderValue>, String> {
+    let Some(auth) = &profile.auth else {
+        return Ok(None);
+    };
+    let context = Value::from_iter([("vars", Value::from(session.vars.clone()))]);
+    let render = |t| {
+        profile
+            .templates
+            .render_text(t, &context)
+            .map(std::borrow::Cow::into_owned)
+            .map_err(|m| format!("`auth` failed to render: {m}"))
+    };
+    let value = match auth {
+        Auth::Basic { username, password } => {
+            let (user, pass) = (render(username)?, render(password)?);
+            session.secrets.add(&pass);
+            let encoded =
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
+            session.secrets.add(&encoded);
+            format!("Basic {encoded}")
+        }
+        Auth::Bearer(token) => {
+            let token = render(token)?;
+            session.secrets.add(&token);
+            format!("Bearer {token}")
+        }
+    };
+    HeaderValue::from_str(&value).map(Some).map_err(|_| {
+        "`auth` rendered to a value that cannot be a header (line breaks or control characters)"
+            .to_string()
+    })
+}
