@@ -308,3 +308,94 @@ fn ctrl_c_writes_partial_results() {
     assert!(n >= 50, "the requests before Ctrl-C were kept: {n}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("PARTIAL (interrupted)"));
 }
+
+#[test]
+fn secrets_never_reach_results_or_the_terminal() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    // The password comes from the environment, the token from setup; both are echoed back by
+    // the target into failing checks, so their messages would contain them.
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        r#"
+name: secrets
+setup:
+  - name: login
+    post: /login
+    json: { user: alice, password: "{{ env.JOURNEY_PASSWORD }}" }
+    extract: { token: { json: /token } }
+auth: { bearer: "{{ vars.token }}" }
+load:
+  stages: [ { duration: 1s, rate: 10/s } ]
+requests:
+  - name: password echo
+    get: /echo
+    headers: { x-pass: "{{ env.JOURNEY_PASSWORD }}" }
+    check: { json: { "/headers/x-pass": "something else" } }
+  - name: token echo
+    get: /echo
+    check: { json: { "/headers/authorization": "something else" } }
+"#,
+    );
+    let out = dir.path().join("r.json");
+    let output = loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("JOURNEY_PASSWORD", "secret-pass")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
+    let results = std::fs::read_to_string(&out).unwrap();
+    for (what, text) in [
+        ("stdout", &stdout),
+        ("stderr", &stderr),
+        ("results.json", &results),
+    ] {
+        assert!(
+            !text.contains("secret-pass"),
+            "the password leaked into {what}:\n{text}"
+        );
+        assert!(
+            !text.contains("tok-alice"),
+            "the token leaked into {what}:\n{text}"
+        );
+    }
+    assert!(results.contains(r#"is `\"***\"`, expected"#), "{results}");
+    assert!(results.contains("Bearer ***"), "{results}");
+    assert!(
+        stdout.contains("***"),
+        "the summary shows the masked messages: {stdout}"
+    );
+
+    // Under GitHub Actions the runner is told to mask them, before anything else is printed.
+    let output = loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .env("JOURNEY_PASSWORD", "secret-pass")
+        .env("GITHUB_ACTIONS", "true")
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
+    let first: Vec<&str> = stdout.lines().take(2).collect();
+    assert!(first.contains(&"::add-mask::secret-pass"), "{stdout}");
+    assert!(first.contains(&"::add-mask::tok-alice"), "{stdout}");
+    assert_eq!(
+        stdout.matches("secret-pass").count(),
+        1,
+        "only in the mask command: {stdout}"
+    );
+}

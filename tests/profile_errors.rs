@@ -68,6 +68,14 @@ broken! {
     duplicate_key: format!("{GOOD}name: again\n");
     missing_load: "name: x\nrequests:\n  - get: /\n";
     bad_status_check: GOOD.replace("get: /", "get: /\n    check: { status: 2000 }");
+    variable_used_before_it_is_extracted: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: view, get: \"/items/{{{{ vars.id }}}}\" }}\n      - {{ name: add, post: /items, extract: {{ id: {{ json: /id }} }} }}\n");
+    extraction_on_a_plain_request: GOOD.replace("get: /", "get: /\n    extract: { id: { json: /id } }");
+    extraction_without_a_source: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{}} }} }}\n");
+    weight_on_a_step: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, weight: 2 }}\n");
+    unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
+    auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
+    bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
+    bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 
 #[test]

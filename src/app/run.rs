@@ -89,8 +89,18 @@ pub async fn execute_run(
             .map_err(Error::NotReady)?;
         eprintln!("ready after {:.1}s", took.as_secs_f64());
     }
+    let session = engine::setup::start_session(&profile, &target)
+        .await
+        .map_err(|m| Error::Engine(engine::EngineError::Setup(m)))?;
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        // Masks first, so no later log line of this job can show a secret.
+        for secret in session.secrets.values() {
+            print!("{}", crate::github::workflow::format_add_mask(secret));
+        }
+    }
     let (index, count) = flags.shard.unwrap_or((0, 1));
     let options = RunOptions {
+        session,
         target,
         shard: ShardSpec { index, count },
         threads: flags.threads,

@@ -40,7 +40,10 @@ impl Iteration {
     fn context(&mut self) -> &Value {
         let (vars, data) = (&self.vars, &self.data);
         self.context.get_or_insert_with(|| {
-            Value::from_iter([("vars", Value::from(vars.clone())), ("data", data.clone())])
+            Value::from(BTreeMap::from([
+                ("vars", Value::from(vars.clone())),
+                ("data", data.clone()),
+            ]))
         })
     }
 

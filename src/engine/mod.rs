@@ -64,6 +64,8 @@ pub struct RunOptions {
     pub threads: Option<usize>,
     /// Surroundings for the results file.
     pub meta: RunMeta,
+    /// What `setup` produced: `vars`, `auth`, secrets (see [`setup::start_session`]).
+    pub session: setup::Session,
 }
 
 /// The engine could not run at all (target errors during the run are recorded, not raised).
@@ -74,7 +76,8 @@ pub enum EngineError {
     Setup(String),
 }
 
-/// Runs the load and returns its results (marked partial when stopped early).
+/// Runs the load and returns its results (marked partial when stopped early). The session
+/// (setup steps, auth) has been started by the caller, so it can mask its secrets first.
 pub async fn run(
     profile: Arc<Profile>,
     options: RunOptions,
@@ -87,9 +90,7 @@ pub async fn run(
         profile.http.insecure_tls,
     )
     .map_err(EngineError::Setup)?;
-    let session = setup::start_session(&profile, &options.target)
-        .await
-        .map_err(EngineError::Setup)?;
+    let session = options.session;
     let prepared = Arc::new(
         request::Prepared::new(&profile, &options.target, session.auth.as_ref())
             .await

@@ -15,7 +15,7 @@ use crate::profile::{Auth, Profile};
 use crate::secrets::Secrets;
 
 /// What the load starts from.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Session {
     /// Values `setup` extracted (`vars.NAME` everywhere).
     pub vars: BTreeMap<String, Value>,
@@ -48,7 +48,10 @@ async fn run_setup(profile: &Profile, target: &str, session: &mut Session) -> Re
     let (steps, origins) = prepare_all(&profile.setup, target, None).await?;
     for (step, endpoint) in steps.iter().zip(&profile.setup) {
         let fail = |why: String| format!("setup step `{}` failed: {why}", endpoint.name);
-        let context = Value::from_iter([("vars", Value::from(session.vars.clone()))]);
+        let context = Value::from(BTreeMap::from([(
+            "vars",
+            Value::from(session.vars.clone()),
+        )]));
         let request = step
             .build(&profile.templates, &origins[step.origin], true, &context)
             .map_err(fail)?;
@@ -98,7 +101,10 @@ fn render_auth(profile: &Profile, session: &mut Session) -> Result<Option<Header
     let Some(auth) = &profile.auth else {
         return Ok(None);
     };
-    let context = Value::from_iter([("vars", Value::from(session.vars.clone()))]);
+    let context = Value::from(BTreeMap::from([(
+        "vars",
+        Value::from(session.vars.clone()),
+    )]));
     let render = |t| {
         profile
             .templates

@@ -302,10 +302,7 @@ fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
                     let pattern = v.as_str().ok_or_else(|| {
                         format!("`matches: {v}` is not text: expected a regular expression")
                     })?;
-                    Comparison::Matches(
-                        regex::Regex::new(pattern)
-                            .map_err(|e| format!("invalid regular expression `{pattern}`: {e}"))?,
-                    )
+                    Comparison::Matches(compile_regex(pattern)?)
                 }
                 _ => Comparison::Exists(v.as_bool().ok_or_else(|| {
                     format!("`exists: {v}` is not a boolean: expected `exists: true` or `false`")
@@ -314,6 +311,22 @@ fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
         })
         .collect::<Result<Vec<_>, String>>()
         .map(JsonExpect::Compare)
+}
+
+/// Compiles a regular expression; the error is one line (the regex crate's spans several).
+fn compile_regex(pattern: &str) -> Result<regex::Regex, String> {
+    regex::Regex::new(pattern).map_err(|e| {
+        let text = e.to_string();
+        let why = text
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("error: "))
+            .unwrap_or(text.lines().next().unwrap_or("invalid"))
+            .to_string();
+        format!(
+            "invalid regular expression `{pattern}` ({why}): expected a pattern like `id=([0-9]+)`"
+        )
+    })
 }
 
 fn validate_extract(
@@ -357,13 +370,7 @@ fn validate_extract(
                 )?,
             ),
             (None, None, Some(pattern)) => {
-                ExtractSource::Regex(regex::Regex::new(pattern).map_err(|e| {
-                    cx.err(
-                        &k,
-                        at,
-                        &format!("invalid regular expression `{pattern}`: {e}"),
-                    )
-                })?)
+                ExtractSource::Regex(compile_regex(pattern).map_err(|m| cx.err(&k, at, &m))?)
             }
             _ => {
                 return Err(cx.err(

@@ -416,6 +416,46 @@ pub fn run_yaml(yaml: &str, target: &str) -> loadgate::results::RunResult {
     run_yaml_with(yaml, target, loadgate::engine::ShardSpec::WHOLE, None)
 }
 
+/// Data files held in memory, for profiles with `data` feeds.
+pub struct MemFiles(pub HashMap<String, String>);
+
+impl loadgate::profile::DataFiles for MemFiles {
+    fn read(&self, path: &str) -> Result<String, String> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("cannot read data file `{path}`: no such file"))
+    }
+}
+
+/// Loads a profile whose data files are given as `(path, contents)`.
+pub fn profile_with_files(
+    yaml: &str,
+    files: &[(&str, &str)],
+) -> Result<loadgate::profile::Profile, String> {
+    let files = MemFiles(
+        files
+            .iter()
+            .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+            .collect(),
+    );
+    loadgate::profile::Profile::from_yaml_with_files(yaml, "test.yaml", &files)
+        .map_err(|e| e.to_string())
+}
+
+/// Runs a loaded profile against `target` through the real engine.
+pub fn run_profile(
+    profile: loadgate::profile::Profile,
+    target: &str,
+) -> loadgate::results::RunResult {
+    run_loaded(
+        Arc::new(profile),
+        target,
+        loadgate::engine::ShardSpec::WHOLE,
+        None,
+    )
+}
+
 /// Runs a profile with a shard and an optional early stop after `stop_after`.
 pub fn run_yaml_with(
     yaml: &str,
@@ -423,8 +463,17 @@ pub fn run_yaml_with(
     shard: loadgate::engine::ShardSpec,
     stop_after: Option<Duration>,
 ) -> loadgate::results::RunResult {
-    use loadgate::engine::{self, RunMeta, RunOptions, Stop};
     let profile = Arc::new(loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap());
+    run_loaded(profile, target, shard, stop_after)
+}
+
+fn run_loaded(
+    profile: Arc<loadgate::profile::Profile>,
+    target: &str,
+    shard: loadgate::engine::ShardSpec,
+    stop_after: Option<Duration>,
+) -> loadgate::results::RunResult {
+    use loadgate::engine::{self, RunMeta, RunOptions, Stop};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -438,8 +487,12 @@ pub fn run_yaml_with(
                 s.trigger();
             });
         }
+        let session = loadgate::engine::setup::start_session(&profile, target)
+            .await
+            .unwrap();
         let options = RunOptions {
             target: target.to_string(),
+            session,
             shard,
             threads: None,
             meta: RunMeta {
