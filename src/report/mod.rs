@@ -3,3 +3,4 @@
 
 pub mod format;
 pub mod terminal;
+pub mod verdict;
