@@ -197,3 +197,94 @@ impl ErrorOutcome {
         Some(increase.max(tolerance).max(self.rate_baseline))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::float_cmp)] // exact values are expected where compared exactly
+mod tests {
+    use super::*;
+
+    fn close(a: f64, b: f64, tol: f64) -> bool {
+        (a - b).abs() <= tol
+    }
+
+    #[test]
+    fn zero_versus_three_errors_is_not_significant() {
+        // The example of stats-gate.md: 0 vs 3 errors at equal counts gives p = 0.125.
+        let t = error_test(3, 1000, 0, 1000, 1.0);
+        assert!(close(t.p_up, 0.125, 1e-9), "{}", t.p_up);
+        assert_eq!(t.ratio, Some(f64::INFINITY));
+    }
+
+    #[test]
+    fn binomial_tails_are_exact_on_integers() {
+        // Bin(10, 0.3): P(X ≥ 4) = 0.3503892, P(X ≤ 3) = 0.6496107.
+        assert!(close(
+            binomial_upper_tail(4.0, 10.0, 0.3),
+            0.350_389_2,
+            1e-6
+        ));
+        assert!(close(
+            binomial_lower_tail(3.0, 10.0, 0.3),
+            0.649_610_8,
+            1e-6
+        ));
+        for x in 1..=10 {
+            let x = f64::from(x);
+            let sum = binomial_upper_tail(x, 10.0, 0.3) + binomial_lower_tail(x - 1.0, 10.0, 0.3);
+            assert!(close(sum, 1.0, 1e-9));
+        }
+        assert_eq!(binomial_upper_tail(0.0, 5.0, 0.5), 1.0);
+        assert_eq!(binomial_lower_tail(5.0, 5.0, 0.5), 1.0);
+    }
+
+    #[test]
+    fn wilson_intervals_match_references() {
+        let (lo, hi) = wilson(0.0, 100.0, 1.644_853_6);
+        assert_eq!(lo, 0.0);
+        assert!(close(hi, 0.026_340, 1e-5), "{hi}");
+        let (lo, hi) = wilson(50.0, 100.0, 1.959_964);
+        assert!(close(lo, 0.403_831, 1e-5) && close(hi, 0.596_169, 1e-5));
+        assert_eq!(wilson(0.0, 0.0, 1.96), (0.0, 1.0));
+    }
+
+    #[test]
+    fn dispersion_is_one_for_steady_errors_and_larger_for_bursts() {
+        let steady = vec![vec![(1000, 1); 10]];
+        assert!(close(dispersion(&steady), 1.0, 1e-12));
+        let mut bursty = vec![(1000, 0); 10];
+        bursty[3].1 = 10;
+        assert!(dispersion(&[bursty]) > 5.0);
+        assert_eq!(dispersion(&[]), 1.0);
+        assert_eq!(dispersion(&[vec![(1000, 0); 5]]), 1.0);
+    }
+
+    #[test]
+    fn over_dispersion_weakens_the_test() {
+        let plain = error_test(30, 10_000, 50, 50_000, 1.0);
+        let bursty = error_test(30, 10_000, 50, 50_000, 4.0);
+        assert!(plain.p_up < 0.001, "{}", plain.p_up);
+        assert!(bursty.p_up > plain.p_up);
+        let (pl, ph) = plain.current_ci90;
+        let (bl, bh) = bursty.current_ci90;
+        assert!(bh - bl > ph - pl);
+    }
+
+    #[test]
+    fn ratio_interval_covers_the_rate_ratio() {
+        let t = error_test(20, 10_000, 50, 50_000, 1.0);
+        let (lo, hi) = t.ratio_ci90.unwrap();
+        assert!(close(t.ratio.unwrap(), 2.0, 1e-12));
+        assert!(lo < 2.0 && 2.0 < hi, "{lo} {hi}");
+        assert!(error_test(0, 100, 0, 100, 1.0).ratio_ci90.is_none());
+    }
+
+    #[test]
+    fn detectable_change_shrinks_with_more_requests() {
+        let small = error_test(1, 2_000, 10, 10_000, 1.0);
+        let large = error_test(10, 20_000, 100, 100_000, 1.0);
+        let a = small.mdc(2_000, 10, 10_000, 0.001, 0.001).unwrap();
+        let b = large.mdc(20_000, 100, 100_000, 0.001, 0.001).unwrap();
+        assert!(a > b, "{a} {b}");
+        assert!(b >= 0.001);
+    }
+}

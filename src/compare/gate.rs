@@ -119,16 +119,15 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         }
     }
     for (qi, list) in gateable.iter().enumerate() {
-        let p = gate.metrics[qi].0.0;
         let groups: Vec<Vec<&QuantileValue>> = list.iter().map(|(_, b)| b.clone()).collect();
-        let machine = stats::machine_variance(p, &groups);
+        let scale = stats::prior_scale(&groups);
         for (i, base) in list {
             let endpoint = &pending[*i].verdict.endpoint;
             let cur = current
                 .endpoint(endpoint)
                 .map(|e| &e.quantiles[qi])
                 .expect("gateable metrics come from the current run's endpoints");
-            let outcome = stats::latency_test(cur, base, machine);
+            let outcome = stats::latency_test(cur, base, scale);
             if let Some(t) = &outcome {
                 pending[*i].verdict.detail = Some(Detail::Latency(latency_detail(
                     t,
@@ -498,8 +497,6 @@ fn decide_error(
         }
         None => (1.0, 1.0),
     };
-    let ci_high = t.ratio_ci90.map_or(f64::INFINITY, |c| c.1);
-    let diff_high = t.current_ci90.1 - t.baseline_ci90.0;
     (v.status, v.reason) = if up <= alpha && diff >= v.tolerance && ratio >= ERROR_RATIO {
         (
             MetricStatus::Regression,
@@ -518,20 +515,21 @@ fn decide_error(
                 p_value(down)
             ),
         )
-    } else if diff <= 0.0 || ci_high < ERROR_RATIO || diff_high < v.tolerance {
-        (
-            MetricStatus::Pass,
-            format!("{rates}: no increase of {tol} or a doubling"),
-        )
     } else {
-        (
-            MetricStatus::Inconclusive,
+        // Error rates have no inconclusive verdict: the test flags what it can, and the
+        // detectable change (`mdc`) says how large an increase it would have caught.
+        let detectable = v.mdc.map_or_else(String::new, |d| {
             format!(
-                "{rates}: higher but not significantly (p = {}); it could be up to {} points: a longer run would tell",
-                p_value(t.p_up),
-                format_points(diff_high)
-            ),
-        )
+                "; increases of {} points or more would be caught",
+                format_points(d)
+            )
+        });
+        let what = if diff > 0.0 {
+            format!("higher, but not significantly (p = {})", p_value(t.p_up))
+        } else {
+            "no increase".to_string()
+        };
+        (MetricStatus::Pass, format!("{rates}: {what}{detectable}"))
     };
     v
 }
