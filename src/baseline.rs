@@ -309,6 +309,9 @@ impl Baseline {
                             path: format!("runs[{r}].{path}"),
                             source,
                         },
+                        ResultsError::Invalid(m) => {
+                            BaselineError::Invalid(format!("`runs[{r}]`: {m}"))
+                        }
                         other => BaselineError::Invalid(format!("`runs[{r}]`: {other}")),
                     },
                 )?;

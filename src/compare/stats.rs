@@ -504,7 +504,12 @@ mod tests {
                 for &v in chunk {
                     h.record_us(v);
                 }
-                IntervalData::new(i as u32, chunk.len() as u64, std::collections::BTreeMap::new(), &h)
+                IntervalData::new(
+                    i as u32,
+                    chunk.len() as u64,
+                    std::collections::BTreeMap::new(),
+                    &h,
+                )
             })
             .collect()
     }

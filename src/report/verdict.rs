@@ -65,7 +65,11 @@ pub fn comparison(c: &Comparison) -> String {
         .iter()
         .filter(|v| v.status == CheckStatus::Failed)
         .collect();
-    if !failed.is_empty() && c.overall.verdict != Verdict::Untrusted {
+    // Untrusted and incompatible verdicts list their failed checks as reasons already.
+    if !matches!(
+        c.overall.verdict,
+        Verdict::Untrusted | Verdict::Incompatible
+    ) {
         for v in failed {
             let _ = writeln!(out, "check failed: {}", v.detail);
         }
