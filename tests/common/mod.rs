@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use loadgate::metrics::{EncodedHistogram, ErrorClass, Histogram};
+use loadgate::metrics::{EncodedHistogram, ErrorClass, Histogram, Summary};
 use loadgate::results::{
     EndpointResult, FORMAT_VERSION, Generator, GeneratorRecord, GitRef, Interval, LoadModel,
     LoadPlan, ProfileRef, RunResult, Runner, Segment, Shard, Tool,
@@ -94,8 +94,8 @@ pub fn run(spec: &Spec) -> RunResult {
                 name: name.to_string(),
                 method: "GET".into(),
                 url: "/x".into(),
-                summary: Default::default(),
-                warmup: Default::default(),
+                summary: Summary::default(),
+                warmup: Summary::default(),
                 intervals,
                 error_samples: Vec::new(),
             }
