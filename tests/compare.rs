@@ -17,8 +17,8 @@ fn baseline(n: u64) -> Baseline {
     let results = common::runs(n);
     let mut b = Baseline::new(&results[0].profile);
     for r in &results {
-        b.append(BaselineRun::from_result(r).unwrap(), &r.profile, 10, false)
-            .unwrap();
+        let run = BaselineRun::from_result(r).expect("a trusted run");
+        b.append(run, &r.profile, 10, false).expect("appends");
     }
     b
 }
