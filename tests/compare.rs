@@ -138,7 +138,7 @@ fn a_lagging_or_short_generator_is_untrusted() {
     let c = gate(&lagging, Some(&baseline(3)));
     assert_eq!(c.overall.verdict, Verdict::Untrusted);
     assert!(
-        c.overall.reasons[0].contains("schedule lag p99 80.1ms"),
+        c.overall.reasons[0].contains("schedule lag p95 80.1ms"),
         "{:?}",
         c.overall.reasons
     );

@@ -8,10 +8,12 @@ use crate::results::{LoadModel, RunResult};
 
 /// Largest tolerated deviation of the achieved arrivals from the schedule (open model).
 pub const RATE_TOLERANCE: f64 = 0.02;
-/// Largest tolerated 99th percentile of the schedule lag, µs. Latency is measured from the
-/// intended send time, so lag never hides latency, but lag this large means the generator
-/// itself was short of CPU and its own delays are in the numbers.
-pub const MAX_LAG_P99_US: u64 = 20_000;
+/// Largest tolerated 95th percentile of the schedule lag, µs. Latency is measured from the
+/// intended send time, so lag never hides latency, but when more than 5% of arrivals leave
+/// this late the generator itself was short of CPU and its own delays are in the numbers.
+/// (The 95th rather than the 99th percentile, so one scheduling hiccup in a short run does not
+/// condemn it.)
+pub const MAX_LAG_P95_US: u64 = 20_000;
 /// Smallest tolerated share of the target users actually running (closed model).
 pub const MIN_USERS_RATIO: f64 = 0.98;
 
@@ -93,28 +95,28 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                     count(totals.dropped)
                 ));
             }
-            let lag_p99 = result
+            let lag_p95 = result
                 .generator
                 .schedule_lag
                 .decode()
                 .ok()
-                .and_then(|h| h.quantile_us(0.99))
+                .and_then(|h| h.quantile_us(0.95))
                 .unwrap_or(0);
-            if lag_p99 > MAX_LAG_P99_US {
+            if lag_p95 > MAX_LAG_P95_US {
                 problems.push(format!(
-                    "schedule lag p99 {} exceeds {}",
-                    latency_us(lag_p99),
-                    latency_us(MAX_LAG_P99_US)
+                    "schedule lag p95 {} exceeds {}",
+                    latency_us(lag_p95),
+                    latency_us(MAX_LAG_P95_US)
                 ));
             }
             if problems.is_empty() {
                 ok(
                     CheckKind::Generator,
                     format!(
-                        "sent {} of {} scheduled arrivals, none dropped, schedule lag p99 {}",
+                        "sent {} of {} scheduled arrivals, none dropped, schedule lag p95 {}",
                         count(totals.sent),
                         count(expected.round() as u64),
-                        latency_us(lag_p99)
+                        latency_us(lag_p95)
                     ),
                 )
             } else {
