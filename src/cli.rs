@@ -26,6 +26,11 @@ pub enum Command {
     Validate(ValidateArgs),
     /// Merge the results of shards into one results file (histograms add exactly).
     Merge(MergeArgs),
+    /// Compare a run's results with a baseline: the statistical gate (exit code = verdict).
+    Compare(CompareArgs),
+    /// Manage baseline files.
+    #[command(subcommand)]
+    Baseline(BaselineCommand),
     /// Start the built-in demo service and run the example profile against it.
     Demo(DemoArgs),
     /// Print the JSON Schema of the profile format (or of results files).
@@ -105,10 +110,52 @@ pub struct MergeArgs {
     pub out: PathBuf,
 }
 
+/// `loadgate compare`.
+#[derive(Debug, Args)]
+pub struct CompareArgs {
+    /// The results of the run under test.
+    pub results: PathBuf,
+    /// The baseline file (a missing file means no baseline yet; a results file also works).
+    #[arg(long, env = "LOADGATE_BASELINE")]
+    pub baseline: PathBuf,
+    /// Profile whose `gate` settings and `thresholds` apply (default: the profile path recorded
+    /// in the results, when that file exists).
+    #[arg(long, env = "LOADGATE_PROFILE")]
+    pub profile: Option<PathBuf>,
+}
+
+/// `loadgate baseline …`.
+#[derive(Debug, Subcommand)]
+pub enum BaselineCommand {
+    /// Append a run to a baseline file, dropping the oldest beyond `--keep` (creates the file).
+    Update(BaselineUpdateArgs),
+}
+
+/// `loadgate baseline update`.
+#[derive(Debug, Args)]
+pub struct BaselineUpdateArgs {
+    /// The results of a complete, trusted run.
+    pub results: PathBuf,
+    /// The baseline file.
+    #[arg(long, env = "LOADGATE_BASELINE")]
+    pub baseline: PathBuf,
+    /// Runs to keep (default: the profile's `gate.baseline_runs`, else 10).
+    #[arg(long, env = "LOADGATE_KEEP", value_parser = clap::value_parser!(u32).range(1..=100))]
+    pub keep: Option<u32>,
+    /// Profile whose `gate.baseline_runs` applies (default: the profile path recorded in the
+    /// results, when that file exists).
+    #[arg(long, env = "LOADGATE_PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// Discard the runs already in the baseline (after a runner change, say).
+    #[arg(long)]
+    pub reset: bool,
+}
+
 /// `loadgate demo`.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// Run for this long instead of the example profile's duration (like `10s`).
+    /// Run for this long instead of the example profile's duration (like `10s`); the shipped
+    /// baseline then no longer applies (the verdict is `incompatible`).
     #[arg(long, env = "LOADGATE_DEMO_DURATION")]
     pub duration: Option<String>,
     /// Only serve the demo service (on `--port`) until Ctrl-C; send no load.
@@ -132,6 +179,9 @@ pub struct DemoArgs {
     /// Where to write the results.
     #[arg(long, short, default_value = "results.json")]
     pub out: PathBuf,
+    /// Compare with this baseline instead of the one shipped with loadgate (`baselines/demo.json`).
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
 }
 
 /// `loadgate schema`.
@@ -149,6 +199,10 @@ pub enum SchemaKind {
     Profile,
     /// The results file format.
     Results,
+    /// The baseline file format.
+    Baseline,
+    /// The comparison (verdict) format.
+    Comparison,
 }
 
 /// Parses `I/N` (1-based) into `(index, count)` with a 0-based index.

@@ -2,16 +2,19 @@
 //!
 //! | code | meaning |
 //! | --- | --- |
-//! | 0 | pass (or improvement): the run is fine |
+//! | 0 | pass (or improvement): the run is fine; also `inconclusive` and `no baseline` (they do not block) |
 //! | 1 | regression, or an absolute threshold breached |
-//! | 2 | usage or profile error: nothing was run |
-//! | 3 | the run could not be trusted or completed (target never ready, interrupted, generator overloaded, no comparable baseline data) |
+//! | 2 | usage or input error (bad profile, flags, or a corrupt results/baseline file): nothing was decided |
+//! | 3 | the run could not be trusted or completed (target never ready, interrupted, generator overloaded), or the baseline is incompatible (other profile or runner class) |
 //! | 4 | publishing failed where publishing was required |
 //!
-//! A regression is a result, not an error: commands return `Ok(ExitCode::Regression)`.
+//! A regression is a result, not an error: commands return `Ok(ExitCode::Regression)`;
+//! [`ExitCode::of_verdict`] maps every gate verdict.
 
 use std::path::PathBuf;
 
+use crate::baseline::BaselineError;
+use crate::compare::{CompareError, Verdict};
 use crate::profile::ProfileError;
 use crate::results::ResultsError;
 
@@ -39,6 +42,19 @@ impl ExitCode {
             ExitCode::Usage => 2,
             ExitCode::Untrusted => 3,
             ExitCode::Publish => 4,
+        }
+    }
+}
+
+impl ExitCode {
+    /// The exit code of a gate verdict (see the module docs).
+    pub fn of_verdict(verdict: Verdict) -> Self {
+        match verdict {
+            Verdict::Pass | Verdict::Improvement | Verdict::Inconclusive | Verdict::NoBaseline => {
+                ExitCode::Pass
+            }
+            Verdict::Regression => ExitCode::Regression,
+            Verdict::Untrusted | Verdict::Incompatible => ExitCode::Untrusted,
         }
     }
 }
@@ -85,6 +101,18 @@ pub enum Error {
         #[source]
         source: ResultsError,
     },
+    /// A baseline file is invalid, or a run cannot enter it.
+    #[error("`{}`: {source}", path.display())]
+    Baseline {
+        /// Which file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: BaselineError,
+    },
+    /// A comparison could not be computed.
+    #[error(transparent)]
+    Compare(#[from] CompareError),
     /// Shard results that cannot be merged.
     #[error("{0}")]
     Merge(String),
@@ -104,7 +132,14 @@ impl Error {
             | Error::Usage(_)
             | Error::Read { .. }
             | Error::Results { .. }
-            | Error::Merge(_) => ExitCode::Usage,
+            | Error::Merge(_)
+            | Error::Compare(_) => ExitCode::Usage,
+            Error::Baseline { source, .. } => match source {
+                BaselineError::Partial { .. }
+                | BaselineError::IncompleteShards { .. }
+                | BaselineError::Untrusted(_) => ExitCode::Untrusted,
+                _ => ExitCode::Usage,
+            },
             Error::Write { .. } | Error::NotReady(_) | Error::Engine(_) => ExitCode::Untrusted,
         }
     }
@@ -113,9 +148,9 @@ impl Error {
     pub fn location(&self) -> Option<(String, Option<u64>, Option<u64>)> {
         match self {
             Error::Profile(p) => Some((p.file.clone(), p.line, p.column)),
-            Error::Read { path, .. } | Error::Results { path, .. } => {
-                Some((path.display().to_string(), None, None))
-            }
+            Error::Read { path, .. }
+            | Error::Results { path, .. }
+            | Error::Baseline { path, .. } => Some((path.display().to_string(), None, None)),
             _ => None,
         }
     }

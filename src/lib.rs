@@ -18,7 +18,9 @@
 //! `profile`, `metrics`, `results`, `compare` and `report` are pure.
 
 pub mod app;
+pub mod baseline;
 pub mod cli;
+pub mod compare;
 pub mod demo;
 pub mod engine;
 pub mod error;

@@ -499,22 +499,7 @@ impl RunResult {
             ));
         }
         for endpoint in &self.endpoints {
-            if !endpoint.intervals.is_sorted_by(|a, b| a.index < b.index) {
-                return invalid(format!(
-                    "intervals of endpoint `{}` are not in ascending order",
-                    endpoint.name
-                ));
-            }
-            for (i, interval) in endpoint.intervals.iter().enumerate() {
-                let histogram = decode(interval, &endpoint.name, i)?;
-                if histogram.len() > interval.requests || interval.error_total() > interval.requests
-                {
-                    return invalid(format!(
-                        "endpoint `{}` interval {} counts more latencies or errors than requests",
-                        endpoint.name, interval.index
-                    ));
-                }
-            }
+            check_intervals(&endpoint.name, &endpoint.intervals)?;
         }
         if !self
             .generator
@@ -534,7 +519,31 @@ impl RunResult {
     }
 }
 
-fn decode(interval: &Interval, endpoint: &str, i: usize) -> Result<Histogram, ResultsError> {
+/// Checks one endpoint's intervals: ascending, histograms decode, and no interval counts more
+/// latencies or errors than requests. Shared with baseline files, which keep the same intervals.
+pub(crate) fn check_intervals(endpoint: &str, intervals: &[Interval]) -> Result<(), ResultsError> {
+    if !intervals.is_sorted_by(|a, b| a.index < b.index) {
+        return Err(ResultsError::Invalid(format!(
+            "intervals of endpoint `{endpoint}` are not in ascending order"
+        )));
+    }
+    for (i, interval) in intervals.iter().enumerate() {
+        let histogram = decode(interval, endpoint, i)?;
+        if histogram.len() > interval.requests || interval.error_total() > interval.requests {
+            return Err(ResultsError::Invalid(format!(
+                "endpoint `{endpoint}` interval {} counts more latencies or errors than requests",
+                interval.index
+            )));
+        }
+    }
+    Ok(())
+}
+
+pub(crate) fn decode(
+    interval: &Interval,
+    endpoint: &str,
+    i: usize,
+) -> Result<Histogram, ResultsError> {
     interval
         .latency
         .decode()

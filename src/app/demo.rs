@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use crate::baseline::Baseline;
 use crate::cli::{DemoArgs, ProgressMode, RunFlags};
 use crate::demo::{self, DemoConfig};
 use crate::error::{Error, ExitCode};
@@ -11,6 +12,14 @@ use crate::profile::{Profile, units};
 
 /// The example profile shipped in `examples/demo.yaml`, built into the binary.
 pub const DEMO_PROFILE: &str = include_str!("../../examples/demo.yaml");
+
+/// The demo's baseline shipped in `baselines/demo.json`, built into the binary.
+pub const DEMO_BASELINE: &str = include_str!("../../baselines/demo.json");
+
+/// Runner class of every demo run. The demo service's latency is mostly its own timer-driven
+/// delay, which is much the same on any machine, so one fixed class lets a newcomer's runs be
+/// compared with the shipped baseline (real profiles use the CI runner's class).
+pub const DEMO_RUNNER_CLASS: &str = "demo";
 
 pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
     let config = DemoConfig {
@@ -51,17 +60,27 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         threads: None,
         no_wait: false,
         git_sha: None,
-        runner_class: None,
+        runner_class: Some(DEMO_RUNNER_CLASS.into()),
         progress: ProgressMode::Auto,
     };
     let result = super::execute_run(
-        profile,
+        profile.clone(),
         &flags,
         Some(std::path::Path::new("examples/demo.yaml")),
     )
     .await;
     server.stop();
-    super::run::finish_run(&result?, &args.out)
+    let baseline = match &args.baseline {
+        Some(path) => super::compare::read_baseline(path)?,
+        None => Some(
+            Baseline::from_json(DEMO_BASELINE).map_err(|source| Error::Baseline {
+                path: "baselines/demo.json (built in)".into(),
+                source,
+            })?,
+        ),
+    };
+    let comparison = super::run::finish_run(&result?, &args.out, &profile, baseline.as_ref())?;
+    Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 
 /// Replaces the measured stage's duration (the demo profile's second stage) for `--duration`.

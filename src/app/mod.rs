@@ -2,6 +2,7 @@
 //! others. Files, the environment, signals and the terminal are touched here (and in `engine`,
 //! `github` and `demo`), never in the pure modules.
 
+mod compare;
 mod demo;
 mod run;
 mod validate;
@@ -9,7 +10,9 @@ mod validate;
 use std::io::{IsTerminal as _, Write as _};
 use std::path::Path;
 
-use crate::cli::{Cli, Command, MergeArgs, SchemaArgs, SchemaKind};
+use crate::baseline::Baseline;
+use crate::cli::{BaselineCommand, Cli, Command, MergeArgs, SchemaArgs, SchemaKind};
+use crate::compare::Comparison;
 use crate::error::{Error, ExitCode};
 use crate::profile::Profile;
 use crate::results::RunResult;
@@ -22,6 +25,8 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Validate(args) => validate::validate(&args),
         Command::Merge(args) => merge(&args),
+        Command::Compare(args) => compare::compare(&args),
+        Command::Baseline(BaselineCommand::Update(args)) => compare::baseline_update(&args),
         Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
         Command::Schema(args) => {
             schema(&args);
@@ -128,6 +133,8 @@ fn schema(args: &SchemaArgs) {
     let schema = match args.kind {
         SchemaKind::Profile => Profile::json_schema(),
         SchemaKind::Results => RunResult::json_schema(),
+        SchemaKind::Baseline => Baseline::json_schema(),
+        SchemaKind::Comparison => Comparison::json_schema(),
     };
     println!(
         "{}",

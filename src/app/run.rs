@@ -5,29 +5,61 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::baseline::Baseline;
 use crate::cli::{ProgressMode, RunArgs, RunFlags};
+use crate::compare::{Comparison, Verdict};
 use crate::engine::{self, IntervalProgress, RunMeta, RunOptions, ShardSpec, Stop};
 use crate::error::{Error, ExitCode};
 use crate::profile::{self, Profile};
-use crate::report::terminal;
+use crate::report::{terminal, verdict};
 use crate::results::{GitRef, RunResult, Runner};
 
 pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
-    let result = execute_run(profile, &args.run, Some(&args.profile)).await?;
-    finish_run(&result, &args.run.out)
+    let result = execute_run(profile.clone(), &args.run, Some(&args.profile)).await?;
+    if result.shard.count > 1 && !result.partial {
+        // One shard alone says nothing about the service: thresholds and the gate are judged
+        // on the merged results.
+        super::write_file(&args.run.out, &result.to_json())?;
+        print!("{}", terminal::summary(&result));
+        eprintln!("results written to {}", args.run.out.display());
+        eprintln!(
+            "shard results: judge thresholds and the gate after `loadgate merge` of all {} shards",
+            result.shard.count
+        );
+        return Ok(ExitCode::Pass);
+    }
+    let comparison = finish_run(&result, &args.run.out, &profile, None)?;
+    Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 
-/// Writes results and prints the summary; partial results mean exit code 3.
-pub(super) fn finish_run(result: &RunResult, out: &Path) -> Result<ExitCode, Error> {
+/// Writes results, prints the summary, and checks the run: its validity and the profile's
+/// thresholds, and, with a baseline, the statistical comparison (printed in full then).
+pub(super) fn finish_run(
+    result: &RunResult,
+    out: &Path,
+    profile: &Profile,
+    baseline: Option<&Baseline>,
+) -> Result<Comparison, Error> {
     super::write_file(out, &result.to_json())?;
     print!("{}", terminal::summary(result));
     eprintln!("results written to {}", out.display());
-    Ok(if result.partial {
-        ExitCode::Untrusted
-    } else {
-        ExitCode::Pass
-    })
+    let comparison = super::compare::gate_run(result, baseline, profile)?;
+    if baseline.is_some() {
+        print!("{}", verdict::comparison(&comparison));
+        return Ok(comparison);
+    }
+    if !comparison.thresholds.is_empty() {
+        print!("{}", verdict::thresholds(&comparison.thresholds));
+    }
+    let o = &comparison.overall;
+    if matches!(o.verdict, Verdict::Untrusted | Verdict::Regression) {
+        eprintln!("{}: {}", o.verdict.as_str().replace('_', " "), o.summary);
+        for reason in &o.reasons {
+            eprintln!("  {reason}");
+        }
+    }
+    Ok(comparison)
 }
 
 /// Reads and validates a profile file; its data files are read relative to it.

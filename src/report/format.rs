@@ -48,6 +48,33 @@ pub fn percent(ratio: f64) -> String {
     format!("{:.2}%", ratio * 100.0)
 }
 
+/// A ratio as a signed change (`+12.3%`, `-4.0%`, `+0.0%`).
+pub fn change(ratio: f64) -> String {
+    if !ratio.is_finite() {
+        return "new".into();
+    }
+    let pct = (ratio - 1.0) * 100.0;
+    let digits = usize::from(pct.abs() < 100.0);
+    format!(
+        "{}{:.*}%",
+        if pct < 0.0 { "-" } else { "+" },
+        digits,
+        pct.abs()
+    )
+}
+
+/// A p-value with two significant digits, or `<0.0001`.
+pub fn p_value(p: f64) -> String {
+    if p < 1e-4 {
+        "<0.0001".into()
+    } else if p >= 0.1 {
+        format!("{p:.2}")
+    } else {
+        let digits = (1.0 - p.log10().floor()) as usize;
+        format!("{p:.digits$}")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -69,5 +96,18 @@ mod tests {
         assert_eq!(rate(512.4), "512/s");
         assert_eq!(rate(2.5), "2.50/s");
         assert_eq!(percent(0.0012), "0.12%");
+    }
+
+    #[test]
+    fn changes_and_p_values() {
+        assert_eq!(change(1.123), "+12.3%");
+        assert_eq!(change(0.96), "-4.0%");
+        assert_eq!(change(1.0), "+0.0%");
+        assert_eq!(change(3.5), "+250%");
+        assert_eq!(change(f64::INFINITY), "new");
+        assert_eq!(p_value(0.00001), "<0.0001");
+        assert_eq!(p_value(0.0123), "0.012");
+        assert_eq!(p_value(0.5), "0.50");
+        assert_eq!(p_value(0.001), "0.0010");
     }
 }

@@ -4,3 +4,4 @@
 pub mod escape;
 pub mod format;
 pub mod terminal;
+pub mod verdict;

@@ -1,0 +1,374 @@
+//! `gate-sim`: the gate's own benchmark. Simulates seeded runs (see `sim.rs`), gates them with
+//! the real histogram and comparison code, and prints, as Markdown, the targets of
+//! `stats-gate.md` with the measured figures, then the tables behind them. It runs the grid on
+//! a shared-runner noise model and, with half the repetitions, on a quiet one.
+//!
+//! ```text
+//! cargo run --release --example gate-sim -- [--reps N] [--seed S] > bench/gate-sim.md
+//! ```
+
+mod sim;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Instant;
+
+use loadgate::profile::GateConfig;
+use sim::{Change, Config, Noise, Tally};
+
+const RATES: [f64; 3] = [100.0, 300.0, 1000.0];
+const DURATIONS: [u32; 3] = [30, 60, 120];
+const ENDPOINTS: [usize; 2] = [1, 3];
+const SIZES: [usize; 4] = [1, 3, 5, 10];
+
+/// `(config, baseline size, change)`.
+type Key = (usize, usize, usize);
+
+struct Grid {
+    configs: Vec<Config>,
+    tallies: BTreeMap<Key, Tally>,
+    reps: u64,
+}
+
+fn main() {
+    let mut reps = 60u64;
+    let mut seed = 20_240_601u64;
+    let mut args = std::env::args().skip(1);
+    while let Some(a) = args.next() {
+        match (a.as_str(), args.next().and_then(|v| v.parse().ok())) {
+            ("--reps", Some(v)) => reps = v,
+            ("--seed", Some(v)) => seed = v,
+            _ => {
+                eprintln!("usage: gate-sim [--reps N] [--seed S]");
+                std::process::exit(2);
+            }
+        }
+    }
+    let started = Instant::now();
+    let shared = run_grid(reps, seed, &Noise::default(), "shared");
+    let quiet = run_grid((reps / 2).max(1), seed ^ 0x5151, &Noise::quiet(), "quiet");
+    print!(
+        "{}",
+        render(&shared, &quiet, seed, started.elapsed().as_secs_f64())
+    );
+}
+
+fn run_grid(reps: u64, seed: u64, noise: &Noise, name: &str) -> Grid {
+    let gate = GateConfig::default();
+    let configs: Vec<Config> = RATES
+        .iter()
+        .flat_map(|&rate_per_sec| {
+            DURATIONS.iter().flat_map(move |&duration_s| {
+                ENDPOINTS.iter().map(move |&endpoints| Config {
+                    rate_per_sec,
+                    duration_s,
+                    endpoints,
+                })
+            })
+        })
+        .collect();
+    let started = Instant::now();
+    let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
+    for (ci, cfg) in configs.iter().enumerate() {
+        for rep in 0..reps {
+            let s = seed ^ ((ci as u64) << 32) ^ rep.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            for (n, change, t) in sim::repetition(s, *cfg, &SIZES, &Change::ALL, &gate, noise) {
+                tallies
+                    .entry((ci, n, change_index(change)))
+                    .or_default()
+                    .merge(&t);
+            }
+        }
+        eprintln!(
+            "{name}: config {}/{} done ({:.0}s)",
+            ci + 1,
+            configs.len(),
+            started.elapsed().as_secs_f64()
+        );
+    }
+    Grid {
+        configs,
+        tallies,
+        reps,
+    }
+}
+
+fn change_index(change: Change) -> usize {
+    Change::ALL
+        .iter()
+        .position(|c| *c == change)
+        .expect("every change is in the list")
+}
+
+fn pct(num: u64, den: u64) -> String {
+    if den == 0 {
+        "n/a".into()
+    } else {
+        format!("{:.1}%", 100.0 * num as f64 / den as f64)
+    }
+}
+
+fn ratio(num: u64, den: u64) -> f64 {
+    if den == 0 {
+        f64::NAN
+    } else {
+        num as f64 / den as f64
+    }
+}
+
+impl Grid {
+    /// The tallies of one change over the cells that satisfy `pred(config, N)`.
+    fn select(&self, change: Change, pred: &dyn Fn(&Config, usize) -> bool) -> Tally {
+        let mut t = Tally::default();
+        for ((ci, n, ch), x) in &self.tallies {
+            if *ch == change_index(change) && pred(&self.configs[*ci], *n) {
+                t.merge(x);
+            }
+        }
+        t
+    }
+
+    /// The targets of stats-gate.md as a Markdown table.
+    fn targets(&self) -> String {
+        let all = |_: &Config, _: usize| true;
+        let typical = |c: &Config, n: usize| c.duration_s >= 60 && n >= 5;
+        let aa = self.select(Change::None, &all);
+        let aa_typical = self.select(Change::None, &typical);
+        let p20 = self.select(Change::Uniform(1.20), &|c, n| c.duration_s == 60 && n >= 5);
+        let p20_p99 = self.select(Change::Uniform(1.20), &|c, n| {
+            c.requests_per_endpoint() >= 20_000.0 && n >= 5
+        });
+        let volume = |c: &Config, n: usize| c.requests_per_endpoint() >= 10_000.0 && n >= 5;
+        let err5 = self.select(Change::Errors(5.0), &volume);
+        let err0 = self.select(Change::ErrorsFromZero, &volume);
+        let mut coverage = Tally::default();
+        for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
+            coverage.merge(&self.select(*c, &all));
+        }
+        let detect = |t: &Tally, q: &str| t.detect.get(q).copied().unwrap_or((0, 0));
+        let mut out =
+            String::from("| measure | target | measured | met |\n| --- | --- | --- | --- |\n");
+        let mut row = |name: &str, target: &str, num: u64, den: u64, ok: bool| {
+            let _ = writeln!(
+                out,
+                "| {name} | {target} | {} ({num} of {den}) | {} |",
+                pct(num, den),
+                if ok { "yes" } else { "**no**" }
+            );
+        };
+        row(
+            "false blocks on A/A runs (whole family), whole grid",
+            "≤ 1%, ≥ 3000 runs",
+            aa.blocked,
+            aa.runs,
+            aa.runs >= 3000 && ratio(aa.blocked, aa.runs) <= 0.01,
+        );
+        for q in ["p50", "p95"] {
+            let (gated, flagged) = detect(&p20, q);
+            row(
+                &format!("power, +20% at {q}, 60 s, N ≥ 5"),
+                "≥ 95%",
+                flagged,
+                gated,
+                ratio(flagged, gated) >= 0.95,
+            );
+        }
+        let (gated, flagged) = detect(&p20_p99, "p99");
+        row(
+            "power, +20% at p99, ≥ 20k requests per run, N ≥ 5",
+            "≥ 80%",
+            flagged,
+            gated,
+            ratio(flagged, gated) >= 0.80,
+        );
+        for (name, t) in [
+            ("errors ×5 from 0.1%, ≥ 10k requests per run, N ≥ 5", &err5),
+            ("errors 0 → 0.3%, ≥ 10k requests per run, N ≥ 5", &err0),
+        ] {
+            row(
+                name,
+                "≥ 95%",
+                t.error_detect.1,
+                t.error_detect.0,
+                ratio(t.error_detect.1, t.error_detect.0) >= 0.95,
+            );
+        }
+        row(
+            "inconclusive on A/A (overall verdict), whole grid",
+            "≤ 5%",
+            aa.inconclusive,
+            aa.runs,
+            ratio(aa.inconclusive, aa.runs) <= 0.05,
+        );
+        row(
+            "inconclusive on A/A (overall verdict), ≥ 60 s, N ≥ 5",
+            "≤ 5%",
+            aa_typical.inconclusive,
+            aa_typical.runs,
+            ratio(aa_typical.inconclusive, aa_typical.runs) <= 0.05,
+        );
+        let covered = ratio(coverage.coverage.1, coverage.coverage.0);
+        row(
+            "coverage of the 90% CI of R (A/A and uniform changes), whole grid",
+            "88–92%",
+            coverage.coverage.1,
+            coverage.coverage.0,
+            (0.88..=0.92).contains(&covered),
+        );
+        let by = |t: &Tally| -> String {
+            t.inconclusive_by
+                .iter()
+                .map(|(q, (gated, inconclusive))| format!("{q} {}", pct(*inconclusive, *gated)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            out,
+            "\nInconclusive latency metrics on A/A counted one by one: whole grid {} ({}); \
+             ≥ 60 s and N ≥ 5 {} ({}).",
+            pct(aa.inconclusive_metrics, aa.gated_metrics),
+            by(&aa),
+            pct(aa_typical.inconclusive_metrics, aa_typical.gated_metrics),
+            by(&aa_typical)
+        );
+        out
+    }
+
+    /// One table over the grid: a row per config, a column per baseline size.
+    fn cells(&self, title: &str, change: Change, cell: &dyn Fn(&Tally) -> String) -> String {
+        let mut table =
+            format!("### {title}\n\n| rate | duration | endpoints | requests/endpoint |");
+        for n in SIZES {
+            let _ = write!(table, " N = {n} |");
+        }
+        table.push_str("\n| --- | --- | --- | --- |");
+        for _ in SIZES {
+            table.push_str(" --- |");
+        }
+        table.push('\n');
+        for (ci, cfg) in self.configs.iter().enumerate() {
+            let _ = write!(
+                table,
+                "| {}/s | {} s | {} | {:.0} |",
+                cfg.rate_per_sec,
+                cfg.duration_s,
+                cfg.endpoints,
+                cfg.requests_per_endpoint()
+            );
+            for n in SIZES {
+                let t = self
+                    .tallies
+                    .get(&(ci, n, change_index(change)))
+                    .cloned()
+                    .unwrap_or_default();
+                let _ = write!(table, " {} |", cell(&t));
+            }
+            table.push('\n');
+        }
+        table.push('\n');
+        table
+    }
+}
+
+fn render(shared: &Grid, quiet: &Grid, seed: u64, secs: f64) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# gate-sim: the gate's own benchmark\n");
+    let _ = writeln!(
+        out,
+        "Generated by `cargo run --release --example gate-sim -- --reps {} --seed {seed}` \
+         ({secs:.0} s on the 2-core development machine). Every run is simulated \
+         (`bench/gate-sim/sim.rs`) and gated by the real histogram and comparison code \
+         (`loadgate::compare::judge`) with the default gate settings: p50 +5%, p95 +10%, \
+         p99 +15%, error rate +0.1 points, alpha 0.01, 10 s blocks.\n",
+        shared.reps
+    );
+    let _ = writeln!(
+        out,
+        "Grid: rates {RATES:?} req/s shared by the endpoints, measured durations {DURATIONS:?} s \
+         after a {} s warm-up, {ENDPOINTS:?} endpoints, baseline sizes N = {SIZES:?}. Each \
+         repetition simulates {} baseline runs (the first N form a baseline of size N) and one \
+         current run per injected change; changes hit the first endpoint only.\n",
+        sim::WARMUP_S,
+        sim::MAX_BASELINE
+    );
+    let _ = writeln!(
+        out,
+        "## Targets: shared runner ({} repetitions per config)\n",
+        shared.reps
+    );
+    out.push_str(&shared.targets());
+    let _ = writeln!(
+        out,
+        "\n## Targets: quiet runner ({} repetitions per config)\n",
+        quiet.reps
+    );
+    out.push_str(&quiet.targets());
+    out.push_str(include_str!("notes.md"));
+    let _ = writeln!(
+        out,
+        "\n## Noise models\n\nShared runner:\n\n```text\n{:#?}\n```\n\nQuiet runner: the same \
+         with `run_sd` {}, `endpoint_sd` {}, `drift_sd` {}. Endpoint medians {:?} µs; base \
+         error rate {}% in every run, in bursts.\n",
+        Noise::default(),
+        Noise::quiet().run_sd,
+        Noise::quiet().endpoint_sd,
+        Noise::quiet().drift_sd,
+        sim::MEDIANS_US,
+        sim::ERROR_RATE * 100.0
+    );
+    let _ = writeln!(out, "## Shared runner, cell by cell\n");
+    let g = shared;
+    out.push_str(&g.cells(
+        "A/A: false blocks / inconclusive (overall verdict)",
+        Change::None,
+        &|t| {
+            format!(
+                "{} / {}",
+                pct(t.blocked, t.runs),
+                pct(t.inconclusive, t.runs)
+            )
+        },
+    ));
+    out.push_str(&g.cells(
+        "A/A: coverage of the 90% CI (latency metrics)",
+        Change::None,
+        &|t| pct(t.coverage.1, t.coverage.0),
+    ));
+    let _ = writeln!(
+        out,
+        "Power below: the share of runs in which the changed endpoint's metric is a \
+         regression; `n/a` where the metric had too few samples to be gated (report-only).\n"
+    );
+    for change in [
+        Change::Uniform(1.05),
+        Change::Uniform(1.10),
+        Change::Uniform(1.20),
+    ] {
+        for q in ["p50", "p95", "p99"] {
+            out.push_str(
+                &g.cells(&format!("{} at {q}", change.label()), change, &|t| {
+                    let (gated, flagged) = t.detect.get(q).copied().unwrap_or((0, 0));
+                    pct(flagged, gated)
+                }),
+            );
+        }
+    }
+    for change in [Change::TailOnly, Change::P99Only] {
+        out.push_str(
+            &g.cells(&format!("{} at p99", change.label()), change, &|t| {
+                let (gated, flagged) = t.detect.get("p99").copied().unwrap_or((0, 0));
+                pct(flagged, gated)
+            }),
+        );
+    }
+    for change in [
+        Change::Errors(2.0),
+        Change::Errors(5.0),
+        Change::ErrorsFromZero,
+    ] {
+        out.push_str(&g.cells(&change.label(), change, &|t| {
+            pct(t.error_detect.1, t.error_detect.0)
+        }));
+    }
+    out
+}

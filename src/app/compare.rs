@@ -1,0 +1,178 @@
+//! `loadgate compare` and `loadgate baseline update`: read the files, find the profile whose
+//! `gate` settings and thresholds apply, run the gate, print the verdict.
+
+use std::path::{Path, PathBuf};
+
+use super::run::load_profile;
+use crate::baseline::{Baseline, BaselineRun, DEFAULT_KEEP, Restart};
+use crate::cli::{BaselineUpdateArgs, CompareArgs};
+use crate::compare::{self, Comparison, GateInput};
+use crate::error::{Error, ExitCode};
+use crate::profile::{GateConfig, Profile, Threshold};
+use crate::report;
+use crate::results::RunResult;
+
+pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Error> {
+    let current = super::read_results(&args.results)?;
+    let baseline = read_baseline(&args.baseline)?;
+    let settings = GateSettings::resolve(&current, args.profile.as_deref())?;
+    let mut comparison = compare::evaluate(GateInput {
+        current: &current,
+        baseline: baseline.as_ref(),
+        gate: &settings.gate,
+        thresholds: &settings.thresholds,
+    })?;
+    if baseline.is_none() {
+        comparison.notes.push(format!(
+            "baseline file `{}` does not exist yet: record one with `loadgate baseline update`",
+            args.baseline.display()
+        ));
+    }
+    comparison.notes.extend(settings.note);
+    print!("{}", report::verdict::comparison(&comparison));
+    Ok(ExitCode::of_verdict(comparison.overall.verdict))
+}
+
+pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Error> {
+    let result = super::read_results(&args.results)?;
+    let keep = match args.keep {
+        Some(k) => k,
+        None => GateSettings::resolve(&result, args.profile.as_deref())?
+            .profile_keep
+            .unwrap_or(DEFAULT_KEEP),
+    };
+    let baseline_error = |source| Error::Baseline {
+        path: args.baseline.clone(),
+        source,
+    };
+    let run = BaselineRun::from_result(&result).map_err(|source| Error::Baseline {
+        path: args.results.clone(),
+        source,
+    })?;
+    let mut baseline =
+        read_baseline(&args.baseline)?.unwrap_or_else(|| Baseline::new(&result.profile));
+    let appended = baseline
+        .append(run, &result.profile, keep, args.reset)
+        .map_err(baseline_error)?;
+    super::write_file(&args.baseline, &baseline.to_json())?;
+    match appended.restarted {
+        Some(Restart::ProfileChanged {
+            old,
+            new,
+            discarded,
+        }) => eprintln!(
+            "the profile changed ({old} → {new}): started the baseline afresh, discarding {discarded} old runs"
+        ),
+        Some(Restart::Reset { discarded }) if discarded > 0 => {
+            eprintln!("--reset: discarded {discarded} old runs");
+        }
+        _ => {}
+    }
+    eprintln!(
+        "recorded the run in {} ({} of at most {keep} runs{})",
+        args.baseline.display(),
+        appended.runs,
+        if appended.dropped > 0 {
+            format!(", dropped the oldest {}", appended.dropped)
+        } else {
+            String::new()
+        }
+    );
+    Ok(ExitCode::Pass)
+}
+
+/// Reads a baseline file; `None` when it does not exist (no baseline yet).
+pub(crate) fn read_baseline(path: &Path) -> Result<Option<Baseline>, Error> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => {
+            return Err(Error::Read {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    Baseline::from_json(&text)
+        .map(Some)
+        .map_err(|source| Error::Baseline {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The gate settings and thresholds that apply to saved results, and where they came from.
+pub(crate) struct GateSettings {
+    /// The profile's `gate` section (defaults without a profile).
+    pub gate: GateConfig,
+    /// The profile's thresholds (none without a profile).
+    pub thresholds: Vec<Threshold>,
+    /// `gate.baseline_runs` of the profile, when one was found.
+    pub profile_keep: Option<u32>,
+    /// A remark for the report about the source of the settings.
+    pub note: Option<String>,
+}
+
+impl GateSettings {
+    /// From `--profile`, else the profile path recorded in the results when that file exists,
+    /// else the defaults (and no thresholds, which the report says).
+    pub(crate) fn resolve(result: &RunResult, flag: Option<&Path>) -> Result<Self, Error> {
+        let recorded = result
+            .profile
+            .path
+            .as_ref()
+            .map(PathBuf::from)
+            .filter(|p| p.is_file());
+        let Some(path) = flag.map(Path::to_path_buf).or(recorded) else {
+            return Ok(Self {
+                gate: GateConfig::default(),
+                thresholds: Vec::new(),
+                profile_keep: None,
+                note: Some(
+                    "profile not found: default gate settings, thresholds not checked (pass `--profile`)"
+                        .into(),
+                ),
+            });
+        };
+        let profile = load_profile(&path)?;
+        if profile.name != result.profile.name {
+            return Err(Error::Usage(format!(
+                "profile `{}` ({}) is not the profile of the results (`{}`): pass the right `--profile`",
+                profile.name,
+                path.display(),
+                result.profile.name
+            )));
+        }
+        let note = (profile.hash != result.profile.hash).then(|| {
+            format!(
+                "`{}` has changed since the run; its gate settings and thresholds were used",
+                path.display()
+            )
+        });
+        Ok(Self::of_profile(profile, note))
+    }
+
+    /// The settings of a profile in hand.
+    pub(crate) fn of_profile(profile: Profile, note: Option<String>) -> Self {
+        Self {
+            profile_keep: Some(profile.gate.baseline_runs),
+            gate: profile.gate,
+            thresholds: profile.thresholds,
+            note,
+        }
+    }
+}
+
+/// Gates a run against a baseline with a profile in hand, prints the verdict, and returns it.
+pub(crate) fn gate_run(
+    result: &RunResult,
+    baseline: Option<&Baseline>,
+    profile: &Profile,
+) -> Result<Comparison, Error> {
+    Ok(compare::evaluate(GateInput {
+        current: result,
+        baseline,
+        gate: &profile.gate,
+        thresholds: &profile.thresholds,
+    })?)
+}

@@ -1,0 +1,1130 @@
+//! The gate's policy: which metrics are gated, the Holm family, and the verdict per metric and
+//! overall (see `stats-gate.md`). [`judge`] decides from run summaries alone (the simulator
+//! drives it directly); [`evaluate`] adds the validity checks, the baseline's compatibility and
+//! the thresholds, and builds the [`Comparison`].
+
+use super::errors::{self, ErrorOutcome};
+use super::run::{EndpointSummary, RunData, RunSummary};
+use super::stats::{self, LatencyOutcome, QuantileValue};
+use super::verdict::{
+    BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, ErrorDetail,
+    GateSettings, LatencyDetail, Metric, MetricStatus, MetricVerdict, Overall, QuantileTolerance,
+    Range, ThresholdStatus, Unit, ValidityCheck, Verdict,
+};
+use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
+use crate::baseline::Baseline;
+use crate::metrics::{ErrorClass, HistogramError};
+use crate::profile::{GateConfig, Threshold};
+use crate::report::format::{change, count, p_value, percent};
+use crate::results::{ResultsError, RunResult};
+
+/// Ratio an error rate must at least reach (or fall to the inverse of) to count as a change.
+pub const ERROR_RATIO: f64 = 2.0;
+/// Benjamini–Hochberg level of the non-blocking "notable changes" list.
+pub const NOTABLE_Q: f64 = 0.10;
+
+/// The decisions on the metrics of one comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Judgement {
+    /// One entry per endpoint × metric.
+    pub metrics: Vec<MetricVerdict>,
+    /// Hypotheses in the Holm family.
+    pub family_size: u32,
+    /// Notable non-blocking changes (indices into `metrics`), most significant first.
+    pub notable: Vec<usize>,
+    /// Pass, improvement, regression or inconclusive.
+    pub verdict: Verdict,
+    /// Why.
+    pub reasons: Vec<String>,
+}
+
+/// A metric with its test, before the family is adjusted.
+struct Pending {
+    verdict: MetricVerdict,
+    test: Option<Test>,
+}
+
+enum Test {
+    Latency(LatencyOutcome),
+    Error(ErrorOutcome),
+}
+
+impl Test {
+    fn p_up(&self) -> f64 {
+        match self {
+            Test::Latency(t) => t.p_up,
+            Test::Error(t) => t.p_up,
+        }
+    }
+
+    fn p_down(&self) -> f64 {
+        match self {
+            Test::Latency(t) => t.p_down,
+            Test::Error(t) => t.p_down,
+        }
+    }
+
+    fn in_family(&self, alpha: f64) -> bool {
+        match self {
+            Test::Latency(_) => true,
+            Test::Error(t) => t.min_p <= alpha,
+        }
+    }
+}
+
+/// Decides every metric of the current run against the baseline runs (`N ≥ 1`), all
+/// summarized with the same `gate` settings.
+pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -> Judgement {
+    let gated = |name: &str| {
+        gate.endpoints
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e == name))
+    };
+    let mut pending = Vec::new();
+    // Latency: classify first, then pool the prior over the gateable endpoints of each quantile.
+    let mut gateable: Vec<Vec<(usize, Vec<&QuantileValue>)>> = vec![Vec::new(); gate.metrics.len()];
+    for e in &current.endpoints {
+        let runs: Vec<&EndpointSummary> = baseline
+            .iter()
+            .filter_map(|b| b.endpoint(&e.name))
+            .collect();
+        for (qi, &(q, tolerance)) in gate.metrics.iter().enumerate() {
+            let cur = &e.quantiles[qi];
+            let base: Vec<&QuantileValue> = runs.iter().map(|r| &r.quantiles[qi]).collect();
+            let mut v = latency_verdict(&e.name, q.0, tolerance, cur, &base);
+            let status = if !gated(&e.name) {
+                Some((
+                    MetricStatus::ReportOnly,
+                    "endpoint not gated (`gate.endpoints`)".to_string(),
+                ))
+            } else if base.is_empty() {
+                Some((
+                    MetricStatus::Inconclusive,
+                    "the endpoint is not in the baseline runs".to_string(),
+                ))
+            } else {
+                sample_status(q.0, cur, &base)
+            };
+            match status {
+                Some((status, reason)) => {
+                    v.status = status;
+                    v.reason = reason;
+                }
+                None => gateable[qi].push((pending.len(), base)),
+            }
+            pending.push(Pending {
+                verdict: v,
+                test: None,
+            });
+        }
+    }
+    for (qi, list) in gateable.iter().enumerate() {
+        let groups: Vec<Vec<&QuantileValue>> = list.iter().map(|(_, b)| b.clone()).collect();
+        let scale = stats::prior_scale(&groups);
+        for (i, base) in list {
+            let endpoint = &pending[*i].verdict.endpoint;
+            let cur = current
+                .endpoint(endpoint)
+                .map(|e| &e.quantiles[qi])
+                .expect("gateable metrics come from the current run's endpoints");
+            let outcome = stats::latency_test(cur, base, scale);
+            if let Some(t) = &outcome {
+                pending[*i].verdict.detail = Some(Detail::Latency(latency_detail(
+                    t,
+                    cur,
+                    base.len(),
+                    current.interval_ms,
+                )));
+            }
+            pending[*i].test = outcome.map(Test::Latency);
+        }
+    }
+    // Errors: per gated endpoint and class seen in either run.
+    for e in current.endpoints.iter().filter(|e| gated(&e.name)) {
+        let runs: Vec<&EndpointSummary> = baseline
+            .iter()
+            .filter_map(|b| b.endpoint(&e.name))
+            .collect();
+        if runs.is_empty() {
+            continue;
+        }
+        let mut classes: Vec<ErrorClass> = e
+            .error_classes()
+            .chain(runs.iter().flat_map(|r| r.error_classes()))
+            .collect();
+        classes.sort();
+        classes.dedup();
+        for class in classes {
+            pending.push(error_pending(e, &runs, class, gate.error_rate));
+        }
+    }
+    // The family: Holm over increases (regressions) and, mirrored, over decreases.
+    let family: Vec<usize> = (0..pending.len())
+        .filter(|&i| {
+            pending[i]
+                .test
+                .as_ref()
+                .is_some_and(|t| t.in_family(gate.alpha))
+        })
+        .collect();
+    let m = family.len().max(1) as f64;
+    let ups: Vec<f64> = family
+        .iter()
+        .map(|&i| test_of(&pending[i]).p_up())
+        .collect();
+    let downs: Vec<f64> = family
+        .iter()
+        .map(|&i| test_of(&pending[i]).p_down())
+        .collect();
+    let (holm_up, holm_down) = (stats::holm(&ups), stats::holm(&downs));
+    let directional: Vec<f64> = ups.iter().zip(&downs).map(|(u, d)| u.min(*d)).collect();
+    let q = stats::benjamini_hochberg(&directional);
+    let mut adjusted = vec![None; pending.len()];
+    for (k, &i) in family.iter().enumerate() {
+        adjusted[i] = Some((holm_up[k], holm_down[k], q[k]));
+    }
+    let alpha_each = gate.alpha / m;
+    let metrics: Vec<MetricVerdict> = pending
+        .into_iter()
+        .zip(adjusted)
+        .map(|(p, adj)| decide(p, adj, gate.alpha, alpha_each, baseline.len()))
+        .collect();
+    let mut notable: Vec<usize> = (0..metrics.len())
+        .filter(|&i| {
+            let v = &metrics[i];
+            v.status != MetricStatus::Regression && v.q_value.is_some_and(|q| q <= NOTABLE_Q)
+        })
+        .collect();
+    notable.sort_by(|&a, &b| {
+        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
+        q(a).total_cmp(&q(b))
+    });
+    let (verdict, reasons) = overall(&metrics);
+    Judgement {
+        metrics,
+        family_size: family.len() as u32,
+        notable,
+        verdict,
+        reasons,
+    }
+}
+
+fn latency_detail(
+    t: &LatencyOutcome,
+    current: &QuantileValue,
+    runs: usize,
+    interval_ms: u64,
+) -> LatencyDetail {
+    LatencyDetail {
+        baseline_runs: runs as u32,
+        center: t.center,
+        log_change: t.diff,
+        standard_error: t.se,
+        degrees_of_freedom: t.df,
+        between_runs_sd: t.s_between,
+        prior_sd: t.s_prior,
+        shrunk_sd: t.s_used,
+        within_current: t.w_current,
+        within_baseline: t.w_baseline,
+        block_ms: current
+            .within
+            .map(|w| u64::from(w.block_intervals) * interval_ms),
+        blocks: current.within.map(|w| w.blocks),
+        samples: current.samples,
+        samples_needed: stats::samples_needed(current.quantile),
+    }
+}
+
+fn test_of(p: &Pending) -> &Test {
+    p.test.as_ref().expect("family members have a test")
+}
+
+/// Why a latency metric cannot be gated, or `None` when it can.
+fn sample_status(
+    p: f64,
+    current: &QuantileValue,
+    baseline: &[&QuantileValue],
+) -> Option<(MetricStatus, String)> {
+    let needed = stats::samples_needed(p);
+    let label = crate::profile::Quantile(p).label();
+    let base_ok = baseline.iter().all(|b| b.has_enough_samples());
+    match (current.has_enough_samples(), base_ok) {
+        (true, true) => None,
+        (true, false) => Some((
+            MetricStatus::ReportOnly,
+            format!(
+                "baseline runs have fewer than the {} responses needed to gate {label}",
+                count(needed)
+            ),
+        )),
+        (false, true) => Some((
+            MetricStatus::Inconclusive,
+            format!(
+                "the current run has {} responses, fewer than the {} needed to gate {label} (the baseline runs had enough)",
+                count(current.samples),
+                count(needed)
+            ),
+        )),
+        (false, false) => Some((
+            MetricStatus::ReportOnly,
+            format!(
+                "too few samples to gate: {} responses leave {} above {label}, 200 are needed ({} responses): run longer or at a higher rate",
+                count(current.samples),
+                count((current.samples as f64 * (1.0 - p)).floor() as u64),
+                count(needed)
+            ),
+        )),
+    }
+}
+
+/// A latency verdict with its values filled in and no decision yet.
+fn latency_verdict(
+    endpoint: &str,
+    p: f64,
+    tolerance: f64,
+    current: &QuantileValue,
+    baseline: &[&QuantileValue],
+) -> MetricVerdict {
+    let logs: Vec<f64> = baseline.iter().filter_map(|b| b.log_value()).collect();
+    let base = (!logs.is_empty()).then(|| stats::mean(&logs).exp());
+    let cur = current.value_us.map(|v| v as f64);
+    MetricVerdict {
+        endpoint: endpoint.to_string(),
+        metric: Metric::Latency { quantile: p },
+        label: crate::profile::Quantile(p).label(),
+        status: MetricStatus::Inconclusive,
+        unit: Unit::Us,
+        baseline: base,
+        current: cur,
+        ratio: base.zip(cur).map(|(b, c)| c / b),
+        ci90: None,
+        p_value: None,
+        p_adjusted: None,
+        q_value: None,
+        tolerance,
+        mdc: None,
+        reason: String::new(),
+        detail: None,
+    }
+}
+
+fn error_pending(
+    current: &EndpointSummary,
+    runs: &[&EndpointSummary],
+    class: ErrorClass,
+    tolerance: f64,
+) -> Pending {
+    let blocks = |e: &EndpointSummary| -> Vec<(u64, u64)> {
+        e.blocks
+            .iter()
+            .map(|b| (b.requests, b.errors.get(&class).copied().unwrap_or(0)))
+            .collect()
+    };
+    let mut all_blocks = vec![blocks(current)];
+    all_blocks.extend(runs.iter().map(|r| blocks(r)));
+    let phi = errors::dispersion(&all_blocks);
+    let (e_c, n_c) = (current.errors(class), current.requests);
+    let e_b: u64 = runs.iter().map(|r| r.errors(class)).sum();
+    let n_b: u64 = runs.iter().map(|r| r.requests).sum();
+    let t = errors::error_test(e_c, n_c, e_b, n_b, phi);
+    let verdict = MetricVerdict {
+        endpoint: current.name.clone(),
+        metric: Metric::ErrorRate { class },
+        label: Metric::ErrorRate { class }.label(),
+        status: MetricStatus::Inconclusive,
+        unit: Unit::Ratio,
+        baseline: Some(t.rate_baseline),
+        current: Some(t.rate_current),
+        ratio: t.ratio.filter(|r| r.is_finite()),
+        ci90: t.ratio_ci90.map(|(low, high)| Range {
+            low,
+            high: high.min(f64::MAX),
+        }),
+        p_value: None,
+        p_adjusted: None,
+        q_value: None,
+        tolerance,
+        mdc: None,
+        reason: String::new(),
+        detail: Some(Detail::ErrorRate(ErrorDetail {
+            errors_current: e_c,
+            requests_current: n_c,
+            errors_baseline: e_b,
+            requests_baseline: n_b,
+            dispersion: phi,
+            current_interval: Range {
+                low: t.current_ci90.0,
+                high: t.current_ci90.1,
+            },
+            baseline_interval: Range {
+                low: t.baseline_ci90.0,
+                high: t.baseline_ci90.1,
+            },
+        })),
+    };
+    Pending {
+        verdict,
+        test: Some(Test::Error(t)),
+    }
+}
+
+/// The decision on one metric, given its Holm-adjusted p-values (up, down) and q-value when
+/// it is in the family.
+fn decide(
+    pending: Pending,
+    adjusted: Option<(f64, f64, f64)>,
+    alpha: f64,
+    alpha_each: f64,
+    runs: usize,
+) -> MetricVerdict {
+    let Pending {
+        verdict: mut v,
+        test,
+    } = pending;
+    match test {
+        None => {
+            if v.reason.is_empty() {
+                v.status = MetricStatus::Inconclusive;
+                v.reason = "no value to compare (no responses in a run)".into();
+            }
+            v
+        }
+        Some(Test::Latency(t)) => decide_latency(v, &t, adjusted, alpha, alpha_each, runs),
+        Some(Test::Error(t)) => decide_error(v, &t, adjusted, alpha, alpha_each),
+    }
+}
+
+fn decide_latency(
+    mut v: MetricVerdict,
+    t: &LatencyOutcome,
+    adjusted: Option<(f64, f64, f64)>,
+    alpha: f64,
+    alpha_each: f64,
+    runs: usize,
+) -> MetricVerdict {
+    let (up, down, q) = adjusted.expect("latency tests are always in the family");
+    let ratio = t.ratio();
+    let limit = 1.0 + v.tolerance;
+    let (lo, hi) = t.ci90;
+    v.baseline = Some(t.center_log.exp());
+    v.ratio = Some(ratio);
+    v.ci90 = Some(Range { low: lo, high: hi });
+    v.p_value = Some(if t.diff >= 0.0 { t.p_up } else { t.p_down });
+    v.p_adjusted = Some(up);
+    v.q_value = Some(q);
+    v.mdc = Some(t.mdc(alpha_each));
+    let tol = format!("+{:.0}%", v.tolerance * 100.0);
+    let ci = format!("[{}, {}]", change(lo), change(hi));
+    (v.status, v.reason) = if up <= alpha && ratio >= limit {
+        (
+            MetricStatus::Regression,
+            format!(
+                "{} is beyond the {tol} tolerance and unlikely to be noise (Holm-adjusted p = {}, 90% CI {ci})",
+                change(ratio),
+                p_value(up)
+            ),
+        )
+    } else if down <= alpha && ratio <= 1.0 / limit {
+        (
+            MetricStatus::Improvement,
+            format!(
+                "{} is beyond the tolerance and unlikely to be noise (Holm-adjusted p = {}, 90% CI {ci})",
+                change(ratio),
+                p_value(down)
+            ),
+        )
+    } else if hi < limit {
+        let changed = if up <= alpha || down <= alpha {
+            "changed, within tolerance"
+        } else {
+            "within tolerance"
+        };
+        (
+            MetricStatus::Pass,
+            format!(
+                "{changed}: {}, and the 90% CI {ci} stays below {tol}",
+                change(ratio)
+            ),
+        )
+    } else {
+        let more_runs = if runs < 5 {
+            format!("more baseline runs ({runs} now) or a longer run")
+        } else {
+            "a longer run".to_string()
+        };
+        (
+            MetricStatus::Inconclusive,
+            format!(
+                "{} with 90% CI {ci} reaching past the {tol} tolerance; this comparison only detects changes of {} or more: {more_runs} would narrow it",
+                change(ratio),
+                change(1.0 + t.mdc(alpha_each))
+            ),
+        )
+    };
+    v
+}
+
+fn decide_error(
+    mut v: MetricVerdict,
+    t: &ErrorOutcome,
+    adjusted: Option<(f64, f64, f64)>,
+    alpha: f64,
+    alpha_each: f64,
+) -> MetricVerdict {
+    let diff = t.rate_current - t.rate_baseline;
+    let ratio = t.ratio.unwrap_or(1.0);
+    let rates = format!(
+        "{} vs {} in the baseline",
+        percent(t.rate_current),
+        percent(t.rate_baseline)
+    );
+    let tol = format!("{:.2} points", v.tolerance * 100.0);
+    v.p_value = Some(if diff >= 0.0 { t.p_up } else { t.p_down });
+    if let Some(Detail::ErrorRate(d)) = &v.detail {
+        v.mdc = t.mdc(
+            d.requests_current,
+            d.errors_baseline,
+            d.requests_baseline,
+            alpha_each,
+            v.tolerance,
+        );
+    }
+    let (up, down) = match adjusted {
+        Some((up, down, q)) => {
+            v.p_adjusted = Some(up);
+            v.q_value = Some(q);
+            (up, down)
+        }
+        None => (1.0, 1.0),
+    };
+    (v.status, v.reason) = if up <= alpha && diff >= v.tolerance && ratio >= ERROR_RATIO {
+        (
+            MetricStatus::Regression,
+            format!(
+                "{rates}: up {} points, beyond the {tol} tolerance, and unlikely to be noise (Holm-adjusted p = {})",
+                format_points(diff),
+                p_value(up)
+            ),
+        )
+    } else if down <= alpha && -diff >= v.tolerance && ratio <= 1.0 / ERROR_RATIO {
+        (
+            MetricStatus::Improvement,
+            format!(
+                "{rates}: down {} points, unlikely to be noise (Holm-adjusted p = {})",
+                format_points(-diff),
+                p_value(down)
+            ),
+        )
+    } else {
+        // Error rates have no inconclusive verdict: the test flags what it can, and the
+        // detectable change (`mdc`) says how large an increase it would have caught.
+        let detectable = v.mdc.map_or_else(String::new, |d| {
+            format!(
+                "; increases of {} points or more would be caught",
+                format_points(d)
+            )
+        });
+        let what = if diff > 0.0 {
+            format!("higher, but not significantly (p = {})", p_value(t.p_up))
+        } else {
+            "no increase".to_string()
+        };
+        (MetricStatus::Pass, format!("{rates}: {what}{detectable}"))
+    };
+    v
+}
+
+fn format_points(ratio: f64) -> String {
+    format!("{:.2}", ratio * 100.0)
+}
+
+/// Overall verdict of the metrics: regression if any regressed; else inconclusive if any is
+/// (or nothing could be gated); else improvement if any improved; else pass.
+fn overall(metrics: &[MetricVerdict]) -> (Verdict, Vec<String>) {
+    let list = |status: MetricStatus| -> Vec<String> {
+        metrics
+            .iter()
+            .filter(|m| m.status == status)
+            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
+            .collect()
+    };
+    let regressions = list(MetricStatus::Regression);
+    if !regressions.is_empty() {
+        return (Verdict::Regression, regressions);
+    }
+    let inconclusive = list(MetricStatus::Inconclusive);
+    if !inconclusive.is_empty() {
+        return (Verdict::Inconclusive, inconclusive);
+    }
+    let gated_latency = metrics.iter().any(|m| {
+        matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly
+    });
+    if !gated_latency {
+        return (
+            Verdict::Inconclusive,
+            vec![
+                "no latency metric had enough samples to be gated: run longer or at a higher rate"
+                    .into(),
+            ],
+        );
+    }
+    let improvements = list(MetricStatus::Improvement);
+    if improvements.is_empty() {
+        (Verdict::Pass, Vec::new())
+    } else {
+        (Verdict::Improvement, improvements)
+    }
+}
+
+/// What [`evaluate`] compares.
+#[derive(Debug, Clone, Copy)]
+pub struct GateInput<'a> {
+    /// The run under test.
+    pub current: &'a RunResult,
+    /// The baseline, if there is one.
+    pub baseline: Option<&'a Baseline>,
+    /// The profile's `gate` settings.
+    pub gate: &'a GateConfig,
+    /// The profile's absolute limits.
+    pub thresholds: &'a [Threshold],
+}
+
+/// A comparison could not be computed (a histogram failed to decode).
+#[derive(Debug, thiserror::Error)]
+pub enum CompareError {
+    /// In the current run.
+    #[error("results: {0}")]
+    Results(#[from] ResultsError),
+    /// In the baseline.
+    #[error("baseline run {run}: {source}")]
+    Baseline {
+        /// Index of the run in the baseline file.
+        run: usize,
+        /// Why.
+        #[source]
+        source: HistogramError,
+    },
+}
+
+/// The whole gate: validity, compatibility, the statistical comparison and the thresholds.
+pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
+    let GateInput {
+        current,
+        baseline,
+        gate,
+        thresholds: limits,
+    } = input;
+    let mut validity = validity::run_checks(current);
+    let trusted = validity.iter().all(|c| c.status == CheckStatus::Ok);
+    let thresholds = thresholds::check(current, limits)?;
+    let mut notes = Vec::new();
+    let mut runs_in_file = 0;
+    let mut used = Vec::new();
+    let mut base_verdict = None;
+    match baseline {
+        None => base_verdict = Some(Verdict::NoBaseline),
+        Some(b) if b.runs.is_empty() => {
+            base_verdict = Some(Verdict::NoBaseline);
+        }
+        Some(b) => {
+            runs_in_file = b.runs.len() as u32;
+            let same_profile =
+                b.profile.name == current.profile.name && b.profile.hash == current.profile.hash;
+            validity.push(ValidityCheck {
+                check: CheckKind::Profile,
+                status: if same_profile { CheckStatus::Ok } else { CheckStatus::Failed },
+                detail: if same_profile {
+                    format!("baseline recorded with the same profile `{}` ({})", b.profile.name, short_hash(&b.profile.hash))
+                } else if b.profile.name != current.profile.name {
+                    format!("the baseline is for profile `{}`, the run is of `{}`", b.profile.name, current.profile.name)
+                } else {
+                    format!(
+                        "the profile changed since the baseline was recorded (hash {} then, {} now): record a new baseline from main",
+                        short_hash(&b.profile.hash),
+                        short_hash(&current.profile.hash)
+                    )
+                },
+            });
+            used = b
+                .runs
+                .iter()
+                .enumerate()
+                .filter(|(_, r)| r.runner.class == current.runner.class)
+                .collect::<Vec<_>>();
+            let others = b.runs.len() - used.len();
+            validity.push(ValidityCheck {
+                check: CheckKind::RunnerClass,
+                status: if used.is_empty() {
+                    CheckStatus::Failed
+                } else {
+                    CheckStatus::Ok
+                },
+                detail: if used.is_empty() {
+                    format!(
+                        "no baseline run is of runner class `{}` (the baseline has `{}`)",
+                        current.runner.class,
+                        b.runs.last().map_or("", |r| r.runner.class.as_str())
+                    )
+                } else {
+                    format!(
+                        "{} baseline runs of runner class `{}`",
+                        used.len(),
+                        current.runner.class
+                    )
+                },
+            });
+            if others > 0 && !used.is_empty() {
+                notes.push(format!(
+                    "{others} baseline runs of other runner classes were left out"
+                ));
+            }
+            if !same_profile || used.is_empty() {
+                base_verdict = Some(Verdict::Incompatible);
+            }
+        }
+    }
+    let settings = GateSettings {
+        alpha: gate.alpha,
+        metrics: gate
+            .metrics
+            .iter()
+            .map(|(q, t)| QuantileTolerance {
+                quantile: q.0,
+                tolerance: *t,
+            })
+            .collect(),
+        error_rate_tolerance: gate.error_rate,
+        block_ms: u64::try_from(gate.block.as_millis()).unwrap_or(u64::MAX),
+        family_size: 0,
+        prior_weight: stats::PRIOR_WEIGHT,
+    };
+    let mut comparison = Comparison {
+        format_version: COMPARISON_FORMAT_VERSION,
+        overall: Overall {
+            verdict: Verdict::Pass,
+            summary: String::new(),
+            reasons: Vec::new(),
+        },
+        profile: current.profile.clone(),
+        runner_class: current.runner.class.clone(),
+        baseline: BaselineUse {
+            runs_in_file,
+            runs: used
+                .iter()
+                .map(|(_, r)| BaselineRunRef {
+                    git_sha: r.git.as_ref().map(|g| g.sha.clone()),
+                    started_at: r.started_at.clone(),
+                    runner_class: r.runner.class.clone(),
+                })
+                .collect(),
+        },
+        settings,
+        validity,
+        metrics: Vec::new(),
+        thresholds,
+        bands: Vec::new(),
+        notable: Vec::new(),
+        notes,
+    };
+    let mut judged = None;
+    if trusted && base_verdict.is_none() {
+        let data = RunData::from_result(current).map_err(|source| ResultsError::Histogram {
+            path: "endpoints".into(),
+            source,
+        })?;
+        let mut base_data = Vec::with_capacity(used.len());
+        for (i, run) in &used {
+            base_data.push(
+                RunData::from_baseline_run(run)
+                    .map_err(|source| CompareError::Baseline { run: *i, source })?,
+            );
+        }
+        let summary = data.summarize(gate);
+        let base_summaries: Vec<RunSummary> = base_data.iter().map(|d| d.summarize(gate)).collect();
+        let j = judge(&summary, &base_summaries, gate);
+        comparison.settings.family_size = j.family_size;
+        comparison.bands = super::run::bands(&base_data, gate);
+        if used.len() <= 2 {
+            comparison.notes.push(format!(
+                "only {} baseline run{}: the run-to-run variance comes mostly from the calibrated prior, so intervals are wide; recording more runs on main sharpens them",
+                used.len(),
+                if used.len() == 1 { "" } else { "s" }
+            ));
+        }
+        comparison.metrics = j.metrics;
+        comparison.notable = j.notable;
+        judged = Some((j.verdict, j.reasons));
+    }
+    comparison.overall = overall_verdict(&comparison, trusted, base_verdict, judged);
+    Ok(comparison)
+}
+
+fn overall_verdict(
+    c: &Comparison,
+    trusted: bool,
+    base_verdict: Option<Verdict>,
+    judged: Option<(Verdict, Vec<String>)>,
+) -> Overall {
+    let failed_checks: Vec<String> = c
+        .validity
+        .iter()
+        .filter(|v| v.status == CheckStatus::Failed)
+        .map(|v| v.detail.clone())
+        .collect();
+    let breaches: Vec<String> = c
+        .failed_thresholds()
+        .map(|t| match t.status {
+            ThresholdStatus::NoData => {
+                format!("threshold {} {}: nothing measured", t.scope, t.label)
+            }
+            _ => format!(
+                "threshold {} {}: {} against a limit of {}",
+                t.scope,
+                t.label,
+                t.unit.format(t.actual),
+                t.unit.format(Some(t.limit_value))
+            ),
+        })
+        .collect();
+    let (verdict, summary, mut reasons) = if !trusted {
+        (
+            Verdict::Untrusted,
+            "the run cannot be trusted: no verdict on the service".to_string(),
+            failed_checks,
+        )
+    } else if !breaches.is_empty() {
+        let mut reasons = breaches.clone();
+        if let Some((Verdict::Regression, r)) = &judged {
+            reasons.extend(r.iter().cloned());
+        }
+        (
+            Verdict::Regression,
+            "an absolute threshold was breached".to_string(),
+            reasons,
+        )
+    } else if let Some(v) = base_verdict {
+        match v {
+            Verdict::NoBaseline => (
+                v,
+                "no baseline yet: thresholds checked, nothing to compare with".to_string(),
+                Vec::new(),
+            ),
+            _ => (
+                v,
+                "the baseline cannot be compared with this run".to_string(),
+                failed_checks,
+            ),
+        }
+    } else {
+        let (v, r) = judged.unwrap_or((Verdict::Inconclusive, Vec::new()));
+        let summary = match v {
+            Verdict::Regression => "a gated metric got worse beyond its tolerance",
+            Verdict::Improvement => "better beyond tolerance somewhere, worse nowhere",
+            Verdict::Inconclusive => "no regression found, but some metrics cannot be decided",
+            _ => "every gated metric is within its tolerance",
+        };
+        (v, summary.to_string(), r)
+    };
+    if verdict == Verdict::Untrusted && !breaches.is_empty() {
+        reasons.extend(breaches);
+    }
+    Overall {
+        verdict,
+        summary,
+        reasons,
+    }
+}
+
+fn short_hash(hash: &str) -> &str {
+    let h = hash.strip_prefix("sha256:").unwrap_or(hash);
+    h.get(..12).unwrap_or(h)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::compare::IntervalData;
+    use crate::metrics::Histogram;
+
+    /// A synthetic run: per endpoint `(name, median µs)`, `per_second` requests a second for
+    /// `seconds`, log-normal latencies with a per-run offset, times `scale`, with `errors`
+    /// failures of class 5xx per second.
+    #[derive(Clone, Copy)]
+    struct Spec {
+        seed: u64,
+        per_second: u64,
+        seconds: u32,
+        scale: f64,
+        errors: u64,
+    }
+
+    fn normal(rng: &mut fastrand::Rng) -> f64 {
+        let u = rng.f64().max(1e-12);
+        (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos()
+    }
+
+    fn run(spec: Spec, endpoints: &[(&str, f64)]) -> RunData {
+        let mut rng = fastrand::Rng::with_seed(spec.seed);
+        let offset = 0.01 * normal(&mut rng);
+        let data = endpoints
+            .iter()
+            .map(|&(name, median)| {
+                let intervals = (0..spec.seconds)
+                    .map(|s| {
+                        let mut h = Histogram::new();
+                        for _ in 0..spec.per_second {
+                            let v = median * spec.scale * (offset + 0.3 * normal(&mut rng)).exp();
+                            h.record_us(v.round() as u64);
+                        }
+                        let mut errors = BTreeMap::new();
+                        if spec.errors > 0 {
+                            errors.insert(ErrorClass::Http5xx, spec.errors);
+                        }
+                        IntervalData::new(s, spec.per_second, errors, &h)
+                    })
+                    .collect();
+                (name.to_string(), intervals)
+            })
+            .collect::<Vec<_>>();
+        RunData::new(1000, 0, data)
+    }
+
+    const TWO: [(&str, f64); 2] = [("get customer", 20_000.0), ("add json", 5_000.0)];
+
+    fn spec(seed: u64) -> Spec {
+        Spec {
+            seed,
+            per_second: 400,
+            seconds: 60,
+            scale: 1.0,
+            errors: 0,
+        }
+    }
+
+    fn judge_specs(current: Spec, baseline: &[Spec], endpoints: &[(&str, f64)]) -> Judgement {
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = baseline
+            .iter()
+            .map(|s| run(*s, endpoints).summarize(&gate))
+            .collect();
+        judge(&run(current, endpoints).summarize(&gate), &b, &gate)
+    }
+
+    fn status(j: &Judgement, endpoint: &str, label: &str) -> MetricStatus {
+        let Some(m) = j
+            .metrics
+            .iter()
+            .find(|m| m.endpoint == endpoint && m.label == label)
+        else {
+            panic!("no metric {endpoint} {label}: {:#?}", j.metrics)
+        };
+        m.status
+    }
+
+    fn baseline(n: u64) -> Vec<Spec> {
+        (1..=n).map(spec).collect()
+    }
+
+    #[test]
+    fn an_a_a_comparison_passes() {
+        let j = judge_specs(spec(100), &baseline(5), &TWO);
+        assert_eq!(j.verdict, Verdict::Pass, "{:#?}", j.metrics);
+        assert_eq!(j.family_size, 6);
+        for m in &j.metrics {
+            assert_eq!(m.status, MetricStatus::Pass, "{m:#?}");
+            let ci = m.ci90.expect("gated metrics have an interval");
+            assert!(ci.low < 1.0 && 1.0 < ci.high, "{m:#?}");
+        }
+    }
+
+    #[test]
+    fn a_slower_endpoint_is_a_regression_naming_it() {
+        let mut current = spec(100);
+        current.scale = 1.3;
+        let j = judge_specs(current, &baseline(5), &[TWO[0]]);
+        assert_eq!(j.verdict, Verdict::Regression);
+        for label in ["p50", "p95"] {
+            assert_eq!(status(&j, "get customer", label), MetricStatus::Regression);
+        }
+        assert!(
+            j.reasons.iter().any(|r| r.starts_with("get customer p50:")),
+            "{:?}",
+            j.reasons
+        );
+        let m = &j.metrics[0];
+        let ratio = m.ratio.expect("a ratio");
+        assert!((1.2..1.4).contains(&ratio), "{ratio}");
+        assert!(m.p_adjusted.is_some_and(|p| p <= 0.01));
+    }
+
+    #[test]
+    fn a_faster_endpoint_is_an_improvement() {
+        let mut current = spec(100);
+        current.scale = 0.7;
+        let j = judge_specs(current, &baseline(5), &[TWO[0]]);
+        assert_eq!(j.verdict, Verdict::Improvement);
+        assert_eq!(status(&j, "get customer", "p50"), MetricStatus::Improvement);
+    }
+
+    #[test]
+    fn a_small_change_within_tolerance_passes() {
+        let mut current = spec(100);
+        current.scale = 1.02;
+        let j = judge_specs(current, &baseline(10), &[TWO[0]]);
+        assert_eq!(status(&j, "get customer", "p50"), MetricStatus::Pass);
+        assert_eq!(status(&j, "get customer", "p95"), MetricStatus::Pass);
+    }
+
+    #[test]
+    fn too_few_samples_are_report_only_and_never_pass_alone() {
+        // 3,000 responses: p50 gated; p95 and p99 short of their 4,000 and 20,000.
+        let small = |seed| Spec {
+            per_second: 100,
+            seconds: 30,
+            ..spec(seed)
+        };
+        let j = judge_specs(small(100), &[small(1), small(2), small(3)], &[TWO[0]]);
+        assert_eq!(status(&j, "get customer", "p95"), MetricStatus::ReportOnly);
+        assert_eq!(status(&j, "get customer", "p99"), MetricStatus::ReportOnly);
+        assert_ne!(status(&j, "get customer", "p50"), MetricStatus::ReportOnly);
+        // Nothing gateable at all: the overall verdict is inconclusive, never a pass.
+        let tiny = |seed| Spec {
+            per_second: 5,
+            seconds: 30,
+            ..spec(seed)
+        };
+        let j = judge_specs(tiny(100), &[tiny(1), tiny(2)], &[TWO[0]]);
+        assert_eq!(j.verdict, Verdict::Inconclusive);
+        assert!(
+            j.reasons[0].contains("no latency metric"),
+            "{:?}",
+            j.reasons
+        );
+    }
+
+    #[test]
+    fn a_current_run_short_of_samples_is_inconclusive() {
+        let short = Spec {
+            seconds: 5,
+            ..spec(100)
+        };
+        let j = judge_specs(short, &baseline(3), &[TWO[0]]);
+        assert_eq!(
+            status(&j, "get customer", "p95"),
+            MetricStatus::Inconclusive
+        );
+        assert_eq!(j.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn an_endpoint_missing_from_the_baseline_is_inconclusive() {
+        let gate = GateConfig::default();
+        let b = vec![run(spec(1), &[TWO[0]]).summarize(&gate)];
+        let j = judge(&run(spec(100), &TWO).summarize(&gate), &b, &gate);
+        assert_eq!(status(&j, "add json", "p50"), MetricStatus::Inconclusive);
+        assert_eq!(j.verdict, Verdict::Inconclusive);
+    }
+
+    #[test]
+    fn ungated_endpoints_are_report_only() {
+        let gate = GateConfig {
+            endpoints: Some(vec!["get customer".into()]),
+            ..GateConfig::default()
+        };
+        let b: Vec<RunSummary> = (1..=3)
+            .map(|s| run(spec(s), &TWO).summarize(&gate))
+            .collect();
+        let mut current = spec(100);
+        current.scale = 2.0;
+        let j = judge(&run(current, &TWO).summarize(&gate), &b, &gate);
+        assert_eq!(status(&j, "add json", "p50"), MetricStatus::ReportOnly);
+        assert_eq!(status(&j, "get customer", "p50"), MetricStatus::Regression);
+    }
+
+    #[test]
+    fn new_errors_beyond_the_tolerance_are_a_regression() {
+        let mut current = spec(100);
+        current.errors = 2; // 0.5% of 400 a second, none in the baseline
+        let j = judge_specs(current, &baseline(5), &[TWO[0]]);
+        assert_eq!(
+            status(&j, "get customer", "errors http_5xx"),
+            MetricStatus::Regression
+        );
+        assert_eq!(j.verdict, Verdict::Regression);
+        // The same rate in the baseline: no change.
+        let mut base = baseline(5);
+        for b in &mut base {
+            b.errors = 2;
+        }
+        let j = judge_specs(current, &base, &[TWO[0]]);
+        assert_eq!(
+            status(&j, "get customer", "errors http_5xx"),
+            MetricStatus::Pass
+        );
+    }
+
+    #[test]
+    fn rare_errors_are_no_regression() {
+        // 3 errors in a minute where the baseline had none: below the tolerance.
+        let mut current = spec(100);
+        current.errors = 1;
+        current.seconds = 60;
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = baseline(5)
+            .iter()
+            .map(|s| run(*s, &[TWO[0]]).summarize(&gate))
+            .collect();
+        let mut data = run(current, &[TWO[0]]);
+        for (i, interval) in data.endpoints[0].intervals.iter_mut().enumerate() {
+            if i >= 3 {
+                interval.errors.clear();
+            }
+        }
+        let j = judge(&data.summarize(&gate), &b, &gate);
+        assert_eq!(
+            status(&j, "get customer", "errors http_5xx"),
+            MetricStatus::Pass
+        );
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 12, ..ProptestConfig::default() })]
+
+        /// Comparing a run with itself (as one or several baseline runs) is never a regression.
+        #[test]
+        fn a_run_compared_with_itself_never_regresses(
+            seed in any::<u64>(),
+            per_second in 5u64..300,
+            seconds in 3u32..40,
+            copies in 1usize..4,
+            errors in 0u64..3,
+        ) {
+            let gate = GateConfig::default();
+            let s = Spec { seed, per_second, seconds, scale: 1.0, errors: errors.min(per_second) };
+            let summary = run(s, &TWO).summarize(&gate);
+            let j = judge(&summary, &vec![summary.clone(); copies], &gate);
+            prop_assert_ne!(j.verdict, Verdict::Regression);
+            for m in &j.metrics {
+                prop_assert_ne!(m.status, MetricStatus::Regression);
+            }
+        }
+
+        /// Every latency 50% higher, with ample data, is always a regression.
+        #[test]
+        fn fifty_percent_slower_with_ample_data_always_regresses(
+            seed in any::<u64>(),
+            runs in 1u64..6,
+        ) {
+            let base: Vec<Spec> = (0..runs).map(|i| spec(seed.wrapping_add(i))).collect();
+            let mut current = spec(seed.wrapping_add(1000));
+            current.scale = 1.5;
+            let j = judge_specs(current, &base, &[TWO[0]]);
+            prop_assert_eq!(j.verdict, Verdict::Regression);
+            prop_assert_eq!(status(&j, "get customer", "p50"), MetricStatus::Regression);
+        }
+    }
+}

@@ -1,0 +1,19 @@
+//! The statistical comparison of a run with its baseline: pure code, no I/O.
+//!
+//! [`run`] turns a results file or a baseline run into what the tests need; [`stats`] holds the
+//! latency math (log-quantile prediction interval with variance shrinkage, Holm, BH);
+//! [`errors`] the exact conditional binomial test; [`validity`] the checks before any verdict;
+//! [`thresholds`] the absolute limits; [`gate`] the policy that turns all of it into
+//! [`verdict`]s. The method is described in `stats-gate.md` and, in plain words, in the README.
+
+pub mod errors;
+pub mod gate;
+pub mod run;
+pub mod stats;
+pub mod thresholds;
+pub mod validity;
+pub mod verdict;
+
+pub use gate::{CompareError, GateInput, Judgement, evaluate, judge};
+pub use run::{EndpointData, IntervalData, RunData, RunSummary};
+pub use verdict::*;

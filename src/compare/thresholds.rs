@@ -1,0 +1,101 @@
+//! Absolute limits (the profile's `thresholds`): plain checks on the current run's measured
+//! phase, separate from the statistical test. A breach fails the gate on its own; a limit that
+//! cannot be measured (no responses) fails too, so a broken run never passes an SLO.
+
+use super::verdict::{LimitKind, ThresholdCheck, ThresholdStatus, Unit};
+use crate::metrics::Histogram;
+use crate::profile::{Limit, Threshold, ThresholdScope};
+use crate::results::{ResultsError, RunResult};
+
+/// Checks every limit of every threshold on the run's measured phase.
+pub fn check(
+    result: &RunResult,
+    thresholds: &[Threshold],
+) -> Result<Vec<ThresholdCheck>, ResultsError> {
+    let mut out = Vec::new();
+    for threshold in thresholds {
+        let (scope, endpoints): (String, Vec<_>) = match &threshold.scope {
+            ThresholdScope::All => ("all".into(), result.endpoints.iter().collect()),
+            ThresholdScope::Endpoint(name) => (
+                name.clone(),
+                result
+                    .endpoints
+                    .iter()
+                    .filter(|e| &e.name == name)
+                    .collect(),
+            ),
+        };
+        let mut latency = Histogram::new();
+        let (mut requests, mut errors) = (0u64, 0u64);
+        for e in &endpoints {
+            latency.add(&result.measured_histogram(e)?);
+            for i in e.intervals.iter().filter(|i| !result.is_warmup(i.index)) {
+                requests += i.requests;
+                errors += i.error_total();
+            }
+        }
+        let secs = result.measured_secs();
+        for limit in &threshold.limits {
+            let (kind, label, unit, limit_value, actual, breached) = match limit {
+                Limit::Latency { quantile, max } => {
+                    let actual = if quantile.0 >= 1.0 {
+                        latency.max_us()
+                    } else {
+                        latency.quantile_us(quantile.0)
+                    };
+                    let max_us = max.as_micros() as f64;
+                    (
+                        LimitKind::Latency {
+                            quantile: quantile.0,
+                        },
+                        if quantile.0 >= 1.0 {
+                            "max".to_string()
+                        } else {
+                            quantile.label()
+                        },
+                        Unit::Us,
+                        max_us,
+                        actual.map(|v| v as f64),
+                        actual.is_some_and(|v| v as f64 > max_us),
+                    )
+                }
+                Limit::ErrorRate { max_ratio } => {
+                    let actual = (requests > 0).then(|| errors as f64 / requests as f64);
+                    (
+                        LimitKind::ErrorRate,
+                        "error_rate".into(),
+                        Unit::Ratio,
+                        *max_ratio,
+                        actual,
+                        actual.is_some_and(|r| r > *max_ratio),
+                    )
+                }
+                Limit::MinRate { per_sec } => {
+                    let actual = (secs > 0.0).then(|| requests as f64 / secs);
+                    (
+                        LimitKind::MinRate,
+                        "min_rate".into(),
+                        Unit::PerSec,
+                        *per_sec,
+                        actual,
+                        actual.is_some_and(|r| r < *per_sec),
+                    )
+                }
+            };
+            out.push(ThresholdCheck {
+                scope: scope.clone(),
+                limit: kind,
+                label,
+                unit,
+                limit_value,
+                actual,
+                status: match (actual, breached) {
+                    (None, _) => ThresholdStatus::NoData,
+                    (Some(_), true) => ThresholdStatus::Breached,
+                    (Some(_), false) => ThresholdStatus::Ok,
+                },
+            });
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,190 @@
+//! Checks on a run before any verdict: did it finish, are all shards present, did the generator
+//! keep to its schedule, did it measure anything. A failed check makes the run untrusted: the
+//! generator, not the service, may have shaped the numbers.
+
+use super::verdict::{CheckKind, CheckStatus, ValidityCheck};
+use crate::report::format::{count, latency_us, percent};
+use crate::results::{LoadModel, RunResult};
+
+/// Largest tolerated deviation of the achieved arrivals from the schedule (open model).
+pub const RATE_TOLERANCE: f64 = 0.02;
+/// Largest tolerated 95th percentile of the schedule lag, µs. Latency is measured from the
+/// intended send time, so lag never hides latency, but when more than 5% of arrivals leave
+/// this late the generator itself was short of CPU and its own delays are in the numbers.
+/// (The 95th rather than the 99th percentile, so one scheduling hiccup in a short run does not
+/// condemn it.)
+pub const MAX_LAG_P95_US: u64 = 20_000;
+/// Smallest tolerated share of the target users actually running (closed model).
+pub const MIN_USERS_RATIO: f64 = 0.98;
+
+/// Every check on one run, passed or failed, in report order.
+pub fn run_checks(result: &RunResult) -> Vec<ValidityCheck> {
+    let mut checks = Vec::with_capacity(4);
+    checks.push(match (&result.partial, &result.partial_reason) {
+        (false, _) => ok(CheckKind::Complete, "the run finished".into()),
+        (true, reason) => failed(
+            CheckKind::Complete,
+            format!(
+                "the run stopped early ({}): its numbers are incomplete",
+                reason.as_deref().unwrap_or("no reason recorded")
+            ),
+        ),
+    });
+    if result.shard.count > 1 || !result.shard.is_complete() {
+        checks.push(if result.shard.is_complete() {
+            ok(
+                CheckKind::Shards,
+                format!("all {} shards merged", result.shard.count),
+            )
+        } else {
+            failed(
+                CheckKind::Shards,
+                format!(
+                    "only {} of {} shards are present: merge every shard with `loadgate merge`",
+                    result.shard.indices.len(),
+                    result.shard.count
+                ),
+            )
+        });
+    }
+    let requests: u64 = result
+        .endpoints
+        .iter()
+        .flat_map(|e| &e.intervals)
+        .filter(|i| !result.is_warmup(i.index))
+        .map(|i| i.requests)
+        .sum();
+    checks.push(if requests == 0 {
+        failed(
+            CheckKind::Requests,
+            "the run finished no requests after its warm-up".into(),
+        )
+    } else {
+        ok(
+            CheckKind::Requests,
+            format!("{} requests measured", count(requests)),
+        )
+    });
+    checks.push(generator_check(result));
+    checks
+}
+
+fn generator_check(result: &RunResult) -> ValidityCheck {
+    let totals = result.generator_totals();
+    match result.load.model {
+        LoadModel::Open => {
+            let expected = planned_arrivals(result);
+            let mut problems = Vec::new();
+            let achieved = if expected > 0.0 {
+                totals.sent as f64 / expected
+            } else {
+                1.0
+            };
+            if (achieved - 1.0).abs() > RATE_TOLERANCE {
+                problems.push(format!(
+                    "sent {} of {} scheduled arrivals ({}), outside ±{}",
+                    count(totals.sent),
+                    count(expected.round() as u64),
+                    percent(achieved),
+                    percent(RATE_TOLERANCE)
+                ));
+            }
+            if totals.dropped > 0 {
+                problems.push(format!(
+                    "{} arrivals dropped at the in-flight cap",
+                    count(totals.dropped)
+                ));
+            }
+            let lag_p95 = result
+                .generator
+                .schedule_lag
+                .decode()
+                .ok()
+                .and_then(|h| h.quantile_us(0.95))
+                .unwrap_or(0);
+            if lag_p95 > MAX_LAG_P95_US {
+                problems.push(format!(
+                    "schedule lag p95 {} exceeds {}",
+                    latency_us(lag_p95),
+                    latency_us(MAX_LAG_P95_US)
+                ));
+            }
+            if problems.is_empty() {
+                ok(
+                    CheckKind::Generator,
+                    format!(
+                        "sent {} of {} scheduled arrivals, none dropped, schedule lag p95 {}",
+                        count(totals.sent),
+                        count(expected.round() as u64),
+                        latency_us(lag_p95)
+                    ),
+                )
+            } else {
+                failed(
+                    CheckKind::Generator,
+                    format!(
+                        "the generator fell behind its schedule: {}",
+                        problems.join(", ")
+                    ),
+                )
+            }
+        }
+        LoadModel::Closed => {
+            let short = result
+                .generator
+                .intervals
+                .iter()
+                .filter(|g| !result.is_warmup(g.index) && g.target_users > 0)
+                .map(|g| g.users as f64 / g.target_users as f64)
+                .fold(1.0, f64::min);
+            if short < MIN_USERS_RATIO {
+                failed(
+                    CheckKind::Generator,
+                    format!(
+                        "the generator ran only {} of the target users at some point",
+                        percent(short)
+                    ),
+                )
+            } else {
+                ok(CheckKind::Generator, "every target user was running".into())
+            }
+        }
+    }
+}
+
+/// Arrivals the schedule plans for the measured phase of the shards present.
+fn planned_arrivals(result: &RunResult) -> f64 {
+    let (from_ms, to_ms) = (result.load.warmup_ms as f64, result.load.duration_ms as f64);
+    let mut total = 0.0;
+    for s in &result.load.segments {
+        let (s0, s1) = (s.start_ms as f64, (s.start_ms + s.duration_ms) as f64);
+        let (a, b) = (s0.max(from_ms), s1.min(to_ms));
+        if b <= a || s1 <= s0 {
+            continue;
+        }
+        let level = |t: f64| s.from + (s.to - s.from) * (t - s0) / (s1 - s0);
+        total += f64::midpoint(level(a), level(b)) * (b - a) / 1000.0;
+    }
+    let share = if result.shard.count == 0 {
+        0.0
+    } else {
+        result.shard.indices.len() as f64 / f64::from(result.shard.count)
+    };
+    total * share
+}
+
+fn ok(check: CheckKind, detail: String) -> ValidityCheck {
+    ValidityCheck {
+        check,
+        status: CheckStatus::Ok,
+        detail,
+    }
+}
+
+fn failed(check: CheckKind, detail: String) -> ValidityCheck {
+    ValidityCheck {
+        check,
+        status: CheckStatus::Failed,
+        detail,
+    }
+}

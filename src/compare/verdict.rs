@@ -1,0 +1,492 @@
+//! The verdict types: what the gate decided, per metric and overall, with the numbers that
+//! justify each decision. Serializable (JSON Schema in `schemas/comparison.v1.schema.json`) so
+//! reports can be rendered from a [`Comparison`] plus the run's results, without the baseline.
+//!
+//! Units: latencies in µs, error rates as ratios 0–1, rates per second; a field's [`Unit`]
+//! says which. Ratios of latencies are current ÷ baseline (1.10 = 10% slower).
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::metrics::ErrorClass;
+use crate::results::ProfileRef;
+
+/// The newest comparison format this build writes.
+pub const COMPARISON_FORMAT_VERSION: u32 = 1;
+
+/// The outcome of gating one run against its baseline (see the module docs).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Comparison {
+    /// Version of this format.
+    pub format_version: u32,
+    /// The overall verdict.
+    pub overall: Overall,
+    /// The profile of the current run.
+    pub profile: ProfileRef,
+    /// The current run's runner class.
+    pub runner_class: String,
+    /// The baseline runs compared against (empty when there were none).
+    pub baseline: BaselineUse,
+    /// The settings the decision used.
+    pub settings: GateSettings,
+    /// Checks made before any verdict: a failed one makes the run untrusted or the baseline
+    /// incompatible.
+    pub validity: Vec<ValidityCheck>,
+    /// One entry per endpoint × metric, gated ones and report-only ones.
+    pub metrics: Vec<MetricVerdict>,
+    /// Absolute limits from the profile, checked on the current run alone.
+    pub thresholds: Vec<ThresholdCheck>,
+    /// Per gated endpoint and quantile, the spread of the baseline runs per interval (for
+    /// charts of the current run against the baseline).
+    pub bands: Vec<BaselineBand>,
+    /// Non-blocking changes worth a look, most significant first (Benjamini–Hochberg
+    /// q ≤ 0.10): indices into `metrics`.
+    pub notable: Vec<usize>,
+    /// Plain-word remarks (few baseline runs, runs of another runner class left out, …).
+    pub notes: Vec<String>,
+}
+
+/// The overall verdict and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Overall {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// One line saying what it means.
+    pub summary: String,
+    /// The reasons behind it (failed checks, regressed metrics, breached thresholds).
+    pub reasons: Vec<String>,
+}
+
+/// The overall verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Every gated metric is within its tolerance and every threshold holds.
+    Pass,
+    /// Some metric got better beyond its tolerance, none got worse.
+    Improvement,
+    /// A gated metric got worse beyond its tolerance, or a threshold was breached.
+    Regression,
+    /// The data cannot tell a change within tolerance from one beyond it; does not block.
+    Inconclusive,
+    /// There was no baseline to compare with; thresholds were checked.
+    NoBaseline,
+    /// The run itself cannot be trusted (generator overloaded, partial, missing shards).
+    Untrusted,
+    /// The baseline was measured with another profile or another runner class.
+    Incompatible,
+}
+
+impl Verdict {
+    /// The `snake_case` name used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Improvement => "improvement",
+            Verdict::Regression => "regression",
+            Verdict::Inconclusive => "inconclusive",
+            Verdict::NoBaseline => "no_baseline",
+            Verdict::Untrusted => "untrusted",
+            Verdict::Incompatible => "incompatible",
+        }
+    }
+}
+
+/// The baseline runs a comparison used.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineUse {
+    /// Runs in the baseline file.
+    pub runs_in_file: u32,
+    /// The runs compared against, oldest first.
+    pub runs: Vec<BaselineRunRef>,
+}
+
+/// One baseline run, as the report names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineRunRef {
+    /// The commit it measured, when known.
+    pub git_sha: Option<String>,
+    /// When it started (RFC 3339).
+    pub started_at: String,
+    /// Its runner class.
+    pub runner_class: String,
+}
+
+/// The settings behind the decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GateSettings {
+    /// Family-wise significance level.
+    pub alpha: f64,
+    /// Gated quantiles (0–1) and their tolerances (ratio: 0.05 = +5%).
+    pub metrics: Vec<QuantileTolerance>,
+    /// Absolute error-rate increase that matters (ratio).
+    pub error_rate_tolerance: f64,
+    /// Configured statistics block, in ms.
+    pub block_ms: u64,
+    /// Hypotheses in the Holm family (gated latency metrics and testable error classes).
+    pub family_size: u32,
+    /// Prior weight `d0` of the variance shrinkage, in degrees of freedom.
+    pub prior_weight: f64,
+}
+
+/// A gated quantile and its tolerance.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantileTolerance {
+    /// The quantile, 0–1.
+    pub quantile: f64,
+    /// Tolerated increase, as a ratio (0.05 = +5%).
+    pub tolerance: f64,
+}
+
+/// One check made before any verdict.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ValidityCheck {
+    /// What was checked.
+    pub check: CheckKind,
+    /// Whether it held.
+    pub status: CheckStatus,
+    /// The numbers, in plain words.
+    pub detail: String,
+}
+
+/// Checks made before any verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckKind {
+    /// The run finished (not stopped early).
+    Complete,
+    /// Every shard of a sharded load is present.
+    Shards,
+    /// The generator kept to its schedule (open model: achieved rate within ±2% of the
+    /// target, no dropped arrivals, small schedule lag; closed model: users reached).
+    Generator,
+    /// The run sent requests at all.
+    Requests,
+    /// The baseline was recorded with the same profile (name and hash).
+    Profile,
+    /// The baseline has runs of the same runner class.
+    RunnerClass,
+}
+
+/// Whether a check held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckStatus {
+    /// It held.
+    Ok,
+    /// It failed: see the detail.
+    Failed,
+}
+
+/// The decision on one endpoint × metric.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricVerdict {
+    /// The endpoint (request name in the profile).
+    pub endpoint: String,
+    /// Which metric.
+    pub metric: Metric,
+    /// Short label: `p95`, `errors http_5xx`.
+    pub label: String,
+    /// The decision.
+    pub status: MetricStatus,
+    /// Unit of `baseline` and `current`.
+    pub unit: Unit,
+    /// The baseline's value (mean, or median with an outlier, of the runs).
+    pub baseline: Option<f64>,
+    /// The current run's value.
+    pub current: Option<f64>,
+    /// Current ÷ baseline.
+    pub ratio: Option<f64>,
+    /// 90% confidence interval of `ratio`.
+    pub ci90: Option<Range>,
+    /// One-sided p-value in the direction of the change.
+    pub p_value: Option<f64>,
+    /// Holm-adjusted p-value of a regression (present when the metric is in the family).
+    pub p_adjusted: Option<f64>,
+    /// Benjamini–Hochberg q-value of the change, for ranking notable changes.
+    pub q_value: Option<f64>,
+    /// Practical tolerance: a ratio for latency (0.10 = +10%), an absolute increase of the
+    /// error rate for errors (0.001 = 0.1 percentage points).
+    pub tolerance: f64,
+    /// Minimum detectable change at 95% power, in the unit of `tolerance`.
+    pub mdc: Option<f64>,
+    /// Why this decision, in plain words (and what would resolve an inconclusive one).
+    pub reason: String,
+    /// The statistics behind it.
+    pub detail: Option<Detail>,
+}
+
+/// A gated metric.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Metric {
+    /// A latency quantile.
+    Latency {
+        /// 0–1.
+        quantile: f64,
+    },
+    /// The rate of one class of errors.
+    ErrorRate {
+        /// The error class.
+        class: ErrorClass,
+    },
+}
+
+/// The decision on one metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricStatus {
+    /// Within tolerance, with confidence.
+    Pass,
+    /// Better beyond the tolerance (never blocks).
+    Improvement,
+    /// Worse beyond the tolerance, and unlikely to be noise.
+    Regression,
+    /// Cannot tell; does not block.
+    Inconclusive,
+    /// Too few samples to gate; shown for information.
+    ReportOnly,
+}
+
+impl MetricStatus {
+    /// The `snake_case` name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricStatus::Pass => "pass",
+            MetricStatus::Improvement => "improvement",
+            MetricStatus::Regression => "regression",
+            MetricStatus::Inconclusive => "inconclusive",
+            MetricStatus::ReportOnly => "report_only",
+        }
+    }
+}
+
+/// Units of values in reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    /// Microseconds.
+    Us,
+    /// A ratio 0–1.
+    Ratio,
+    /// Per second.
+    PerSec,
+}
+
+impl Unit {
+    /// A value in this unit for people (`12.3ms`, `0.12%`, `512/s`; `—` when absent).
+    pub fn format(self, value: Option<f64>) -> String {
+        use crate::report::format::{latency_us, percent, rate};
+        match value {
+            None => "—".into(),
+            Some(v) => match self {
+                Unit::Us => latency_us(v.max(0.0).round() as u64),
+                Unit::Ratio => percent(v),
+                Unit::PerSec => rate(v),
+            },
+        }
+    }
+}
+
+/// A closed interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Range {
+    /// Lower end.
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+}
+
+/// The statistics behind a metric's decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Detail {
+    /// A latency quantile.
+    Latency(LatencyDetail),
+    /// An error rate.
+    ErrorRate(ErrorDetail),
+}
+
+/// How a latency quantile was compared (all on the log scale).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LatencyDetail {
+    /// Baseline runs used.
+    pub baseline_runs: u32,
+    /// How the baseline runs were centred.
+    pub center: Center,
+    /// `ln(current) − centre`.
+    pub log_change: f64,
+    /// Standard error of `log_change` (prediction interval).
+    pub standard_error: f64,
+    /// Degrees of freedom of the Student-t.
+    pub degrees_of_freedom: f64,
+    /// Run-to-run standard deviation of the baseline runs (none with one run).
+    pub between_runs_sd: Option<f64>,
+    /// The prior standard deviation it was shrunk toward.
+    pub prior_sd: f64,
+    /// The standard deviation used, after shrinkage and the floor.
+    pub shrunk_sd: f64,
+    /// Within-run variance of the current run's value (from its blocks).
+    pub within_current: Option<f64>,
+    /// Mean within-run variance of the baseline runs' values.
+    pub within_baseline: Option<f64>,
+    /// Block length used for the current run, in ms.
+    pub block_ms: Option<u64>,
+    /// Blocks in the current run.
+    pub blocks: Option<u32>,
+    /// Latency samples of the current run.
+    pub samples: u64,
+    /// Samples needed to gate this quantile: `n·(1−p) ≥ 200`.
+    pub samples_needed: u64,
+}
+
+/// How baseline runs were centred.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Center {
+    /// The mean of the runs' log values.
+    Mean,
+    /// The median, because one run was an outlier (N ≥ 5).
+    Median,
+}
+
+/// How an error rate was compared.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    /// Errors of this class in the current run.
+    pub errors_current: u64,
+    /// Requests of the current run.
+    pub requests_current: u64,
+    /// Errors of this class in the baseline runs together.
+    pub errors_baseline: u64,
+    /// Requests of the baseline runs together.
+    pub requests_baseline: u64,
+    /// Over-dispersion φ estimated from per-block counts (counts were divided by it when > 1).
+    pub dispersion: f64,
+    /// 90% Wilson interval of the current error rate.
+    pub current_interval: Range,
+    /// 90% Wilson interval of the baseline error rate.
+    pub baseline_interval: Range,
+}
+
+/// An absolute limit checked on the current run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdCheck {
+    /// `all` or an endpoint name.
+    pub scope: String,
+    /// What is limited.
+    pub limit: LimitKind,
+    /// Short label: `p95`, `max`, `error_rate`, `min_rate`.
+    pub label: String,
+    /// Unit of `max`/`min` and `actual`.
+    pub unit: Unit,
+    /// The limit's value (an upper limit, except for `min_rate`).
+    pub limit_value: f64,
+    /// The measured value (none when nothing was measured).
+    pub actual: Option<f64>,
+    /// The result.
+    pub status: ThresholdStatus,
+}
+
+/// What a threshold limits.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum LimitKind {
+    /// A latency quantile must be at most the limit (quantile 1 is the maximum).
+    Latency {
+        /// 0–1.
+        quantile: f64,
+    },
+    /// The share of failed requests must be at most the limit.
+    ErrorRate,
+    /// Completed requests per second must be at least the limit.
+    MinRate,
+}
+
+/// A threshold's result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ThresholdStatus {
+    /// Within the limit.
+    Ok,
+    /// Beyond the limit: fails the gate on its own.
+    Breached,
+    /// Nothing was measured (no responses): fails the gate, as the limit cannot be shown to hold.
+    NoData,
+}
+
+/// The spread of the baseline runs of one endpoint and quantile, per interval.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineBand {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The quantile, 0–1.
+    pub quantile: f64,
+    /// Per measured interval (0 = first interval after warm-up).
+    pub points: Vec<BandPoint>,
+}
+
+/// The baseline runs' values at one interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BandPoint {
+    /// Measured interval number (0 = first after warm-up).
+    pub interval: u32,
+    /// Lowest run's value, µs.
+    pub low_us: u64,
+    /// Median run's value, µs.
+    pub median_us: u64,
+    /// Highest run's value, µs.
+    pub high_us: u64,
+}
+
+impl Comparison {
+    /// Pretty JSON with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut text = serde_json::to_string_pretty(self).expect("comparisons serialize to JSON");
+        text.push('\n');
+        text
+    }
+
+    /// The JSON Schema of this format.
+    pub fn json_schema() -> serde_json::Value {
+        serde_json::to_value(schemars::schema_for!(Comparison)).expect("schema serializes")
+    }
+
+    /// The metrics that regressed.
+    pub fn regressions(&self) -> impl Iterator<Item = &MetricVerdict> {
+        self.metrics
+            .iter()
+            .filter(|m| m.status == MetricStatus::Regression)
+    }
+
+    /// The thresholds that failed (breached or unmeasured).
+    pub fn failed_thresholds(&self) -> impl Iterator<Item = &ThresholdCheck> {
+        self.thresholds
+            .iter()
+            .filter(|t| t.status != ThresholdStatus::Ok)
+    }
+}
+
+impl Metric {
+    /// Short label: `p95`, `errors http_5xx`.
+    pub fn label(&self) -> String {
+        match self {
+            Metric::Latency { quantile } => crate::profile::Quantile(*quantile).label(),
+            Metric::ErrorRate { class } => format!("errors {class}"),
+        }
+    }
+}
