@@ -31,6 +31,8 @@ pub enum Command {
     /// Manage baseline files.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Render a report from saved results (and a baseline): Markdown, HTML, JUnit, JSON, text.
+    Report(ReportArgs),
     /// Start the built-in demo service and run the example profile against it.
     Demo(DemoArgs),
     /// Print the JSON Schema of the profile format (or of results files).
@@ -122,6 +124,47 @@ pub struct CompareArgs {
     /// in the results, when that file exists).
     #[arg(long, env = "LOADGATE_PROFILE")]
     pub profile: Option<PathBuf>,
+}
+
+/// `loadgate report`.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The results of a run.
+    pub results: PathBuf,
+    /// Compare with this baseline file (without it, the report shows the run and its
+    /// thresholds: verdict `no baseline`).
+    #[arg(long, env = "LOADGATE_BASELINE")]
+    pub baseline: Option<PathBuf>,
+    /// Profile whose `gate` settings and `thresholds` apply (default: the profile path recorded
+    /// in the results, when that file exists).
+    #[arg(long, env = "LOADGATE_PROFILE")]
+    pub profile: Option<PathBuf>,
+    /// What to render.
+    #[arg(long, short, value_enum, env = "LOADGATE_FORMAT", default_value_t = ReportFormat::Md)]
+    pub format: ReportFormat,
+    /// A minijinja template replacing the built-in Markdown report (same variables; it may
+    /// `{% include "report.md.j2" %}`).
+    #[arg(long, env = "LOADGATE_TEMPLATE")]
+    pub template: Option<PathBuf>,
+    /// Write here instead of standard output.
+    #[arg(long, short)]
+    pub out: Option<PathBuf>,
+}
+
+/// Formats of `loadgate report`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// GitHub-flavoured Markdown (the PR comment and job summary).
+    #[value(alias = "markdown")]
+    Md,
+    /// A self-contained HTML page with charts.
+    Html,
+    /// JUnit XML: a test case per gated metric, threshold and check.
+    Junit,
+    /// The comparison as JSON (`loadgate schema comparison`).
+    Json,
+    /// Plain text, as printed after a run.
+    Text,
 }
 
 /// `loadgate baseline …`.

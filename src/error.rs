@@ -122,6 +122,15 @@ pub enum Error {
     /// The engine could not start.
     #[error("{0}")]
     Engine(#[from] crate::engine::EngineError),
+    /// A report template could not be compiled or rendered.
+    #[error("{source}{}", path.as_ref().map(|p| format!(" (`{}`)", p.display())).unwrap_or_default())]
+    Template {
+        /// The user's template file, when it was one.
+        path: Option<PathBuf>,
+        /// What went wrong, with the line.
+        #[source]
+        source: crate::report::TemplateError,
+    },
 }
 
 impl Error {
@@ -133,6 +142,7 @@ impl Error {
             | Error::Read { .. }
             | Error::Results { .. }
             | Error::Merge(_)
+            | Error::Template { .. }
             | Error::Compare(_) => ExitCode::Usage,
             Error::Baseline { source, .. } => match source {
                 BaselineError::Partial { .. }
@@ -151,6 +161,14 @@ impl Error {
             Error::Read { path, .. }
             | Error::Results { path, .. }
             | Error::Baseline { path, .. } => Some((path.display().to_string(), None, None)),
+            Error::Template {
+                path: Some(path),
+                source,
+            } => Some((
+                path.display().to_string(),
+                source.line.map(|l| l as u64),
+                None,
+            )),
             _ => None,
         }
     }

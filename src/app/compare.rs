@@ -29,7 +29,7 @@ pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Error> {
         ));
     }
     comparison.notes.extend(settings.note);
-    print!("{}", report::verdict::comparison(&comparison));
+    super::print_verdict(&report::verdict::comparison(&comparison));
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 

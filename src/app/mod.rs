@@ -4,6 +4,7 @@
 
 mod compare;
 mod demo;
+mod report;
 mod run;
 mod validate;
 
@@ -27,6 +28,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Merge(args) => merge(&args),
         Command::Compare(args) => compare::compare(&args),
         Command::Baseline(BaselineCommand::Update(args)) => compare::baseline_update(&args),
+        Command::Report(args) => report::report(&args),
         Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
         Command::Schema(args) => {
             schema(&args);
@@ -98,6 +100,17 @@ pub(crate) fn read_results(path: &Path) -> Result<RunResult, Error> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Prints a verdict text to stdout, coloured when stdout is a terminal and `NO_COLOR` is unset.
+pub(crate) fn print_verdict(text: &str) {
+    let colour = std::io::stdout().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    if colour {
+        print!("{}", crate::report::verdict::colorize(text));
+    } else {
+        print!("{text}");
+    }
 }
 
 /// True when stderr is a terminal (live progress, colour).

@@ -46,11 +46,11 @@ pub(super) fn finish_run(
     eprintln!("results written to {}", out.display());
     let comparison = super::compare::gate_run(result, baseline, profile)?;
     if baseline.is_some() {
-        print!("{}", verdict::comparison(&comparison));
+        super::print_verdict(&verdict::comparison(&comparison));
         return Ok(comparison);
     }
     if !comparison.thresholds.is_empty() {
-        print!("{}", verdict::thresholds(&comparison.thresholds));
+        super::print_verdict(&verdict::thresholds(&comparison.thresholds));
     }
     let o = &comparison.overall;
     if matches!(o.verdict, Verdict::Untrusted | Verdict::Regression) {

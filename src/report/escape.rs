@@ -38,8 +38,10 @@ pub fn markdown_inline(text: &str) -> String {
                 out.push('\\');
                 out.push(c);
             }
-            // Only meaningful at the start of a line: headings, lists, block quotes.
-            '#' | '-' | '+' | '=' if at_start => {
+            // Only meaningful at the start of a line: headings, lists, rules, setext
+            // underlines — that is, when followed by a blank, the end or the same character
+            // (`-4.0%` or `+12%` stay as they are).
+            '#' | '-' | '+' | '=' if at_start && opens_block(c, chars.peek().copied()) => {
                 out.push('\\');
                 out.push(c);
                 if c == '#' {
@@ -58,7 +60,7 @@ pub fn markdown_inline(text: &str) -> String {
                 out.push(c);
                 out.push(ZWSP);
             }
-            '.' | ')' if at_digits_only(&out) => {
+            '.' | ')' if at_digits_only(&out) && chars.peek().is_none_or(|n| n.is_whitespace()) => {
                 // `1.` or `1)` at the start would open an ordered list.
                 out.push('\\');
                 out.push(c);
@@ -79,6 +81,11 @@ fn starts_www(out: &str, c: char, rest: &std::iter::Peekable<std::str::Chars<'_>
         && ahead.next().is_some_and(|x| x.eq_ignore_ascii_case(&'w'))
         && ahead.next().is_some_and(|x| x.eq_ignore_ascii_case(&'w'))
         && ahead.next() == Some('.')
+}
+
+/// `true` when `c` at the start of a line, followed by `next`, starts a block construct.
+fn opens_block(c: char, next: Option<char>) -> bool {
+    c == '#' || next.is_none_or(|n| n == ' ' || n == '\t' || n == c)
 }
 
 /// `true` when everything written so far is ASCII digits (an ordered-list number).
@@ -146,6 +153,13 @@ mod tests {
             ("1. first", "1\\. first"),
             ("12) x", "12\\) x"),
             ("v1.2", "v1.2"),
+            ("4.45ms", "4.45ms"),
+            ("1.", "1\\."),
+            ("-4.0%", "-4.0%"),
+            ("+12.3%", "+12.3%"),
+            ("---", "\\---"),
+            ("+ item", "\\+ item"),
+            ("= x", "\\= x"),
             ("ping @octocat", "ping @\u{200B}octocat"),
             ("fixes #12", "fixes #\u{200B}12"),
             ("see www.example.com", "see w\u{200B}ww.example.com"),

@@ -1,7 +1,17 @@
-//! Renderings of results for people: the terminal summary and progress line (more formats build
-//! on the same number formatting), and the escaping of untrusted text for Markdown.
+//! Renderings of results for people and machines. One view model ([`view::Report`]) feeds the
+//! minijinja templates ([`render`]): Markdown for the PR comment and job summary, JUnit XML and
+//! a self-contained HTML page; the terminal summary and verdict are plain text ([`terminal`],
+//! [`verdict`]). Untrusted text is escaped on the way in ([`escape`]); charts come from
+//! [`series`] and [`chart`].
 
+pub mod chart;
 pub mod escape;
 pub mod format;
+pub mod render;
+pub mod series;
 pub mod terminal;
 pub mod verdict;
+pub mod view;
+
+pub use render::{Format, Renderer, ReportInput, TemplateError};
+pub use view::{Links, Report};

@@ -5,9 +5,10 @@
 use std::fmt::Write as _;
 
 use super::format::{change, p_value};
+use super::view::MetricRow;
 use crate::compare::{
-    CheckStatus, Comparison, Metric, MetricStatus, MetricVerdict, ThresholdCheck, ThresholdStatus,
-    Unit, Verdict,
+    CheckStatus, Comparison, MetricStatus, MetricVerdict, ThresholdCheck, ThresholdStatus, Unit,
+    Verdict,
 };
 
 /// The comparison as plain text for a terminal or a CI log.
@@ -180,42 +181,82 @@ fn table(metrics: &[MetricVerdict]) -> String {
 }
 
 fn row(m: &MetricVerdict) -> Vec<String> {
-    let dash = || "—".to_string();
-    let (tolerance, detectable) = match m.metric {
-        Metric::Latency { .. } => (
-            format!("+{:.0}%", m.tolerance * 100.0),
-            m.mdc.map_or_else(dash, |d| change(1.0 + d)),
-        ),
-        Metric::ErrorRate { .. } => (
-            format!("+{}", points(m.tolerance)),
-            m.mdc.map_or_else(dash, |d| format!("+{}", points(d))),
-        ),
-    };
+    let r = MetricRow::of(m);
     vec![
-        m.endpoint.clone(),
-        m.label.clone(),
-        m.unit.format(m.baseline),
-        m.unit.format(m.current),
-        match (m.metric, m.ratio) {
-            (_, Some(r)) => change(r),
-            (Metric::ErrorRate { .. }, None) if m.current.is_some_and(|c| c > 0.0) => "new".into(),
-            _ => dash(),
-        },
-        m.ci90.map_or_else(dash, |ci| {
-            let high = if ci.high.is_finite() && ci.high < 1e6 {
-                change(ci.high)
-            } else {
-                "∞".into()
-            };
-            format!("[{}, {high}]", change(ci.low))
-        }),
-        m.p_adjusted.or(m.p_value).map_or_else(dash, p_value),
-        tolerance,
-        detectable,
-        m.status.as_str().replace('_', " "),
+        r.endpoint,
+        r.metric,
+        r.baseline,
+        r.current,
+        r.change,
+        r.ci,
+        r.p,
+        r.tolerance,
+        r.detectable,
+        r.status_text,
     ]
 }
 
-fn points(ratio: f64) -> String {
-    format!("{:.2}pt", ratio * 100.0)
+/// Colours a verdict text from [`comparison`] or [`thresholds`] for a terminal: the verdict word
+/// and each status (green good, red bad, yellow undecided, dim report-only). Only the last
+/// cell of a table row is coloured, after alignment, so columns stay aligned.
+pub fn colorize(text: &str) -> String {
+    const GREEN: &str = "\x1b[32m";
+    const RED: &str = "\x1b[31;1m";
+    const YELLOW: &str = "\x1b[33m";
+    const DIM: &str = "\x1b[2m";
+    const RESET: &str = "\x1b[0m";
+    let verdict_colour = |word: &str| match word {
+        "PASS" | "IMPROVEMENT" => GREEN,
+        "REGRESSION" => RED,
+        _ => YELLOW,
+    };
+    let suffixes = [
+        (" regression", RED),
+        (" BREACHED", RED),
+        (" NOT MEASURED", RED),
+        (" improvement", GREEN),
+        (" pass", GREEN),
+        (" ok", GREEN),
+        (" inconclusive", YELLOW),
+        (" report only", DIM),
+    ];
+    let mut out = String::with_capacity(text.len() + 64);
+    for line in text.split_inclusive('\n') {
+        let (body, newline) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        if let Some(rest) = body.strip_prefix("verdict: ") {
+            let word = rest.split(' ').next().unwrap_or("");
+            let (word, tail) = rest.split_at(word.len());
+            let _ = write!(
+                out,
+                "verdict: {}{word}{RESET}{tail}{newline}",
+                verdict_colour(word)
+            );
+            continue;
+        }
+        match suffixes.iter().find(|(s, _)| body.ends_with(s)) {
+            Some((suffix, colour)) => {
+                let head = &body[..body.len() - suffix.len()];
+                let _ = write!(out, "{head} {colour}{}{RESET}{newline}", &suffix[1..]);
+            }
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::colorize;
+
+    #[test]
+    fn colour_wraps_only_the_verdict_word_and_the_status_cell() {
+        let text = "verdict: REGRESSION — x\nget customer  p50  +31%  regression\n  all p99 ≤ 1s: 2s BREACHED\nnote: n\n";
+        let coloured = colorize(text);
+        assert_eq!(
+            coloured,
+            "verdict: \x1b[31;1mREGRESSION\x1b[0m — x\nget customer  p50  +31%  \x1b[31;1mregression\x1b[0m\n  all p99 ≤ 1s: 2s \x1b[31;1mBREACHED\x1b[0m\nnote: n\n"
+        );
+        let plain: String = coloured.replace("\x1b[31;1m", "").replace("\x1b[0m", "");
+        assert_eq!(plain, text);
+    }
 }
