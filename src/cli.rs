@@ -31,6 +31,8 @@ pub enum Command {
     /// Manage baseline files.
     #[command(subcommand)]
     Baseline(BaselineCommand),
+    /// Run, compare, report and publish in one step: what the GitHub Action runs.
+    Gate(GateArgs),
     /// Render a report from saved results (and a baseline): Markdown, HTML, JUnit, JSON, text.
     Report(ReportArgs),
     /// Start the built-in demo service and run the example profile against it.
@@ -124,6 +126,53 @@ pub struct CompareArgs {
     /// in the results, when that file exists).
     #[arg(long, env = "LOADGATE_PROFILE")]
     pub profile: Option<PathBuf>,
+}
+
+/// `loadgate gate`. Every flag may also come from the action input of the same name
+/// (`INPUT_<NAME>`) or from `LOADGATE_<NAME>`, in that order after the flag; an empty value is
+/// unset. Relative paths are resolved against `GITHUB_WORKSPACE` when it is set.
+#[derive(Debug, Args, Default)]
+pub struct GateArgs {
+    /// The profile (YAML). Input `profile`.
+    pub profile: Option<PathBuf>,
+    /// Base URL of the service; overrides the profile's `target`. Input `target`.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// The baseline file (default `baselines/<profile name>.json`). Input `baseline`.
+    #[arg(long)]
+    pub baseline: Option<PathBuf>,
+    /// `auto` (record on a push to the default branch, else gate), `gate`, `record`, `run`,
+    /// or `report` (no load: judge and publish saved `--results`). Input `mode`.
+    #[arg(long)]
+    pub mode: Option<String>,
+    /// Token for the PR comment (prefer the environment: `INPUT_GITHUB-TOKEN`,
+    /// `LOADGATE_GITHUB_TOKEN`, `GITHUB_TOKEN`). Input `github-token`.
+    #[arg(long, hide_env_values = true)]
+    pub github_token: Option<String>,
+    /// `auto` (on pull requests, a failure is a warning), `always` (a failure is exit code 4),
+    /// `never`. Input `comment`.
+    #[arg(long)]
+    pub comment: Option<String>,
+    /// Which verdicts fail the step: `regression` (default: regressions, breached thresholds,
+    /// untrusted runs), `inconclusive` (also inconclusive and incompatible), `never`.
+    /// Input `fail-on`.
+    #[arg(long)]
+    pub fail_on: Option<String>,
+    /// A minijinja template replacing the built-in Markdown report. Input `template`.
+    #[arg(long)]
+    pub template: Option<PathBuf>,
+    /// Results file to write (default `loadgate-results/results.json`; the reports go beside
+    /// it). With `--mode report`, the results to read: a file, or a glob of shard files that
+    /// are merged. Input `results`.
+    #[arg(long)]
+    pub results: Option<String>,
+    /// Run share I of N of the load (`1/4`); judge after merging all shards. Input `shard`.
+    #[arg(long)]
+    pub shard: Option<String>,
+    /// The pull request to comment on, when the event does not say (the `workflow_run`
+    /// pattern for fork PRs). Input `pr-number`.
+    #[arg(long)]
+    pub pr_number: Option<String>,
 }
 
 /// `loadgate report`.

@@ -4,6 +4,7 @@
 
 mod compare;
 mod demo;
+mod gate;
 mod report;
 mod run;
 mod validate;
@@ -29,6 +30,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Compare(args) => compare::compare(&args),
         Command::Baseline(BaselineCommand::Update(args)) => compare::baseline_update(&args),
         Command::Report(args) => report::report(&args),
+        Command::Gate(args) => runtime()?.block_on(gate::gate(args)),
         Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
         Command::Schema(args) => {
             schema(&args);
@@ -62,10 +64,28 @@ pub fn init_tracing(verbose: u8) {
         .try_init();
 }
 
-/// Prints an error once, to stderr.
+/// Prints an error once, to stderr; under GitHub Actions also as an `::error` annotation that
+/// points at the file and line (a profile error shows on the profile's line in the PR).
 pub fn report_error(error: &Error) {
     let mut stderr = std::io::stderr().lock();
     let _ = writeln!(stderr, "error: {error}");
+    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+        let mut annotation =
+            crate::github::Annotation::new(crate::github::Level::Error, error.to_string())
+                .with_title("loadgate");
+        if let Some((file, line, col)) = error.location() {
+            let workspace = std::env::var("GITHUB_WORKSPACE").unwrap_or_default();
+            let file = file
+                .strip_prefix(&workspace)
+                .map_or(file.as_str(), |f| f.trim_start_matches('/'))
+                .to_string();
+            annotation = annotation.at(file, line, col);
+        }
+        let _ = crate::github::workflow::emit_commands(&format!(
+            "{}\n",
+            crate::github::workflow::format_annotation(&annotation)
+        ));
+    }
 }
 
 /// Reads a whole file, naming it on failure.

@@ -281,6 +281,10 @@ pub struct Context {
     pub head_sha: Option<String>,
     /// `GITHUB_ACTOR`.
     pub actor: Option<String>,
+    /// The ref the workflow runs on (`GITHUB_REF`, else the push payload's `ref`).
+    pub git_ref: Option<String>,
+    /// The repository's default branch, from the event payload.
+    pub default_branch: Option<String>,
     /// REST API base (`GITHUB_API_URL`), without a trailing slash.
     pub api_url: String,
     /// Web base (`GITHUB_SERVER_URL`), without a trailing slash.
@@ -387,6 +391,13 @@ impl Context {
             pull_request,
             head_sha: event_sha.or_else(|| env.var("GITHUB_SHA").map(str::to_string)),
             actor: env.var("GITHUB_ACTOR").map(str::to_string),
+            git_ref: env
+                .var("GITHUB_REF")
+                .map(str::to_string)
+                .or_else(|| payload.as_ref().and_then(|p| p.ref_name.clone())),
+            default_branch: payload
+                .as_ref()
+                .and_then(|p| p.repository.as_ref()?.default_branch.clone()),
             api_url: base_url(env, "GITHUB_API_URL", DEFAULT_API_URL)?,
             server_url: base_url(env, "GITHUB_SERVER_URL", DEFAULT_SERVER_URL)?,
             run,
@@ -394,6 +405,15 @@ impl Context {
             step_summary_path: env.var("GITHUB_STEP_SUMMARY").map(PathBuf::from),
             output_path: env.var("GITHUB_OUTPUT").map(PathBuf::from),
         })
+    }
+
+    /// True for a push to the repository's default branch: where baselines are recorded.
+    pub fn is_push_to_default_branch(&self) -> bool {
+        self.event == EventKind::Push
+            && matches!(
+                (&self.git_ref, &self.default_branch),
+                (Some(r), Some(b)) if r.strip_prefix("refs/heads/") == Some(b.as_str())
+            )
     }
 
     /// The PR number, when there is one.

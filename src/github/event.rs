@@ -178,6 +178,9 @@ pub(super) struct Payload {
     number: Option<u64>,
     pull_request: Option<RawPull>,
     pub(super) repository: Option<RawRepo>,
+    /// The pushed ref (`refs/heads/main`), on push events.
+    #[serde(rename = "ref")]
+    pub(super) ref_name: Option<String>,
     after: Option<String>,
     workflow_run: Option<RawWorkflowRun>,
 }
@@ -202,6 +205,8 @@ pub(super) struct RawRepo {
     id: Option<u64>,
     pub(super) full_name: Option<String>,
     url: Option<String>,
+    /// The repository's default branch (`main`).
+    pub(super) default_branch: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ mod api;
 pub mod comment;
 pub mod context;
 mod event;
+pub mod inputs;
 pub mod truncate;
 pub mod workflow;
 

@@ -3,6 +3,7 @@
 //! the listing with a `Link` header (100 per page, ascending ids, next pages under
 //! `/repositories/{id}/…` as GitHub does), records every request, and can answer scripted
 //! faults (status, headers, body) to the next matching requests.
+#![allow(dead_code)] // each test file uses a different part
 
 use std::collections::VecDeque;
 use std::convert::Infallible;

@@ -1,0 +1,693 @@
+//! `loadgate gate`: run, compare, report and publish in one step — the GitHub Action's
+//! entrypoint. Settings come from flags, action inputs (`INPUT_*`) or `LOADGATE_*`.
+//!
+//! Order (the action contract): results and reports are written, then the job summary, step
+//! outputs and annotations, then the PR comment, then the process exits with the verdict's code.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use super::compare::read_baseline;
+use super::report::{render, renderer};
+use super::run::{execute_run, load_profile};
+use crate::baseline::{Baseline, BaselineRun, Restart};
+use crate::cli::{GateArgs, ProgressMode, RunFlags, parse_shard};
+use crate::compare::{Comparison, Verdict};
+use crate::error::{Error, ExitCode};
+use crate::github::comment::{CommentSettings, PublishRequirement, publish_sticky_comment};
+use crate::github::context::Token;
+use crate::github::inputs::{in_workspace, resolve};
+use crate::github::workflow::{self, Annotation, Level};
+use crate::github::{CommentOutcome, Context, Env};
+use crate::report::{Format, Renderer, terminal, verdict};
+use crate::results::RunResult;
+
+/// What the step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// `record` on a push to the default branch, else `gate`.
+    Auto,
+    /// Run and compare with the baseline; comment on the PR; fail on a regression.
+    Gate,
+    /// Run and append the run to the baseline file (the workflow commits it).
+    Record,
+    /// Run and report, without a baseline.
+    Run,
+    /// No load: judge and publish saved results (merging shard files).
+    Report,
+}
+
+impl fmt::Display for Mode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Mode::Auto => "auto",
+            Mode::Gate => "gate",
+            Mode::Record => "record",
+            Mode::Run => "run",
+            Mode::Report => "report",
+        })
+    }
+}
+
+/// Whether to comment on the pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CommentMode {
+    /// On pull requests; a failure is a warning.
+    Auto,
+    /// On pull requests; a failure (or no PR to comment on) is exit code 4.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Which verdicts fail the step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FailOn {
+    /// Regressions, breached thresholds, untrusted or incompatible runs.
+    Regression,
+    /// Also inconclusive comparisons.
+    Inconclusive,
+    /// Nothing: the step reports only.
+    Never,
+}
+
+/// The resolved settings of one `gate` step.
+#[derive(Debug)]
+struct Settings {
+    profile: PathBuf,
+    target: Option<String>,
+    baseline: Option<PathBuf>,
+    mode: Mode,
+    comment: CommentMode,
+    fail_on: FailOn,
+    template: Option<PathBuf>,
+    results: String,
+    shard: Option<(u32, u32)>,
+    pr_number: Option<u64>,
+    token: Option<String>,
+}
+
+/// Results go here unless `results` says otherwise; the reports go beside them.
+const DEFAULT_RESULTS: &str = "loadgate-results/results.json";
+
+fn choice<T: Copy>(
+    value: Option<String>,
+    name: &str,
+    default: T,
+    options: &[(&str, T)],
+) -> Result<T, Error> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    options
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(&value))
+        .map(|(_, v)| *v)
+        .ok_or_else(|| {
+            let names: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
+            Error::Usage(format!(
+                "invalid {name} `{value}` (flag `--{name}`, action input `{name}`): expected one of {}",
+                names.join(", ")
+            ))
+        })
+}
+
+impl Settings {
+    fn resolve(args: GateArgs, env: &Env) -> Result<Settings, Error> {
+        let path = |flag: Option<PathBuf>, name: &str| {
+            resolve(env, flag.map(|p| p.display().to_string()), name)
+                .map(|p| in_workspace(env, Path::new(&p)))
+        };
+        let profile = path(args.profile, "profile").ok_or_else(|| {
+            Error::Usage(
+                "no profile: pass it as the first argument, set the action input `profile`, or LOADGATE_PROFILE"
+                    .into(),
+            )
+        })?;
+        let shard = resolve(env, args.shard, "shard")
+            .map(|s| parse_shard(&s).map_err(|m| Error::Usage(format!("`shard`: {m}"))))
+            .transpose()?;
+        let pr_number = resolve(env, args.pr_number, "pr-number")
+            .map(|n| {
+                n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    Error::Usage(format!(
+                        "invalid pr-number `{n}`: expected the pull request's number, like `42`"
+                    ))
+                })
+            })
+            .transpose()?;
+        let results = resolve(env, args.results, "results")
+            .unwrap_or_else(|| DEFAULT_RESULTS.to_string())
+            .lines()
+            .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
+            .collect::<Vec<_>>()
+            .join("\n");
+        Ok(Settings {
+            profile,
+            target: resolve(env, args.target, "target"),
+            baseline: path(args.baseline, "baseline"),
+            mode: choice(
+                resolve(env, args.mode, "mode"),
+                "mode",
+                Mode::Auto,
+                &[
+                    ("auto", Mode::Auto),
+                    ("gate", Mode::Gate),
+                    ("record", Mode::Record),
+                    ("run", Mode::Run),
+                    ("report", Mode::Report),
+                ],
+            )?,
+            comment: choice(
+                resolve(env, args.comment, "comment"),
+                "comment",
+                CommentMode::Auto,
+                &[
+                    ("auto", CommentMode::Auto),
+                    ("always", CommentMode::Always),
+                    ("never", CommentMode::Never),
+                    ("true", CommentMode::Auto),
+                    ("false", CommentMode::Never),
+                ],
+            )?,
+            fail_on: choice(
+                resolve(env, args.fail_on, "fail-on"),
+                "fail-on",
+                FailOn::Regression,
+                &[
+                    ("regression", FailOn::Regression),
+                    ("inconclusive", FailOn::Inconclusive),
+                    ("never", FailOn::Never),
+                ],
+            )?,
+            template: path(args.template, "template"),
+            results,
+            shard,
+            pr_number,
+            token: resolve(env, args.github_token, "github-token"),
+        })
+    }
+}
+
+impl Mode {
+    fn resolve(self, ctx: Option<&Context>) -> Mode {
+        match self {
+            Mode::Auto if ctx.is_some_and(Context::is_push_to_default_branch) => Mode::Record,
+            Mode::Auto => Mode::Gate,
+            other => other,
+        }
+    }
+}
+
+pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
+    let env = Env::from_process();
+    let settings = Settings::resolve(args, &env)?;
+    let mut ctx = Context::from_process().map_err(|e| Error::Usage(e.to_string()))?;
+    if let Some(ctx) = &mut ctx {
+        if let Some(token) = &settings.token {
+            ctx.token = Some(Token::new(token.clone()));
+        }
+        if let Some(n) = settings.pr_number {
+            ctx.set_pull_request_number(n);
+        }
+    }
+    let mode = settings.mode.resolve(ctx.as_ref());
+    let profile = Arc::new(load_profile(&settings.profile)?);
+    eprintln!(
+        "loadgate gate: profile `{}`, mode {mode}",
+        settings.profile.display()
+    );
+    let results_path = PathBuf::from(settings.results.lines().next().unwrap_or(DEFAULT_RESULTS));
+    let result = if mode == Mode::Report {
+        read_saved_results(&settings.results)?
+    } else {
+        let flags = RunFlags {
+            target: settings.target.clone(),
+            out: results_path.clone(),
+            shard: settings.shard,
+            threads: None,
+            no_wait: false,
+            git_sha: ctx.as_ref().and_then(|c| c.head_sha.clone()),
+            runner_class: None,
+            progress: ProgressMode::Auto,
+        };
+        let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
+        super::write_file(&results_path, &result.to_json())?;
+        eprintln!("results written to {}", results_path.display());
+        result
+    };
+    print!("{}", terminal::summary(&result));
+    let outputs_dir = results_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+
+    if result.shard.count > 1 && !result.shard.is_complete() {
+        // One shard says nothing about the service: it is judged after the merge.
+        eprintln!(
+            "shard {} of {}: merge all shards' results, then run with `mode: report`",
+            result
+                .shard
+                .indices
+                .iter()
+                .map(|i| (i + 1).to_string())
+                .collect::<Vec<_>>()
+                .join(","),
+            result.shard.count
+        );
+        if let Some(path) = ctx.as_ref().and_then(|c| c.output_path.clone()) {
+            workflow::write_outputs(&path, &[("results", &results_path.display().to_string())])
+                .map_err(|e| Error::Usage(e.to_string()))?;
+        }
+        return Ok(if result.partial {
+            ExitCode::Untrusted
+        } else {
+            ExitCode::Pass
+        });
+    }
+
+    let baseline_path = settings.baseline.clone().unwrap_or_else(|| {
+        in_workspace(
+            &env,
+            &Path::new("baselines").join(format!("{}.json", profile.name)),
+        )
+    });
+    let baseline = match mode {
+        Mode::Run => None,
+        _ => read_baseline(&baseline_path)?,
+    };
+    let mut comparison = super::compare::gate_run(&result, baseline.as_ref(), &profile)?;
+    if mode != Mode::Run && baseline.is_none() {
+        comparison.notes.push(format!(
+            "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
+            display(&env, &baseline_path)
+        ));
+    }
+    super::print_verdict(&verdict::comparison(&comparison));
+
+    let mut refused_record = None;
+    if mode == Mode::Record {
+        match record(&result, baseline, &baseline_path, &profile, &comparison) {
+            Ok(message) => {
+                eprintln!("{message}");
+                comparison.notes.push(message);
+            }
+            Err(why) => {
+                eprintln!("not recorded: {why}");
+                comparison
+                    .notes
+                    .push(format!("not recorded in the baseline: {why}"));
+                refused_record = Some(why);
+            }
+        }
+    }
+
+    let renderer = renderer(settings.template.as_deref())?;
+    let reports = Reports::write(&renderer, &outputs_dir, &result, &comparison)?;
+    let mut exit = exit_code(settings.fail_on, comparison.overall.verdict);
+    if refused_record.is_some() {
+        exit = ExitCode::Untrusted;
+    }
+
+    let Some(ctx) = ctx else {
+        eprintln!(
+            "reports written to {} (not under GitHub Actions: no job summary or comment)",
+            outputs_dir.display()
+        );
+        return Ok(exit);
+    };
+    publish_workflow_files(
+        &ctx,
+        &reports,
+        &result,
+        &comparison,
+        &results_path,
+        mode,
+        &baseline_path,
+    )?;
+    let wants_comment = settings.comment != CommentMode::Never && mode != Mode::Record;
+    if wants_comment {
+        let outcome = publish_sticky_comment(
+            &ctx,
+            &profile.name,
+            &reports.markdown,
+            &CommentSettings::default(),
+        )
+        .await;
+        eprintln!("{outcome}");
+        if let CommentOutcome::Failed { warning, .. } = &outcome {
+            emit(&[Annotation::new(Level::Warning, warning.clone())
+                .with_title("loadgate: PR comment not posted")]);
+        }
+        if let (
+            CommentOutcome::Created { url: Some(url), .. }
+            | CommentOutcome::Updated { url: Some(url), .. },
+            Some(path),
+        ) = (&outcome, &ctx.output_path)
+        {
+            workflow::write_outputs(path, &[("comment-url", url)])
+                .map_err(|e| Error::Usage(e.to_string()))?;
+        }
+        let requirement = if settings.comment == CommentMode::Always {
+            PublishRequirement::Required
+        } else {
+            PublishRequirement::BestEffort
+        };
+        exit = outcome.exit_code(exit, requirement);
+    }
+    Ok(exit)
+}
+
+/// The exit code of a verdict under `fail-on`.
+fn exit_code(fail_on: FailOn, verdict: Verdict) -> ExitCode {
+    match (fail_on, verdict) {
+        (FailOn::Never, _) => ExitCode::Pass,
+        (FailOn::Inconclusive, Verdict::Inconclusive) => ExitCode::Regression,
+        _ => ExitCode::of_verdict(verdict),
+    }
+}
+
+/// Appends a trusted, complete run to the baseline file.
+fn record(
+    result: &RunResult,
+    baseline: Option<Baseline>,
+    path: &Path,
+    profile: &crate::profile::Profile,
+    comparison: &Comparison,
+) -> Result<String, String> {
+    if comparison.overall.verdict == Verdict::Untrusted {
+        return Err(comparison.overall.reasons.join("; "));
+    }
+    let run = BaselineRun::from_result(result).map_err(|e| e.to_string())?;
+    let mut baseline = baseline.unwrap_or_else(|| Baseline::new(&result.profile));
+    let keep = profile.gate.baseline_runs;
+    let appended = baseline
+        .append(run, &result.profile, keep, false)
+        .map_err(|e| e.to_string())?;
+    super::write_file(path, &baseline.to_json()).map_err(|e| e.to_string())?;
+    let restarted = match appended.restarted {
+        Some(Restart::ProfileChanged { discarded, .. }) => {
+            format!(" (the profile changed: started afresh, {discarded} old runs discarded)")
+        }
+        _ => String::new(),
+    };
+    Ok(format!(
+        "recorded the run in `{}`: {} of at most {keep} runs{restarted}; commit the file",
+        path.display(),
+        appended.runs
+    ))
+}
+
+/// The reports written beside the results.
+struct Reports {
+    markdown: String,
+    markdown_path: PathBuf,
+    html_path: PathBuf,
+    junit_path: PathBuf,
+    comparison_path: PathBuf,
+}
+
+impl Reports {
+    fn write(
+        renderer: &Renderer,
+        dir: &Path,
+        result: &RunResult,
+        comparison: &Comparison,
+    ) -> Result<Reports, Error> {
+        let markdown = render(renderer, Format::Markdown, result, comparison)?;
+        let reports = Reports {
+            markdown_path: dir.join("report.md"),
+            html_path: dir.join("report.html"),
+            junit_path: dir.join("junit.xml"),
+            comparison_path: dir.join("comparison.json"),
+            markdown,
+        };
+        super::write_file(&reports.markdown_path, &reports.markdown)?;
+        super::write_file(
+            &reports.html_path,
+            &render(renderer, Format::Html, result, comparison)?,
+        )?;
+        super::write_file(
+            &reports.junit_path,
+            &render(renderer, Format::Junit, result, comparison)?,
+        )?;
+        super::write_file(&reports.comparison_path, &comparison.to_json())?;
+        Ok(reports)
+    }
+}
+
+/// Job summary, step outputs and annotations.
+fn publish_workflow_files(
+    ctx: &Context,
+    reports: &Reports,
+    result: &RunResult,
+    comparison: &Comparison,
+    results_path: &Path,
+    mode: Mode,
+    baseline_path: &Path,
+) -> Result<(), Error> {
+    let github_error = |e: crate::github::GithubError| Error::Usage(e.to_string());
+    if let Some(path) = &ctx.step_summary_path {
+        let notice = format!(
+            "The report was cut to fit GitHub's job summary limit; the full report is `{}` (upload it as an artifact).",
+            reports.markdown_path.display()
+        );
+        workflow::append_step_summary(path, &reports.markdown, &notice).map_err(github_error)?;
+    }
+    if let Some(path) = &ctx.output_path {
+        let view =
+            crate::report::Report::build(result, comparison, &crate::report::Links::default());
+        let exit = ExitCode::of_verdict(comparison.overall.verdict)
+            .code()
+            .to_string();
+        let p95_ms = view
+            .run
+            .p95_us
+            .map(|us| format!("{:.3}", us as f64 / 1000.0))
+            .unwrap_or_default();
+        let error_rate = format!("{:.6}", view.run.error_ratio);
+        let requests = view.run.requests.to_string();
+        let files = [
+            results_path.display().to_string(),
+            reports.html_path.display().to_string(),
+            reports.junit_path.display().to_string(),
+            reports.comparison_path.display().to_string(),
+            if mode == Mode::Record {
+                baseline_path.display().to_string()
+            } else {
+                String::new()
+            },
+        ];
+        workflow::write_outputs(
+            path,
+            &[
+                ("verdict", comparison.overall.verdict.as_str()),
+                ("exit-code", &exit),
+                ("results", &files[0]),
+                ("report", &reports.markdown),
+                ("report-html", &files[1]),
+                ("junit", &files[2]),
+                ("comparison", &files[3]),
+                ("requests", &requests),
+                ("p95-ms", &p95_ms),
+                ("error-rate", &error_rate),
+                ("baseline", &files[4]),
+            ],
+        )
+        .map_err(github_error)?;
+    }
+    emit(&annotations(comparison));
+    Ok(())
+}
+
+/// Annotations for the run: regressions and breached thresholds as errors, an untrusted or
+/// incompatible run as a warning, an inconclusive one as a notice.
+fn annotations(c: &Comparison) -> Vec<Annotation> {
+    let mut list: Vec<Annotation> = c
+        .regressions()
+        .map(|m| {
+            Annotation::new(Level::Error, m.reason.clone())
+                .with_title(format!("loadgate: {} {} regressed", m.endpoint, m.label))
+        })
+        .collect();
+    list.extend(c.failed_thresholds().map(|t| {
+        Annotation::new(
+            Level::Error,
+            format!(
+                "{} {}: measured {}, limit {}",
+                t.scope,
+                t.label,
+                t.unit.format(t.actual),
+                t.unit.format(Some(t.limit_value))
+            ),
+        )
+        .with_title(format!(
+            "loadgate: threshold {} {} breached",
+            t.scope, t.label
+        ))
+    }));
+    let o = &c.overall;
+    match o.verdict {
+        Verdict::Untrusted | Verdict::Incompatible => list.push(
+            Annotation::new(
+                Level::Warning,
+                format!("{}: {}", o.summary, o.reasons.join("; ")),
+            )
+            .with_title(format!("loadgate: {}", o.verdict.as_str())),
+        ),
+        Verdict::Inconclusive => list.push(
+            Annotation::new(Level::Notice, o.summary.clone()).with_title("loadgate: inconclusive"),
+        ),
+        _ => {}
+    }
+    list
+}
+
+fn emit(annotations: &[Annotation]) {
+    if annotations.is_empty() {
+        return;
+    }
+    let text = workflow::format_annotations(annotations, "see the job summary");
+    let _ = workflow::emit_commands(&text);
+}
+
+/// A path for messages: relative to the workspace when inside it.
+fn display(env: &Env, path: &Path) -> String {
+    env.var("GITHUB_WORKSPACE")
+        .and_then(|w| path.strip_prefix(w).ok())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file
+/// name) that are shards of one run and get merged.
+fn read_saved_results(spec: &str) -> Result<RunResult, Error> {
+    let mut paths = Vec::new();
+    for line in spec.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let path = Path::new(line);
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.contains('*') || name.contains('?') {
+            let dir = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+                .map_err(|source| Error::Read {
+                    path: dir.to_path_buf(),
+                    source,
+                })?
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| wildcard(name, n))
+                })
+                .collect();
+            found.sort();
+            if found.is_empty() {
+                return Err(Error::Usage(format!(
+                    "no results file matches `{line}`: check the `results` input and the downloaded artifacts"
+                )));
+            }
+            paths.extend(found);
+        } else {
+            paths.push(path.to_path_buf());
+        }
+    }
+    let mut parts = paths
+        .iter()
+        .map(|p| super::read_results(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    eprintln!("merging {} shard results", parts.len());
+    crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))
+}
+
+/// Matches `name` against `pattern` with `*` (any run) and `?` (one character).
+fn wildcard(pattern: &str, name: &str) -> bool {
+    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
+    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
+    while ni < n.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
+            pi += 1;
+            ni += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ni;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ni = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(wildcard("shard-*.json", "shard-1.json"));
+        assert!(wildcard("shard-?.json", "shard-2.json"));
+        assert!(!wildcard("shard-?.json", "shard-10.json"));
+        assert!(wildcard("*", "x"));
+        assert!(!wildcard("*.json", "x.yaml"));
+    }
+
+    #[test]
+    fn settings_from_inputs_with_workspace_paths() {
+        let env = Env::from_pairs([
+            ("INPUT_PROFILE", "perf/api.yaml"),
+            ("INPUT_MODE", "Record"),
+            ("INPUT_FAIL-ON", "never"),
+            ("INPUT_COMMENT", ""),
+            ("INPUT_SHARD", "2/4"),
+            ("GITHUB_WORKSPACE", "/ws"),
+        ]);
+        let s = Settings::resolve(GateArgs::default(), &env).expect("valid");
+        assert_eq!(s.profile, Path::new("/ws/perf/api.yaml"));
+        assert_eq!(s.mode, Mode::Record);
+        assert_eq!(s.fail_on, FailOn::Never);
+        assert_eq!(s.comment, CommentMode::Auto);
+        assert_eq!(s.shard, Some((1, 4)));
+        assert_eq!(s.results, "/ws/loadgate-results/results.json");
+
+        let bad = Env::from_pairs([("INPUT_PROFILE", "p.yaml"), ("INPUT_MODE", "gat")]);
+        let err = Settings::resolve(GateArgs::default(), &bad).expect_err("invalid");
+        assert!(err.to_string().contains("invalid mode `gat`"), "{err}");
+        assert!(
+            Settings::resolve(GateArgs::default(), &Env::from_pairs::<&str, &str>([])).is_err()
+        );
+    }
+
+    #[test]
+    fn fail_on_maps_verdicts() {
+        assert_eq!(
+            exit_code(FailOn::Regression, Verdict::Regression),
+            ExitCode::Regression
+        );
+        assert_eq!(
+            exit_code(FailOn::Regression, Verdict::Inconclusive),
+            ExitCode::Pass
+        );
+        assert_eq!(
+            exit_code(FailOn::Inconclusive, Verdict::Inconclusive),
+            ExitCode::Regression
+        );
+        assert_eq!(exit_code(FailOn::Never, Verdict::Untrusted), ExitCode::Pass);
+        assert_eq!(
+            exit_code(FailOn::Regression, Verdict::Untrusted),
+            ExitCode::Untrusted
+        );
+    }
+}
