@@ -37,6 +37,8 @@ pub enum Command {
     Report(ReportArgs),
     /// Start the built-in demo service and run the example profile against it.
     Demo(DemoArgs),
+    /// Write a starter profile and the GitHub workflows into a repository.
+    Init(InitArgs),
     /// Print the JSON Schema of the profile format (or of results files).
     Schema(SchemaArgs),
 }
@@ -274,6 +276,26 @@ pub struct DemoArgs {
     /// Compare with this baseline instead of the one shipped with loadgate (`baselines/demo.json`).
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+}
+
+/// `loadgate init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The repository's root.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The profile's name (names the baseline file; default: the directory's name).
+    #[arg(long)]
+    pub name: Option<String>,
+    /// The service's base URL for local runs.
+    #[arg(long)]
+    pub target: Option<String>,
+    /// Also write the fork-safe pair and the sharded workflow.
+    #[arg(long)]
+    pub all_workflows: bool,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// `loadgate schema`.

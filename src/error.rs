@@ -123,7 +123,7 @@ pub enum Error {
     #[error("{0}")]
     Engine(#[from] crate::engine::EngineError),
     /// A report template could not be compiled or rendered.
-    #[error("{source}{}", path.as_ref().map(|p| format!(" (`{}`)", p.display())).unwrap_or_default())]
+    #[error("{source}")]
     Template {
         /// The user's template file, when it was one.
         path: Option<PathBuf>,

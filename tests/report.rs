@@ -442,6 +442,7 @@ fn a_user_template_replaces_the_markdown_and_can_include_the_built_in_one() {
         links: &Links::default(),
     };
     let custom = Renderer::with_markdown_template(
+        "mine.md",
         "Perf check for {{ run.profile }}: {{ verdict.name }} ({{ counts.regressions }} regressed)\n\
          {% for m in blocking %}* {{ m.endpoint }} {{ m.metric }} {{ m.change }}\n{% endfor %}"
             .into(),
@@ -451,6 +452,7 @@ fn a_user_template_replaces_the_markdown_and_can_include_the_built_in_one() {
     insta::assert_snapshot!("user_template", text);
 
     let wrapped = Renderer::with_markdown_template(
+        "mine.md",
         "Our team's header\n\n{% include \"report.md.j2\" %}".into(),
     )
     .expect("compiles")
@@ -462,11 +464,12 @@ fn a_user_template_replaces_the_markdown_and_can_include_the_built_in_one() {
     );
 
     // Mistakes are errors with the line, not blanks.
-    let err = Renderer::with_markdown_template("ok\n{{ verdict.nmae }}\n".into())
+    let err = Renderer::with_markdown_template("mine.md", "ok\n{{ verdict.nmae }}\n".into())
         .expect("compiles")
         .render(Format::Markdown, input)
         .expect_err("an unknown variable fails");
     assert_eq!(err.line, Some(2), "{err}");
-    let err = Renderer::with_markdown_template("{% if %}".into()).expect_err("syntax error");
-    assert!(err.to_string().contains("user.md"), "{err}");
+    let err =
+        Renderer::with_markdown_template("mine.md", "{% if %}".into()).expect_err("syntax error");
+    assert!(err.to_string().contains("mine.md"), "{err}");
 }

@@ -5,6 +5,7 @@
 mod compare;
 mod demo;
 mod gate;
+mod init;
 mod report;
 mod run;
 mod validate;
@@ -31,6 +32,7 @@ pub fn run(cli: Cli) -> Result<ExitCode, Error> {
         Command::Baseline(BaselineCommand::Update(args)) => compare::baseline_update(&args),
         Command::Report(args) => report::report(&args),
         Command::Gate(args) => runtime()?.block_on(gate::gate(args)),
+        Command::Init(args) => init::init(&args),
         Command::Demo(args) => runtime()?.block_on(demo::demo(args)),
         Command::Schema(args) => {
             schema(&args);

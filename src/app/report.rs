@@ -46,12 +46,13 @@ pub(super) fn report(args: &ReportArgs) -> Result<ExitCode, Error> {
 pub(crate) fn renderer(template: Option<&Path>) -> Result<Renderer, Error> {
     match template {
         None => Ok(Renderer::new()),
-        Some(path) => Renderer::with_markdown_template(super::read_file(path)?).map_err(|source| {
-            Error::Template {
-                path: Some(path.to_path_buf()),
-                source,
-            }
-        }),
+        Some(path) => {
+            Renderer::with_markdown_template(&path.display().to_string(), super::read_file(path)?)
+                .map_err(|source| Error::Template {
+                    path: Some(path.to_path_buf()),
+                    source,
+                })
+        }
     }
 }
 

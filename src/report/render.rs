@@ -93,6 +93,8 @@ pub struct ReportInput<'a> {
 pub struct Renderer {
     env: Environment<'static>,
     markdown: &'static str,
+    /// The user's template file, named in errors instead of its internal name.
+    user_file: Option<String>,
 }
 
 impl Renderer {
@@ -142,19 +144,31 @@ impl Renderer {
         Renderer {
             env,
             markdown: "report.md.j2",
+            user_file: None,
         }
     }
 
-    /// The built-in templates, and `source` replacing the Markdown one. The user's template can
-    /// `{% include "report.md.j2" %}` to wrap the built-in report.
-    pub fn with_markdown_template(source: String) -> Result<Renderer, TemplateError> {
+    /// The built-in templates, and `source` (read from `file`, named in errors) replacing the
+    /// Markdown one. The user's template can `{% include "report.md.j2" %}` to wrap the
+    /// built-in report.
+    pub fn with_markdown_template(file: &str, source: String) -> Result<Renderer, TemplateError> {
         let mut renderer = Renderer::new();
+        renderer.user_file = Some(file.to_string());
         renderer
             .env
             .add_template_owned(USER_TEMPLATE, source)
-            .map_err(|e| TemplateError::of(&e))?;
+            .map_err(|e| renderer.error(&e))?;
         renderer.markdown = USER_TEMPLATE;
         Ok(renderer)
+    }
+
+    /// A template error, naming the user's file for the user's template.
+    fn error(&self, e: &minijinja::Error) -> TemplateError {
+        let mut error = TemplateError::of(e);
+        if let (Some(file), USER_TEMPLATE) = (&self.user_file, error.name.as_str()) {
+            error.name.clone_from(file);
+        }
+        error
     }
 
     /// Renders `format`.
@@ -194,12 +208,9 @@ impl Renderer {
         report: &Report,
         extra: Value,
     ) -> Result<String, TemplateError> {
-        let template = self
-            .env
-            .get_template(name)
-            .map_err(|e| TemplateError::of(&e))?;
+        let template = self.env.get_template(name).map_err(|e| self.error(&e))?;
         let ctx = context! { ..Value::from(Serde(report)), ..extra };
-        let mut text = template.render(ctx).map_err(|e| TemplateError::of(&e))?;
+        let mut text = template.render(ctx).map_err(|e| self.error(&e))?;
         if !text.ends_with('\n') {
             text.push('\n');
         }
