@@ -214,6 +214,13 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
         s.stdout
     );
     assert_eq!(s.outputs["exit-code"], "0");
+    for name in OUTPUTS {
+        assert!(
+            s.outputs.contains_key(*name),
+            "output `{name}` not written: {:?}",
+            s.outputs.keys()
+        );
+    }
     assert!(s.outputs["report"].starts_with("### "), "{:?}", s.outputs);
     assert!(s.summary.contains("loadgate · contract"), "{}", s.summary);
     for name in ["results", "report-html", "junit", "comparison"] {
