@@ -92,6 +92,18 @@ struct Step {
 
 /// Runs `loadgate gate` as the runner runs the container.
 fn step(ws: &Workspace, github: &FakeGithub, event: &str, payload: &str, target: &str) -> Step {
+    step_with(ws, github, event, payload, target, &[])
+}
+
+/// [`step`] with more inputs (`("INPUT_SHARD", "1/2")`).
+fn step_with(
+    ws: &Workspace,
+    github: &FakeGithub,
+    event: &str,
+    payload: &str,
+    target: &str,
+    extra: &[(&str, &str)],
+) -> Step {
     let runner = tempfile::tempdir().expect("tempdir");
     let event_path = runner.path().join("event.json");
     std::fs::write(&event_path, payload).expect("event");
@@ -126,6 +138,7 @@ fn step(ws: &Workspace, github: &FakeGithub, event: &str, payload: &str, target:
         .env("RUNNER_OS", "Linux")
         .env("RUNNER_ARCH", "X64")
         .env("RUNNER_TEMP", runner.path())
+        .envs(extra.iter().copied())
         .arg("gate")
         .timeout(std::time::Duration::from_secs(60));
     let out = cmd.output().expect("runs");
@@ -280,6 +293,78 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     );
     assert_eq!(baseline_runs(&baseline), 2, "a PR never records");
     slow.stop();
+}
+
+#[test]
+fn shards_run_apart_then_one_report_step_merges_and_comments() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    let ws = Workspace::new();
+    let service = demo_service(1.0);
+    let shards: Vec<Step> = std::thread::scope(|scope| {
+        let handles: Vec<_> = ["1", "2"]
+            .iter()
+            .map(|i| {
+                let (ws, github, url) = (&ws, &github, service.url());
+                scope.spawn(move || {
+                    step_with(
+                        ws,
+                        github,
+                        "pull_request",
+                        PR_OPENED,
+                        &url,
+                        &[
+                            ("INPUT_SHARD", &format!("{i}/2")),
+                            ("INPUT_RESULTS", &format!("shards/shard-{i}.json")),
+                        ],
+                    )
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("joins"))
+            .collect()
+    });
+    for s in &shards {
+        assert_eq!(s.code, 0, "{}", s.stderr);
+        assert!(
+            Path::new(&s.outputs["results"]).is_file(),
+            "{:?}",
+            s.outputs
+        );
+        assert!(
+            !s.outputs.contains_key("verdict"),
+            "a shard alone is not judged"
+        );
+    }
+    assert!(github.comments().is_empty(), "shards do not comment");
+    service.stop();
+
+    let s = step_with(
+        &ws,
+        &github,
+        "pull_request",
+        PR_OPENED,
+        "",
+        &[
+            ("INPUT_MODE", "report"),
+            ("INPUT_RESULTS", "shards/shard-*.json"),
+        ],
+    );
+    assert_eq!(s.code, 0, "{}\n{}", s.stderr, s.stdout);
+    assert_eq!(s.outputs["verdict"], "no_baseline", "{}", s.stdout);
+    let merged = Path::new(&s.outputs["results"]);
+    assert!(merged.ends_with("shards/merged-results.json"), "{merged:?}");
+    let text = std::fs::read_to_string(merged).expect("merged results");
+    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
+    assert_eq!(value["shard"]["indices"], serde_json::json!([0, 1]));
+    let requests: u64 = s.outputs["requests"].parse().expect("count");
+    assert!(
+        (1400..=1600).contains(&requests),
+        "both shards' requests: {requests}"
+    );
+    assert_eq!(github.comments().len(), 1, "{:?}", github.request_lines());
 }
 
 #[test]

@@ -218,9 +218,20 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         "loadgate gate: profile `{}`, mode {mode}",
         settings.profile.display()
     );
-    let results_path = PathBuf::from(settings.results.lines().next().unwrap_or(DEFAULT_RESULTS));
+    let mut results_path =
+        PathBuf::from(settings.results.lines().next().unwrap_or(DEFAULT_RESULTS));
     let result = if mode == Mode::Report {
-        read_saved_results(&settings.results)?
+        let (result, files) = read_saved_results(&settings.results)?;
+        if files > 1 {
+            // The merged run is the one judged: keep it beside the shards.
+            results_path = results_path.with_file_name("merged-results.json");
+            super::write_file(&results_path, &result.to_json())?;
+            eprintln!(
+                "merged {files} shard results into {}",
+                results_path.display()
+            );
+        }
+        result
     } else {
         let flags = RunFlags {
             target: settings.target.clone(),
@@ -562,8 +573,8 @@ fn display(env: &Env, path: &Path) -> String {
 }
 
 /// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file
-/// name) that are shards of one run and get merged.
-fn read_saved_results(spec: &str) -> Result<RunResult, Error> {
+/// name) that are shards of one run and get merged; with the number of files read.
+fn read_saved_results(spec: &str) -> Result<(RunResult, usize), Error> {
     let mut paths = Vec::new();
     for line in spec.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let path = Path::new(line);
@@ -601,11 +612,12 @@ fn read_saved_results(spec: &str) -> Result<RunResult, Error> {
         .iter()
         .map(|p| super::read_results(p))
         .collect::<Result<Vec<_>, _>>()?;
-    if parts.len() == 1 {
-        return Ok(parts.remove(0));
+    let files = parts.len();
+    if files == 1 {
+        return Ok((parts.remove(0), 1));
     }
-    eprintln!("merging {} shard results", parts.len());
-    crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))
+    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    Ok((merged, files))
 }
 
 /// Matches `name` against `pattern` with `*` (any run) and `?` (one character).
