@@ -19,16 +19,7 @@ fn saved(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     slow.slow = vec![("get customer", 1.3)];
     std::fs::write(&results, common::run(&slow).to_json()).expect("write");
     let baseline = dir.join("baseline.json");
-    let mut b = loadgate::baseline::Baseline::new(&common::run(&common::Spec::new(1)).profile);
-    for r in common::runs(3) {
-        b.append(
-            loadgate::baseline::BaselineRun::from_result(&r).expect("trusted"),
-            &r.profile,
-            10,
-            false,
-        )
-        .expect("appends");
-    }
+    let b = common::baseline_of(&common::runs(3));
     std::fs::write(&baseline, b.to_json()).expect("write");
     (results, baseline)
 }

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::Duration;
 
-use loadgate::baseline::{Baseline, BaselineRun};
+use loadgate::baseline::Baseline;
 use loadgate::compare::{
     CheckKind, CheckStatus, Comparison, GateInput, MetricStatus, ThresholdStatus, Verdict, evaluate,
 };
@@ -14,13 +14,7 @@ use loadgate::profile::{GateConfig, Limit, Quantile, Threshold, ThresholdScope};
 use loadgate::results::RunResult;
 
 fn baseline(n: u64) -> Baseline {
-    let results = common::runs(n);
-    let mut b = Baseline::new(&results[0].profile);
-    for r in &results {
-        let run = BaselineRun::from_result(r).expect("a trusted run");
-        b.append(run, &r.profile, 10, false).expect("appends");
-    }
-    b
+    common::baseline_of(&common::runs(n))
 }
 
 fn thresholds() -> Vec<Threshold> {

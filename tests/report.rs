@@ -8,20 +8,14 @@ mod common;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use loadgate::baseline::{Baseline, BaselineRun};
+use loadgate::baseline::Baseline;
 use loadgate::compare::{Comparison, GateInput, Verdict, evaluate};
 use loadgate::profile::{GateConfig, Limit, Quantile, Threshold, ThresholdScope};
 use loadgate::report::{Format, Links, Renderer, ReportInput};
 use loadgate::results::RunResult;
 
 fn baseline(n: u64) -> Baseline {
-    let results = common::runs(n);
-    let mut b = Baseline::new(&results[0].profile);
-    for r in &results {
-        let run = BaselineRun::from_result(r).expect("a trusted run");
-        b.append(run, &r.profile, 10, false).expect("appends");
-    }
-    b
+    common::baseline_of(&common::runs(n))
 }
 
 fn thresholds(p99_ms: u64) -> Vec<Threshold> {
@@ -334,14 +328,7 @@ fn untrusted_text_cannot_break_any_format() {
     let mut b_spec = common::Spec::new(1);
     b_spec.endpoints = vec![(nasty, 20_000.0)];
     let base = common::run(&b_spec);
-    let mut b = Baseline::new(&base.profile);
-    b.append(
-        BaselineRun::from_result(&base).expect("trusted"),
-        &base.profile,
-        10,
-        false,
-    )
-    .expect("appends");
+    let b = common::baseline_of([&base]);
     let c = judge(result, Some(&b), 500);
 
     let md = render(&c, Format::Markdown);
@@ -398,14 +385,7 @@ fn many_endpoints_are_cut_to_github_limits() {
     let mut b_spec = spec.clone();
     b_spec.seed = 1;
     let base = common::run(&b_spec);
-    let mut b = Baseline::new(&base.profile);
-    b.append(
-        BaselineRun::from_result(&base).expect("trusted"),
-        &base.profile,
-        10,
-        false,
-    )
-    .expect("appends");
+    let b = common::baseline_of([&base]);
     let c = judge(result, Some(&b), 500);
     let md = render(&c, Format::Markdown);
     assert!(

@@ -171,6 +171,20 @@ pub fn run(spec: &Spec) -> RunResult {
     result
 }
 
+/// A baseline holding `runs` (each must be a trusted run), oldest first.
+pub fn baseline_of<'a>(
+    runs: impl IntoIterator<Item = &'a RunResult>,
+) -> loadgate::baseline::Baseline {
+    let mut runs = runs.into_iter().peekable();
+    let first = runs.peek().expect("at least one run");
+    let mut b = loadgate::baseline::Baseline::new(&first.profile);
+    for r in runs {
+        let run = loadgate::baseline::BaselineRun::from_result(r).expect("a trusted run");
+        b.append(run, &r.profile, 10, false).expect("appends");
+    }
+    b
+}
+
 /// Runs with seeds `1..=n` of the default spec.
 pub fn runs(n: u64) -> Vec<RunResult> {
     (1..=n).map(|s| run(&Spec::new(s))).collect()
