@@ -316,10 +316,12 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
 
     let renderer = renderer(settings.template.as_deref())?;
     let reports = Reports::write(&renderer, &outputs_dir, &result, &comparison)?;
-    let mut exit = exit_code(settings.fail_on, comparison.overall.verdict);
-    if refused_record.is_some() {
-        exit = ExitCode::Untrusted;
-    }
+    let mut exit = exit_code(
+        mode,
+        settings.fail_on,
+        comparison.overall.verdict,
+        refused_record.is_some(),
+    );
 
     let Some(ctx) = ctx else {
         eprintln!(
@@ -370,11 +372,14 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     Ok(exit)
 }
 
-/// The exit code of a verdict under `fail-on`.
-fn exit_code(fail_on: FailOn, verdict: Verdict) -> ExitCode {
-    match (fail_on, verdict) {
-        (FailOn::Never, _) => ExitCode::Pass,
-        (FailOn::Inconclusive, Verdict::Inconclusive) => ExitCode::Regression,
+/// The step's exit code. Recording on main fails only when the run could not be recorded (a
+/// regression there is reported, not blocked: main is what it is, and the commit step must
+/// run); otherwise the verdict's code under `fail-on`.
+fn exit_code(mode: Mode, fail_on: FailOn, verdict: Verdict, refused_record: bool) -> ExitCode {
+    match (mode, fail_on, verdict) {
+        (Mode::Record, ..) if refused_record => ExitCode::Untrusted,
+        (Mode::Record, ..) | (_, FailOn::Never, _) => ExitCode::Pass,
+        (_, FailOn::Inconclusive, Verdict::Inconclusive) => ExitCode::Regression,
         _ => ExitCode::of_verdict(verdict),
     }
 }
@@ -683,22 +688,22 @@ mod tests {
     }
 
     #[test]
-    fn fail_on_maps_verdicts() {
+    fn fail_on_maps_verdicts_and_recording_fails_only_when_refused() {
+        let code = |mode, fail_on, verdict| exit_code(mode, fail_on, verdict, false);
+        let (g, r) = (Mode::Gate, FailOn::Regression);
+        assert_eq!(code(g, r, Verdict::Regression), ExitCode::Regression);
+        assert_eq!(code(g, r, Verdict::Inconclusive), ExitCode::Pass);
         assert_eq!(
-            exit_code(FailOn::Regression, Verdict::Regression),
+            code(g, FailOn::Inconclusive, Verdict::Inconclusive),
             ExitCode::Regression
         );
+        assert_eq!(code(g, FailOn::Never, Verdict::Untrusted), ExitCode::Pass);
+        assert_eq!(code(g, r, Verdict::Untrusted), ExitCode::Untrusted);
+        assert_eq!(code(g, r, Verdict::Incompatible), ExitCode::Untrusted);
+        assert_eq!(code(Mode::Record, r, Verdict::Regression), ExitCode::Pass);
+        assert_eq!(code(Mode::Record, r, Verdict::Incompatible), ExitCode::Pass);
         assert_eq!(
-            exit_code(FailOn::Regression, Verdict::Inconclusive),
-            ExitCode::Pass
-        );
-        assert_eq!(
-            exit_code(FailOn::Inconclusive, Verdict::Inconclusive),
-            ExitCode::Regression
-        );
-        assert_eq!(exit_code(FailOn::Never, Verdict::Untrusted), ExitCode::Pass);
-        assert_eq!(
-            exit_code(FailOn::Regression, Verdict::Untrusted),
+            exit_code(Mode::Record, FailOn::Never, Verdict::Untrusted, true),
             ExitCode::Untrusted
         );
     }
