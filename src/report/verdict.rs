@@ -190,6 +190,10 @@ fn row(m: &MetricVerdict) -> Vec<String> {
             format!("+{}", points(m.tolerance)),
             m.mdc.map_or_else(dash, |d| format!("+{}", points(d))),
         ),
+        Metric::Capacity => (
+            format!("-{:.0}%", m.tolerance * 100.0),
+            m.mdc.map_or_else(dash, |d| change(1.0 - d)),
+        ),
     };
     vec![
         m.endpoint.clone(),
