@@ -5,6 +5,7 @@
 mod compare;
 mod demo;
 mod run;
+mod search;
 mod validate;
 
 use std::io::{IsTerminal as _, Write as _};
