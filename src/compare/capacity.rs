@@ -195,10 +195,10 @@ fn decide(v: &mut MetricVerdict, current: Estimate, runs: &[Estimate], gate: &Ga
         (
             MetricStatus::Inconclusive,
             format!(
-                "sustainable rate {} ({}) with 90% CI {ci} reaching past the {tol} tolerance; this comparison only detects falls of {} or more: more baseline runs, or a finer search (`refine`), would narrow it",
+                "sustainable rate {} ({}) with 90% CI {ci} reaching past the {tol} tolerance; this comparison only detects falls of {:.1}% or more: more baseline runs, or a finer search (`refine`), would narrow it",
                 rate(current.sustainable_per_sec),
                 change(ratio),
-                change(1.0 - v.mdc.unwrap_or(0.0))
+                v.mdc.unwrap_or(0.0) * 100.0
             ),
         )
     };
