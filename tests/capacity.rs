@@ -338,3 +338,33 @@ fn a_fall_in_capacity_is_a_throughput_regression_in_ci() {
     assert_eq!(code, 1, "a halved capacity blocks:\n{text}");
     assert!(text.contains("all capacity: sustainable rate"), "{text}");
 }
+
+#[test]
+fn validate_prints_the_search_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("search.yaml");
+    let yaml = profile(
+        "100/s",
+        "1.5x",
+        "10s",
+        "    max_rate: 400/s\n    max_duration: 2m\n",
+    )
+    .replace("  interval: 250ms\n", "  warmup: 5s\n");
+    std::fs::write(&path, yaml).unwrap();
+    let out = loadgate().arg("validate").arg(&path).assert().success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("hash: ") {
+                "hash: sha256:<hash>".to_string()
+            } else if l.starts_with("profile `knee`") {
+                "profile `knee` (search.yaml) is valid".to_string()
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    insta::assert_snapshot!(text);
+}
