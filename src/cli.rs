@@ -75,6 +75,13 @@ pub struct RunFlags {
     /// Live progress: a rewritten line on a terminal, periodic lines otherwise.
     #[arg(long, env = "LOADGATE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+    /// Serve live Prometheus/OpenMetrics metrics on `http://ADDR/metrics` while the run goes on
+    /// (like `127.0.0.1:9464`; port 0 picks a free one, printed on stderr).
+    #[arg(long, env = "LOADGATE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Write the final metrics snapshot (OpenMetrics text) to this file.
+    #[arg(long, env = "LOADGATE_METRICS_OUT", value_name = "FILE")]
+    pub metrics_out: Option<PathBuf>,
 }
 
 /// How progress is shown.

@@ -45,6 +45,8 @@ fn search(dir: &Path, profile: &str, target: &str) -> (RunResult, i32) {
         .env_remove("GITHUB_ACTIONS")
         .args(["run", "--progress", "off", "--target", target, "--out"])
         .arg(&out_path)
+        .arg("--metrics-out")
+        .arg(dir.join("metrics.txt"))
         .arg(&path)
         .timeout(Duration::from_secs(60))
         .output()

@@ -4,6 +4,7 @@
 
 mod compare;
 mod demo;
+pub mod live;
 mod run;
 mod search;
 mod validate;

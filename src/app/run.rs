@@ -5,10 +5,11 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::live::Live;
 use crate::baseline::Baseline;
 use crate::cli::{ProgressMode, RunArgs, RunFlags};
 use crate::compare::{Comparison, Verdict};
-use crate::engine::{self, IntervalProgress, RunMeta, RunOptions, ShardSpec, Stop};
+use crate::engine::{self, IntervalProgress, RunExtras, RunMeta, RunOptions, ShardSpec, Stop};
 use crate::error::{Error, ExitCode};
 use crate::profile::{self, Profile};
 use crate::report::{terminal, verdict};
@@ -152,6 +153,15 @@ pub async fn execute_run(
             runner: runner(flags.runner_class.as_deref()),
         },
     };
+    let live = Live::start(
+        &profile,
+        flags.metrics_listen.as_deref(),
+        flags.metrics_out.as_deref(),
+    )
+    .await?;
+    if let Some(addr) = live.as_ref().and_then(Live::addr) {
+        eprintln!("metrics: http://{addr}/metrics");
+    }
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let view = ProgressView::new(flags.progress);
@@ -175,7 +185,7 @@ pub async fn execute_run(
                     .map_or_else(Default::default, |s| s.max_duration)
             ),
         );
-        super::search::search(&profile, &options, &stop, &view, None, &mut |_, _| {}).await
+        super::search::search(&profile, &options, &stop, &view, live.as_ref()).await
     } else {
         eprintln!(
             "running `{}` against {} for {}{}…",
@@ -189,12 +199,27 @@ pub async fn execute_run(
             }
         );
         let mut show = view.for_schedule(&profile.load);
-        engine::run(profile.clone(), options, stop.clone(), |p| show(p))
-            .await
-            .map_err(Error::from)
+        let extras = RunExtras {
+            gauges: live.as_ref().map(Live::gauges),
+            ..RunExtras::default()
+        };
+        engine::run_with(profile.clone(), options, extras, stop.clone(), |p| {
+            show(p);
+            if let Some(l) = &live {
+                l.observe(p);
+            }
+        })
+        .await
+        .map_err(Error::from)
     };
     signals.abort();
     view.clear();
+    if let Some(l) = live
+        && let Err(e) = l.finish().await
+    {
+        // The run's results matter more than its metrics snapshot: keep going.
+        eprintln!("warning: {e}");
+    }
     let result = result?;
     if result.partial {
         eprintln!("run stopped early: results are partial");

@@ -9,11 +9,12 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use super::live::Live;
 use super::run::ProgressView;
 use crate::capacity::{
     self, Capacity, Next, Placement, SearchSettings, Searcher, StepEnd, StepRun,
 };
-use crate::engine::{self, IntervalProgress, RunExtras, RunOptions, Stop};
+use crate::engine::{self, RunExtras, RunOptions, Stop};
 use crate::error::Error;
 use crate::profile::{Load, Profile, Segment};
 use crate::report::capacity as render;
@@ -32,8 +33,7 @@ pub(super) async fn search(
     options: &RunOptions,
     interrupt: &Arc<Stop>,
     view: &ProgressView,
-    gauges: Option<&Arc<engine::LiveGauges>>,
-    observe: &mut dyn FnMut(&IntervalProgress, f64),
+    live: Option<&Live>,
 ) -> Result<RunResult, Error> {
     let Some(search) = &profile.load.search else {
         return Err(Error::Usage(format!(
@@ -69,6 +69,9 @@ pub(super) async fn search(
             })
         };
         let mut show = view.for_schedule(&load);
+        if let Some(l) = live {
+            l.begin_step(steps.len(), rate);
+        }
         let (mut requests, mut errors, mut collapsed) = (0u64, 0u64, false);
         let collapse = search.collapse_error_ratio;
         let result = engine::run_with(
@@ -77,12 +80,14 @@ pub(super) async fn search(
             RunExtras {
                 load: Some(load),
                 first_arrival,
-                gauges: gauges.cloned(),
+                gauges: live.map(Live::gauges),
             },
             step_stop.clone(),
             |p| {
                 show(p);
-                observe(p, rate);
+                if let Some(l) = live {
+                    l.observe(p);
+                }
                 requests += p.requests;
                 errors += p.errors;
                 if !collapsed
