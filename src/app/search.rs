@@ -48,6 +48,9 @@ pub(super) async fn search(
     let mut steps = Vec::new();
     let (mut first_interval, mut first_arrival) = (0u32, 0u64);
     let reason = loop {
+        if interrupt.is_triggered() {
+            break capacity::StopReason::Interrupted;
+        }
         let warmup = if runs.is_empty() {
             profile.load.warmup
         } else {

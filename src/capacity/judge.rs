@@ -119,3 +119,100 @@ pub fn judge_step(
         checks,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::capacity::test_step;
+    use crate::profile::{Growth, Limit, Quantile, ThresholdScope};
+
+    fn search() -> Search {
+        Search {
+            start_per_sec: 100.0,
+            growth: Growth::Factor(1.5),
+            hold: Duration::from_secs(2),
+            refine: 2,
+            min_achieved_ratio: 0.95,
+            collapse_error_ratio: 0.2,
+            max_rate_per_sec: 1000.0,
+            max_duration: Duration::from_secs(60),
+        }
+    }
+
+    /// p95 under 50 ms, errors under 1%.
+    fn slo() -> Vec<Threshold> {
+        vec![Threshold {
+            scope: ThresholdScope::All,
+            limits: vec![
+                Limit::Latency {
+                    quantile: Quantile(0.95),
+                    max: Duration::from_millis(50),
+                },
+                Limit::ErrorRate { max_ratio: 0.01 },
+            ],
+        }]
+    }
+
+    const AT: Placement = Placement {
+        first_interval: 0,
+        intervals: 2,
+    };
+
+    fn judge(intervals: &[(u64, u64, u64)], lag_us: u64, end: StepEnd) -> Step {
+        let result = test_step(intervals, 0, lag_us);
+        judge_step(&result, 100.0, Phase::Climb, &search(), &slo(), end, AT).unwrap()
+    }
+
+    #[test]
+    fn a_step_within_the_slo_holds() {
+        let s = judge(&[(100, 0, 12_000), (100, 0, 12_000)], 500, StepEnd::Ran);
+        assert_eq!(s.status, StepStatus::Held);
+        assert_eq!((s.requests, s.errors), (200, 0));
+        assert!((s.achieved_per_sec - 100.0).abs() < 1e-9);
+        let (check, margin) = s.tightest_margin().unwrap();
+        assert_eq!(check.label, "p95");
+        assert!((0.75..0.77).contains(&margin), "12 ms of 50 ms: {margin}");
+    }
+
+    #[test]
+    fn a_slow_step_breaks_naming_the_metric() {
+        let s = judge(&[(100, 0, 12_000), (100, 0, 90_000)], 500, StepEnd::Ran);
+        assert_eq!(s.status, StepStatus::Broke);
+        let b = s.breaches();
+        assert_eq!((b[0].scope.as_str(), b[0].label.as_str()), ("all", "p95"));
+    }
+
+    #[test]
+    fn a_step_short_of_its_rate_breaks_on_the_achieved_rate() {
+        // 180 of 200 planned requests finished: 90/s of 100/s, under the 95% floor.
+        let s = judge(&[(90, 0, 12_000), (90, 0, 12_000)], 500, StepEnd::Ran);
+        assert_eq!(s.status, StepStatus::Broke);
+        assert_eq!(s.breaches()[0].label, ACHIEVED);
+    }
+
+    #[test]
+    fn errors_past_the_collapse_point_are_a_collapse_even_when_cut() {
+        let s = judge(&[(100, 30, 12_000), (20, 10, 12_000)], 500, StepEnd::Cut);
+        assert_eq!(s.status, StepStatus::Collapse);
+        let s = judge(&[(100, 0, 12_000)], 500, StepEnd::Collapsed);
+        assert_eq!(s.status, StepStatus::Collapse, "the search saw it collapse");
+        let s = judge(&[(100, 5, 12_000), (100, 0, 12_000)], 500, StepEnd::Ran);
+        assert_eq!(
+            s.status,
+            StepStatus::Broke,
+            "2.5% errors: a breach, no collapse"
+        );
+    }
+
+    #[test]
+    fn a_lagging_generator_or_a_cut_step_is_not_judged_on_the_service() {
+        let slow = [(100, 0, 90_000), (100, 0, 90_000)];
+        assert_eq!(
+            judge(&slow, 30_000, StepEnd::Ran).status,
+            StepStatus::Generator
+        );
+        assert_eq!(judge(&slow, 500, StepEnd::Cut).status, StepStatus::Cut);
+    }
+}

@@ -121,3 +121,82 @@ pub fn stitch(steps: Vec<StepRun>, capacity: Capacity) -> Result<Option<RunResul
     out.refresh_summaries()?;
     Ok(Some(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capacity::{SearchSettings, StopReason, test_step};
+
+    fn capacity() -> Capacity {
+        Capacity {
+            settings: SearchSettings {
+                start_per_sec: 10.0,
+                growth: "×2".into(),
+                hold_ms: 2000,
+                refine: 0,
+                min_achieved_ratio: 0.95,
+                collapse_error_ratio: 0.1,
+                max_rate_per_sec: 100.0,
+                max_duration_ms: 60_000,
+            },
+            sustainable_per_sec: Some(10.0),
+            breaking_per_sec: Some(20.0),
+            stop: StopReason::Refined,
+            steps: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn steps_follow_each_other_and_every_count_is_kept() {
+        // The first step has one warm-up interval, then two of hold; the second two of hold.
+        let first = test_step(&[(10, 0, 1000), (10, 0, 1000), (10, 1, 1000)], 1, 400);
+        let second = test_step(&[(20, 2, 5000), (20, 3, 5000)], 0, 900);
+        let runs = vec![
+            StepRun {
+                result: first,
+                schedule_ms: 3000,
+                rate_per_sec: 10.0,
+            },
+            StepRun {
+                result: second,
+                schedule_ms: 2000,
+                rate_per_sec: 20.0,
+            },
+        ];
+        let out = stitch(runs, capacity()).unwrap().unwrap();
+        let indices: Vec<u32> = out.endpoints[0].intervals.iter().map(|i| i.index).collect();
+        assert_eq!(indices, [0, 1, 2, 3, 4]);
+        let g: Vec<u32> = out.generator.intervals.iter().map(|g| g.index).collect();
+        assert_eq!(g, [0, 1, 2, 3, 4]);
+        assert_eq!(out.load.warmup_ms, 1000);
+        assert_eq!(out.load.duration_ms, 5000);
+        let segments: Vec<(u64, u64, f64)> = out
+            .load
+            .segments
+            .iter()
+            .map(|s| (s.start_ms, s.duration_ms, s.to))
+            .collect();
+        assert_eq!(
+            segments,
+            [(0, 1000, 10.0), (1000, 2000, 10.0), (3000, 2000, 20.0)]
+        );
+        // The measured phase (after the warm-up) holds both steps' requests and errors.
+        assert_eq!(out.endpoints[0].summary.requests, 60);
+        assert_eq!(out.endpoints[0].summary.errors, 6);
+        assert_eq!(out.endpoints[0].warmup.requests, 10);
+        let lag = out.generator.schedule_lag.decode().unwrap();
+        assert_eq!(lag.len(), 200, "both steps' schedule lag");
+        assert!(!out.partial);
+        assert_eq!(
+            out.capacity.as_ref().map(|c| c.stop),
+            Some(StopReason::Refined)
+        );
+        // The file reads back as any results file does.
+        assert_eq!(RunResult::from_json(&out.to_json()).unwrap(), out);
+    }
+
+    #[test]
+    fn no_steps_no_results() {
+        assert!(stitch(Vec::new(), capacity()).unwrap().is_none());
+    }
+}
