@@ -2,9 +2,10 @@
 //!
 //! Climb the ladder (start, then grown step by step up to the rate cap) until a step breaks;
 //! then halve the gap between the last good and the first bad rate `refine` times (on the
-//! growth's scale: geometric for a factor, arithmetic for an increment). A collapse, a
-//! generator that fell behind or a cut step ends the search at once; so does the duration cap,
-//! checked before every step so no step is started that cannot finish within it.
+//! growth's scale: geometric for a factor, arithmetic for an increment). A collapse or a cut
+//! step ends the search at once; so does the duration cap, checked before every step so no step
+//! is started that cannot finish within it. A step during which the generator fell behind (a
+//! busy machine) runs again once; a second time ends the search.
 
 use std::time::Duration;
 
@@ -41,6 +42,8 @@ pub struct Searcher {
     /// Lowest rate that broke.
     bad: Option<f64>,
     refines_left: u32,
+    /// A step to run again because the generator fell behind during it.
+    repeat: Option<(f64, Phase)>,
     stopped: Option<StopReason>,
 }
 
@@ -54,6 +57,7 @@ impl Searcher {
             good: None,
             bad: None,
             refines_left: search.refine,
+            repeat: None,
             stopped: None,
         }
     }
@@ -63,13 +67,14 @@ impl Searcher {
         if let Some(reason) = self.stopped {
             return Next::Stop(reason);
         }
-        let (rate, phase) = match (self.good, self.bad) {
-            (_, None) => match self.climb.get(self.rung) {
+        let (rate, phase) = match (self.repeat, self.good, self.bad) {
+            (Some(again), _, _) => again,
+            (None, _, None) => match self.climb.get(self.rung) {
                 Some(&rate) => (rate, Phase::Climb),
                 None => return Next::Stop(StopReason::RateCap),
             },
-            (None, Some(_)) => return Next::Stop(StopReason::FirstStep),
-            (Some(good), Some(bad)) => {
+            (None, None, Some(_)) => return Next::Stop(StopReason::FirstStep),
+            (None, Some(good), Some(bad)) => {
                 if self.refines_left == 0 || bad / good <= FINEST_BRACKET {
                     return Next::Stop(StopReason::Refined);
                 }
@@ -84,6 +89,11 @@ impl Searcher {
 
     /// Records the verdict on the step run at `rate`.
     pub fn record(&mut self, rate: f64, phase: Phase, status: StepStatus) {
+        let repeated = self.repeat.take().is_some();
+        if status == StepStatus::Generator && !repeated {
+            self.repeat = Some((rate, phase));
+            return;
+        }
         match status {
             StepStatus::Held => {
                 self.good = Some(self.good.map_or(rate, |g| g.max(rate)));
@@ -280,15 +290,45 @@ mod tests {
     }
 
     #[test]
-    fn generator_and_cut_steps_end_the_search() {
+    fn a_step_the_generator_fell_behind_in_runs_again_once() {
         let s = search(Growth::Factor(2.0), 2);
         let mut a = Searcher::new(&s);
-        a.record(100.0, Phase::Climb, StepStatus::Generator);
+        a.record(100.0, Phase::Climb, StepStatus::Held);
+        a.record(200.0, Phase::Climb, StepStatus::Generator);
+        let again = Next::Step {
+            rate: 200.0,
+            phase: Phase::Climb,
+        };
+        assert_eq!(a.next(Duration::ZERO, s.hold), again);
+        a.record(200.0, Phase::Climb, StepStatus::Held);
         assert_eq!(
             a.next(Duration::ZERO, s.hold),
-            Next::Stop(StopReason::Generator)
+            Next::Step {
+                rate: 400.0,
+                phase: Phase::Climb
+            },
+            "the repeat held: the climb goes on"
         );
-        assert_eq!(a.sustainable(), None);
+        a.record(400.0, Phase::Climb, StepStatus::Generator);
+        assert_eq!(
+            a.next(Duration::ZERO, s.hold),
+            Next::Step {
+                rate: 400.0,
+                phase: Phase::Climb
+            }
+        );
+        a.record(400.0, Phase::Climb, StepStatus::Generator);
+        assert_eq!(
+            a.next(Duration::ZERO, s.hold),
+            Next::Stop(StopReason::Generator),
+            "twice in a row ends the search"
+        );
+        assert_eq!(a.sustainable(), Some(200.0));
+    }
+
+    #[test]
+    fn cut_steps_end_the_search() {
+        let s = search(Growth::Factor(2.0), 2);
         let mut b = Searcher::new(&s);
         b.record(100.0, Phase::Climb, StepStatus::Held);
         b.record(200.0, Phase::Climb, StepStatus::Cut);

@@ -106,7 +106,7 @@ fn stop_text(c: &Capacity) -> String {
             "search: the duration cap {} left no time for another step",
             format_duration(std::time::Duration::from_millis(s.max_duration_ms))
         ),
-        StopReason::Generator => "search: stopped because the generator fell behind its schedule (schedule lag): the last step measured the generator, not the service".into(),
+        StopReason::Generator => "search: stopped because the generator fell behind its schedule twice in a row (schedule lag): those steps measured the generator, not the service".into(),
         StopReason::Interrupted => "search: interrupted; the results are partial".into(),
     }
 }
@@ -256,7 +256,10 @@ fn verdict(s: &Step, name: &dyn Fn(&str) -> String) -> String {
             }
             v
         }
-        StepStatus::Generator => format!("generator behind (lag p95 {})", latency_us(s.lag_p95_us)),
+        StepStatus::Generator => format!(
+            "generator behind (lag p95 {}): not judged",
+            latency_us(s.lag_p95_us)
+        ),
         StepStatus::Cut => "cut short".into(),
     };
     format!("{what}{phase}")
