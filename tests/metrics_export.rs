@@ -337,7 +337,9 @@ fn the_binary_serves_metrics_and_writes_the_final_snapshot() {
     let mut rest = String::new();
     stderr.read_to_string(&mut rest).unwrap();
     let status = child.wait().unwrap();
-    assert!(status.success(), "{rest}");
+    // 0, or 3 when a busy machine made the generator fall behind (the run is then untrusted
+    // for a verdict, which says nothing about its metrics).
+    assert!(matches!(status.code(), Some(0 | 3)), "{status}: {rest}");
     let result = RunResult::from_json(&std::fs::read_to_string(&results).unwrap()).unwrap();
     let text = std::fs::read_to_string(&snapshot).unwrap();
     assert!(text.contains("# TYPE loadgate_requests counter\n"));
