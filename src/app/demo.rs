@@ -62,8 +62,6 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         git_sha: None,
         runner_class: Some(DEMO_RUNNER_CLASS.into()),
         progress: ProgressMode::Auto,
-        metrics_listen: None,
-        metrics_out: None,
     };
     let result = super::execute_run(
         profile.clone(),

@@ -19,7 +19,7 @@ use crate::error::{Error, ExitCode};
 use crate::profile::Profile;
 use crate::results::RunResult;
 
-pub use run::{execute_run, load_profile, resolve_target};
+pub use run::{execute_run, execute_run_with, load_profile, resolve_target};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::live::Live;
 use crate::baseline::Baseline;
-use crate::cli::{ProgressMode, RunArgs, RunFlags};
+use crate::cli::{MetricsFlags, ProgressMode, RunArgs, RunFlags};
 use crate::compare::{Comparison, Verdict};
 use crate::engine::{self, IntervalProgress, RunExtras, RunMeta, RunOptions, ShardSpec, Stop};
 use crate::error::{Error, ExitCode};
@@ -17,7 +17,13 @@ use crate::results::{GitRef, RunResult, Runner};
 
 pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
-    let result = execute_run(profile.clone(), &args.run, Some(&args.profile)).await?;
+    let result = execute_run_with(
+        profile.clone(),
+        &args.run,
+        &args.metrics,
+        Some(&args.profile),
+    )
+    .await?;
     if result.shard.count > 1 && !result.partial {
         // One shard alone says nothing about the service: thresholds and the gate are judged
         // on the merged results.
@@ -110,6 +116,16 @@ pub async fn execute_run(
     flags: &RunFlags,
     profile_path: Option<&Path>,
 ) -> Result<RunResult, Error> {
+    execute_run_with(profile, flags, &MetricsFlags::default(), profile_path).await
+}
+
+/// [`execute_run`] with live metrics (`--metrics-listen`, `--metrics-out`).
+pub async fn execute_run_with(
+    profile: Arc<Profile>,
+    flags: &RunFlags,
+    metrics: &MetricsFlags,
+    profile_path: Option<&Path>,
+) -> Result<RunResult, Error> {
     let searching = profile.load.search.is_some();
     if searching && flags.shard.is_some_and(|(_, n)| n > 1) {
         return Err(Error::Usage(
@@ -155,8 +171,8 @@ pub async fn execute_run(
     };
     let live = Live::start(
         &profile,
-        flags.metrics_listen.as_deref(),
-        flags.metrics_out.as_deref(),
+        metrics.metrics_listen.as_deref(),
+        metrics.metrics_out.as_deref(),
     )
     .await?;
     if let Some(addr) = live.as_ref().and_then(Live::addr) {
