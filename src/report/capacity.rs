@@ -161,7 +161,8 @@ pub fn terminal(c: &Capacity) -> String {
 pub fn markdown(c: &Capacity) -> String {
     // Endpoint names come from the profile and may hold anything: escaped plain text.
     let name = |s: &str| markdown_inline(s);
-    let mut out = String::from("### Capacity\n\n");
+    // Nested under the report's own `###` title.
+    let mut out = String::from("#### Capacity\n\n");
     for line in headline_with(c, &name) {
         let _ = writeln!(out, "- {line}");
     }
