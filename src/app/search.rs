@@ -123,7 +123,8 @@ pub(super) async fn search(
         let schedule_ms = length.as_millis() as u64;
         let placement = Placement {
             first_interval: first_interval + warmup_intervals,
-            intervals: capacity::stitch::intervals_of(schedule_ms, interval_ms) - warmup_intervals,
+            intervals: capacity::stitch::intervals_of(schedule_ms, interval_ms)
+                .saturating_sub(warmup_intervals),
         };
         let step = capacity::judge_step(
             &result,
