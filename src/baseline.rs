@@ -9,6 +9,7 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+use crate::capacity::Capacity;
 use crate::compare::validity;
 use crate::metrics::HistogramError;
 use crate::results::{self, GitRef, Interval, ProfileRef, ResultsError, RunResult, Runner, Tool};
@@ -52,6 +53,9 @@ pub struct BaselineRun {
     pub duration_ms: u64,
     /// Per endpoint: the intervals of the measured phase.
     pub endpoints: Vec<BaselineEndpoint>,
+    /// A capacity search's sustainable rate (absent for other runs).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::capacity::Estimate>,
 }
 
 /// One endpoint of a baseline run.
@@ -373,6 +377,7 @@ impl BaselineRun {
                         .collect(),
                 })
                 .collect(),
+            capacity: result.capacity.as_ref().and_then(Capacity::estimate),
         })
     }
 

@@ -52,6 +52,9 @@ pub struct RunArgs {
     /// Target, output, sharding and progress.
     #[command(flatten)]
     pub run: RunFlags,
+    /// Live metrics.
+    #[command(flatten)]
+    pub metrics: MetricsFlags,
 }
 
 /// Flags shared by every command that sends load.
@@ -81,6 +84,18 @@ pub struct RunFlags {
     /// Live progress: a rewritten line on a terminal, periodic lines otherwise.
     #[arg(long, env = "LOADGATE_PROGRESS", value_enum, default_value_t = ProgressMode::Auto)]
     pub progress: ProgressMode,
+}
+
+/// Live metrics of a run, for Prometheus.
+#[derive(Debug, Args, Clone, Default)]
+pub struct MetricsFlags {
+    /// Serve live Prometheus/OpenMetrics metrics on `http://ADDR/metrics` while the run goes on
+    /// (like `127.0.0.1:9464`; port 0 picks a free one, printed on stderr).
+    #[arg(long, env = "LOADGATE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<String>,
+    /// Write the final metrics snapshot (OpenMetrics text) to this file.
+    #[arg(long, env = "LOADGATE_METRICS_OUT", value_name = "FILE")]
+    pub metrics_out: Option<PathBuf>,
 }
 
 /// How progress is shown.

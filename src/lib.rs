@@ -15,10 +15,11 @@
 //! ```
 //!
 //! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
-//! `profile`, `metrics`, `results`, `compare` and `report` are pure.
+//! `profile`, `metrics`, `results`, `capacity`, `compare` and `report` are pure.
 
 pub mod app;
 pub mod baseline;
+pub mod capacity;
 pub mod cli;
 pub mod compare;
 pub mod demo;

@@ -56,6 +56,9 @@ pub struct RunResult {
     pub scenarios: Vec<ScenarioResult>,
     /// How well the generator kept to its schedule.
     pub generator: Generator,
+    /// What a capacity search (`load.model: search`) found; absent for every other run.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub capacity: Option<crate::capacity::Capacity>,
 }
 
 /// The tool that wrote a results file.

@@ -15,6 +15,24 @@ requests:
     get: /
 ";
 
+/// A capacity search (`model: search`) with its caps and an SLO.
+const SEARCH: &str = "\
+name: shop
+load:
+  model: search
+  search:
+    start: 50/s
+    step: 1.5x
+    hold: 10s
+    max_rate: 400/s
+    max_duration: 2m
+requests:
+  - name: home
+    get: /
+thresholds:
+  all: { p95: 300ms, error_rate: 1% }
+";
+
 fn error_of(yaml: &str) -> String {
     Profile::from_yaml(yaml, "profile.yaml")
         .unwrap_err()
@@ -75,7 +93,55 @@ broken! {
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
+    search_without_a_rate_cap: SEARCH.replace("    max_rate: 400/s\n", "");
+    search_without_a_duration_cap: SEARCH.replace("    max_duration: 2m\n", "");
+    search_without_a_start: SEARCH.replace("    start: 50/s\n", "");
+    search_with_stages: SEARCH.replace("  model: search\n", "  model: search\n  stages:\n    - { duration: 30s, rate: 50/s }\n");
+    search_model_without_a_search_section: SEARCH.replace("  search:\n    start: 50/s\n    step: 1.5x\n    hold: 10s\n    max_rate: 400/s\n    max_duration: 2m\n", "");
+    search_section_without_the_model: SEARCH.replace("  model: search\n", "");
+    search_without_an_slo: SEARCH.replace("thresholds:\n  all: { p95: 300ms, error_rate: 1% }\n", "");
+    search_with_a_min_rate_threshold: SEARCH.replace("error_rate: 1% }", "error_rate: 1%, min_rate: 10/s }");
+    search_with_a_bad_step: SEARCH.replace("step: 1.5x", "step: faster");
+    search_step_factor_too_small: SEARCH.replace("step: 1.5x", "step: 1x");
+    search_start_above_the_cap: SEARCH.replace("start: 50/s", "start: 500/s");
+    search_collapse_below_the_error_limit: SEARCH.replace("    max_rate:", "    collapse: 0.5%\n    max_rate:");
+    search_cap_leaves_no_time_for_a_step: SEARCH.replace("max_duration: 2m", "max_duration: 5s");
+    search_unknown_key: SEARCH.replace("    hold: 10s", "    hodl: 10s");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
+}
+
+#[test]
+fn a_search_lays_out_its_ladder_within_the_caps() {
+    let p = Profile::from_yaml(SEARCH, "profile.yaml").unwrap();
+    let search = p.load.search.as_ref().unwrap();
+    assert_eq!(p.load.model, loadgate::profile::LoadModel::Open);
+    assert_eq!(
+        search.climb(),
+        [50.0, 75.0, 112.5, 168.75, 253.125, 379.6875, 400.0]
+    );
+    // Seven 10 s steps fit in the 2 m cap: the ladder is the most the search can climb.
+    let rates: Vec<f64> = p.load.segments.iter().map(|s| s.to).collect();
+    assert_eq!(rates, search.climb());
+    assert!(p.load.duration() <= search.max_duration);
+    // Ten times the 1% error-rate limit.
+    assert!((search.collapse_error_ratio - 0.10).abs() < 1e-12);
+    let tight = SEARCH.replace("error_rate: 1%", "error_rate: 0.1%");
+    let p = Profile::from_yaml(&tight, "profile.yaml").unwrap();
+    let collapse = p.load.search.as_ref().unwrap().collapse_error_ratio;
+    assert!((collapse - 0.05).abs() < 1e-12, "clamped to 5%: {collapse}");
+    // The SLO is part of a search's hash; a fixed-rate profile's thresholds are not.
+    let base = Profile::from_yaml(SEARCH, "profile.yaml").unwrap();
+    let other_slo = SEARCH.replace("p95: 300ms", "p95: 250ms");
+    assert_ne!(
+        Profile::from_yaml(&other_slo, "profile.yaml").unwrap().hash,
+        base.hash
+    );
+    let fixed = Profile::from_yaml(GOOD, "profile.yaml").unwrap();
+    let fixed_slo = format!("{GOOD}thresholds:\n  all: {{ p95: 1s }}\n");
+    assert_eq!(
+        Profile::from_yaml(&fixed_slo, "profile.yaml").unwrap().hash,
+        fixed.hash
+    );
 }
 
 #[test]

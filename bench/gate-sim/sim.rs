@@ -369,6 +369,8 @@ impl Tally {
                         }
                     }
                 }
+                // The simulator runs fixed-rate loads: no capacity searches.
+                Metric::Capacity => {}
             }
         }
     }

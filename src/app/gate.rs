@@ -249,6 +249,9 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         result
     };
     print!("{}", terminal::summary(&result));
+    if let Some(c) = &result.capacity {
+        print!("{}", crate::report::capacity::terminal(c));
+    }
     let outputs_dir = results_path
         .parent()
         .map(Path::to_path_buf)

@@ -6,8 +6,10 @@ mod compare;
 mod demo;
 mod gate;
 mod init;
+pub mod live;
 mod report;
 mod run;
+mod search;
 mod validate;
 
 use std::io::{IsTerminal as _, Write as _};
@@ -20,7 +22,7 @@ use crate::error::{Error, ExitCode};
 use crate::profile::Profile;
 use crate::results::RunResult;
 
-pub use run::{execute_run, load_profile, resolve_target};
+pub use run::{execute_run, execute_run_with, load_profile, resolve_target};
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {

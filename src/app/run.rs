@@ -5,10 +5,11 @@ use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::live::Live;
 use crate::baseline::Baseline;
-use crate::cli::{ProgressMode, RunArgs, RunFlags};
+use crate::cli::{MetricsFlags, ProgressMode, RunArgs, RunFlags};
 use crate::compare::{Comparison, Verdict};
-use crate::engine::{self, IntervalProgress, RunMeta, RunOptions, ShardSpec, Stop};
+use crate::engine::{self, IntervalProgress, RunExtras, RunMeta, RunOptions, ShardSpec, Stop};
 use crate::error::{Error, ExitCode};
 use crate::profile::{self, Profile};
 use crate::report::{terminal, verdict};
@@ -16,7 +17,13 @@ use crate::results::{GitRef, RunResult, Runner};
 
 pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
-    let result = execute_run(profile.clone(), &args.run, Some(&args.profile)).await?;
+    let result = execute_run_with(
+        profile.clone(),
+        &args.run,
+        &args.metrics,
+        Some(&args.profile),
+    )
+    .await?;
     if result.shard.count > 1 && !result.partial {
         // One shard alone says nothing about the service: thresholds and the gate are judged
         // on the merged results.
@@ -43,6 +50,9 @@ pub(super) fn finish_run(
 ) -> Result<Comparison, Error> {
     super::write_file(out, &result.to_json())?;
     print!("{}", terminal::summary(result));
+    if let Some(c) = &result.capacity {
+        print!("{}", crate::report::capacity::terminal(c));
+    }
     eprintln!("results written to {}", out.display());
     let comparison = super::compare::gate_run(result, baseline, profile)?;
     if baseline.is_some() {
@@ -99,12 +109,29 @@ pub fn resolve_target(profile: &Profile, flag: Option<&str>) -> Result<String, E
     Ok(target.trim().trim_end_matches('/').to_string())
 }
 
-/// Runs a profile with the given flags: readiness probe, engine, progress, signals.
+/// Runs a profile with the given flags: readiness probe, engine (or a capacity search),
+/// progress, signals.
 pub async fn execute_run(
     profile: Arc<Profile>,
     flags: &RunFlags,
     profile_path: Option<&Path>,
 ) -> Result<RunResult, Error> {
+    execute_run_with(profile, flags, &MetricsFlags::default(), profile_path).await
+}
+
+/// [`execute_run`] with live metrics (`--metrics-listen`, `--metrics-out`).
+pub async fn execute_run_with(
+    profile: Arc<Profile>,
+    flags: &RunFlags,
+    metrics: &MetricsFlags,
+    profile_path: Option<&Path>,
+) -> Result<RunResult, Error> {
+    let searching = profile.load.search.is_some();
+    if searching && flags.shard.is_some_and(|(_, n)| n > 1) {
+        return Err(Error::Usage(
+            "`--shard` cannot split a capacity search (`model: search`): every step's verdict needs the whole load; run it unsharded".into(),
+        ));
+    }
     let target = resolve_target(&profile, flags.target.as_deref())?;
     if let (Some(wait), false) = (&profile.wait_for, flags.no_wait) {
         let url = if wait.path.starts_with('/') {
@@ -142,51 +169,137 @@ pub async fn execute_run(
             runner: runner(flags.runner_class.as_deref()),
         },
     };
+    let live = Live::start(
+        &profile,
+        metrics.metrics_listen.as_deref(),
+        metrics.metrics_out.as_deref(),
+    )
+    .await?;
+    if let Some(addr) = live.as_ref().and_then(Live::addr) {
+        eprintln!("metrics: http://{addr}/metrics");
+    }
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone()));
-    let interval_secs = profile.load.interval.as_secs_f64();
-    let total_secs = profile.load.duration().as_secs_f64();
-    let warmup_intervals =
-        (profile.load.warmup.as_nanos() / profile.load.interval.as_nanos()) as u32;
-    let live = flags.progress == ProgressMode::Auto && super::stderr_is_terminal();
-    let every = match flags.progress {
-        ProgressMode::Auto if !live => (10.0 / interval_secs).round().max(1.0) as u32,
-        _ => 1,
-    };
-    eprintln!(
-        "running `{}` against {} for {}{}…",
-        profile.name,
-        options.target,
-        profile::units::format_duration(profile.load.duration()),
-        if count > 1 {
-            format!(" (shard {}/{count})", index + 1)
-        } else {
-            String::new()
-        }
-    );
-    let mut show = |p: &IntervalProgress| {
-        if flags.progress == ProgressMode::Off || !(p.index + 1).is_multiple_of(every) {
-            return;
-        }
-        let text =
-            terminal::progress_line(p, interval_secs, total_secs, p.index < warmup_intervals);
-        let mut err = std::io::stderr().lock();
-        let _ = if live {
-            write!(err, "\r\x1b[2K{text}")
-        } else {
-            writeln!(err, "{text}")
+    let view = ProgressView::new(flags.progress);
+    let result = if searching {
+        eprintln!(
+            "searching the capacity of `{}` at {}: up to {} for at most {}…",
+            profile.name,
+            options.target,
+            profile::units::format_rate(
+                profile
+                    .load
+                    .search
+                    .as_ref()
+                    .map_or(0.0, |s| s.max_rate_per_sec)
+            ),
+            profile::units::format_duration(
+                profile
+                    .load
+                    .search
+                    .as_ref()
+                    .map_or_else(Default::default, |s| s.max_duration)
+            ),
+        );
+        super::search::search(&profile, &options, &stop, &view, live.as_ref()).await
+    } else {
+        eprintln!(
+            "running `{}` against {} for {}{}…",
+            profile.name,
+            options.target,
+            profile::units::format_duration(profile.load.duration()),
+            if count > 1 {
+                format!(" (shard {}/{count})", index + 1)
+            } else {
+                String::new()
+            }
+        );
+        let mut show = view.for_schedule(&profile.load);
+        let extras = RunExtras {
+            gauges: live.as_ref().map(Live::gauges),
+            ..RunExtras::default()
         };
+        engine::run_with(profile.clone(), options, extras, stop.clone(), |p| {
+            show(p);
+            if let Some(l) = &live {
+                l.observe(p);
+            }
+        })
+        .await
+        .map_err(Error::from)
     };
-    let result = engine::run(profile, options, stop.clone(), &mut show).await;
     signals.abort();
-    if live {
-        eprint!("\r\x1b[2K");
+    view.clear();
+    if let Some(l) = live
+        && let Err(e) = l.finish().await
+    {
+        // The run's results matter more than its metrics snapshot: keep going.
+        eprintln!("warning: {e}");
     }
     let result = result?;
     if result.partial {
         eprintln!("run stopped early: results are partial");
     }
     Ok(result)
+}
+
+/// How live progress is shown: a rewritten line on a terminal, periodic lines otherwise.
+pub(super) struct ProgressView {
+    mode: ProgressMode,
+    live: bool,
+}
+
+impl ProgressView {
+    fn new(mode: ProgressMode) -> Self {
+        Self {
+            mode,
+            live: mode == ProgressMode::Auto && super::stderr_is_terminal(),
+        }
+    }
+
+    /// A progress callback for one engine run following `load`.
+    pub(super) fn for_schedule(
+        &self,
+        load: &profile::Load,
+    ) -> impl FnMut(&IntervalProgress) + use<> {
+        let interval_secs = load.interval.as_secs_f64();
+        let total_secs = load.duration().as_secs_f64();
+        let warmup_intervals = (load.warmup.as_nanos() / load.interval.as_nanos()) as u32;
+        let (mode, live) = (self.mode, self.live);
+        let every = match mode {
+            ProgressMode::Auto if !live => (10.0 / interval_secs).round().max(1.0) as u32,
+            _ => 1,
+        };
+        move |p: &IntervalProgress| {
+            if mode == ProgressMode::Off || !(p.index + 1).is_multiple_of(every) {
+                return;
+            }
+            let text =
+                terminal::progress_line(p, interval_secs, total_secs, p.index < warmup_intervals);
+            let mut err = std::io::stderr().lock();
+            let _ = if live {
+                write!(err, "\r\x1b[2K{text}")
+            } else {
+                writeln!(err, "{text}")
+            };
+        }
+    }
+
+    /// Prints a line that stays (a search's step), above the live line.
+    pub(super) fn line(&self, text: &str) {
+        if self.mode == ProgressMode::Off {
+            return;
+        }
+        self.clear();
+        eprintln!("{text}");
+    }
+
+    /// Clears the live line.
+    pub(super) fn clear(&self) {
+        if self.live {
+            eprint!("\r\x1b[2K");
+        }
+    }
 }
 
 /// First Ctrl-C or SIGTERM: stop scheduling, drain, write partial results. Second: abort.

@@ -57,6 +57,85 @@ pub fn plan(
             format_duration(w.timeout)
         );
     }
+    if let Some(search) = &load.search {
+        search_plan(&mut out, load, search);
+    } else {
+        schedule_plan(&mut out, load, shard);
+    }
+    let weights: u32 = profile.endpoints.iter().map(|e| e.weight).sum();
+    let _ = writeln!(out, "request mix:");
+    for e in &profile.endpoints {
+        let body = match &e.body {
+            Body::Empty => String::new(),
+            Body::Text(_) => " (text body)".into(),
+            Body::Json { .. } => " (JSON body)".into(),
+            Body::Form(_) => " (form body)".into(),
+        };
+        let _ = writeln!(
+            out,
+            "  {:>6}  {}: {} {}{body}",
+            percent(f64::from(e.weight) / f64::from(weights)),
+            e.name,
+            e.method,
+            e.url.source()
+        );
+    }
+    if !profile.thresholds.is_empty() {
+        let _ = writeln!(out, "thresholds:");
+        for t in &profile.thresholds {
+            let scope = match &t.scope {
+                ThresholdScope::All => "all".to_string(),
+                ThresholdScope::Endpoint(n) => n.clone(),
+            };
+            let limits: Vec<String> = t
+                .limits
+                .iter()
+                .map(|l| match l {
+                    Limit::Latency { quantile, max } if quantile.0 >= 1.0 => {
+                        format!("max < {}", format_duration(*max))
+                    }
+                    Limit::Latency { quantile, max } => {
+                        format!("{quantile} < {}", format_duration(*max))
+                    }
+                    Limit::ErrorRate { max_ratio } => {
+                        format!("error rate < {}", percent(*max_ratio))
+                    }
+                    Limit::MinRate { per_sec } => format!("rate ≥ {}", format_rate(*per_sec)),
+                })
+                .collect();
+            let _ = writeln!(out, "  {scope}: {}", limits.join(", "));
+        }
+    }
+    let g = &profile.gate;
+    if load.search.is_some() {
+        let _ = writeln!(
+            out,
+            "gate: sustainable rate -{} · alpha {} · {} baseline runs kept (3 needed to judge)",
+            percent(g.capacity),
+            g.alpha,
+            g.baseline_runs
+        );
+        return out;
+    }
+    let metrics: Vec<String> = g
+        .metrics
+        .iter()
+        .map(|(q, t)| format!("{q} +{}", percent(*t)))
+        .collect();
+    let _ = writeln!(
+        out,
+        "gate: {} · error rate +{} · alpha {} · {} baseline runs kept · {} blocks",
+        metrics.join(", "),
+        percent(g.error_rate),
+        g.alpha,
+        g.baseline_runs,
+        format_duration(g.block)
+    );
+    out
+}
+
+/// A fixed schedule: the model, then every segment.
+fn schedule_plan(out: &mut String, load: &crate::profile::Load, shard: Option<(u32, u32)>) {
     let model = match load.model {
         LoadModel::Open => format!(
             "open model (arrival rate), in-flight cap {}",
@@ -112,64 +191,54 @@ pub fn plan(
         }
         out.push('\n');
     }
-    let weights: u32 = profile.endpoints.iter().map(|e| e.weight).sum();
-    let _ = writeln!(out, "request mix:");
-    for e in &profile.endpoints {
-        let body = match &e.body {
-            Body::Empty => String::new(),
-            Body::Text(_) => " (text body)".into(),
-            Body::Json { .. } => " (JSON body)".into(),
-            Body::Form(_) => " (form body)".into(),
-        };
-        let _ = writeln!(
-            out,
-            "  {:>6}  {}: {} {}{body}",
-            percent(f64::from(e.weight) / f64::from(weights)),
-            e.name,
-            e.method,
-            e.url.source()
-        );
-    }
-    if !profile.thresholds.is_empty() {
-        let _ = writeln!(out, "thresholds:");
-        for t in &profile.thresholds {
-            let scope = match &t.scope {
-                ThresholdScope::All => "all".to_string(),
-                ThresholdScope::Endpoint(n) => n.clone(),
-            };
-            let limits: Vec<String> = t
-                .limits
-                .iter()
-                .map(|l| match l {
-                    Limit::Latency { quantile, max } if quantile.0 >= 1.0 => {
-                        format!("max < {}", format_duration(*max))
-                    }
-                    Limit::Latency { quantile, max } => {
-                        format!("{quantile} < {}", format_duration(*max))
-                    }
-                    Limit::ErrorRate { max_ratio } => {
-                        format!("error rate < {}", percent(*max_ratio))
-                    }
-                    Limit::MinRate { per_sec } => format!("rate ≥ {}", format_rate(*per_sec)),
-                })
-                .collect();
-            let _ = writeln!(out, "  {scope}: {}", limits.join(", "));
-        }
-    }
-    let g = &profile.gate;
-    let metrics: Vec<String> = g
-        .metrics
-        .iter()
-        .map(|(q, t)| format!("{q} +{}", percent(*t)))
-        .collect();
+}
+
+/// A capacity search: its steps, caps and stopping rules, then the ladder it may climb.
+fn search_plan(out: &mut String, load: &crate::profile::Load, s: &crate::profile::Search) {
     let _ = writeln!(
         out,
-        "gate: {} · error rate +{} · alpha {} · {} baseline runs kept · {} blocks",
-        metrics.join(", "),
-        percent(g.error_rate),
-        g.alpha,
-        g.baseline_runs,
-        format_duration(g.block)
+        "load: capacity search (arrival rate), in-flight cap {}; interval {}",
+        count(load.max_in_flight),
+        format_duration(load.interval)
     );
-    out
+    let _ = writeln!(
+        out,
+        "search: from {}, {} per step, {} each{}; {} refining steps between the last good and the first bad rate",
+        format_rate(s.start_per_sec),
+        s.growth,
+        format_duration(s.hold),
+        if load.warmup.is_zero() {
+            String::new()
+        } else {
+            format!(", after a {} warm-up", format_duration(load.warmup))
+        },
+        s.refine
+    );
+    let _ = writeln!(
+        out,
+        "a step breaks on a threshold below, or achieving under {} of its rate; errors of {} or more stop the search at once",
+        percent(s.min_achieved_ratio),
+        percent(s.collapse_error_ratio)
+    );
+    let _ = writeln!(
+        out,
+        "hard caps: never above {}, never longer than {}",
+        format_rate(s.max_rate_per_sec),
+        format_duration(s.max_duration)
+    );
+    let _ = writeln!(out, "ladder (the most it climbs before refining):");
+    for (i, seg) in load.segments.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  {:>7} – {:<7} {}{}",
+            format_duration(seg.start),
+            format_duration(seg.start + seg.duration),
+            format_rate(seg.to),
+            if i == 0 && !load.warmup.is_zero() {
+                " (warm-up)"
+            } else {
+                ""
+            }
+        );
+    }
 }

@@ -616,7 +616,10 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
     } = input;
     let mut validity = validity::run_checks(current);
     let trusted = validity.iter().all(|c| c.status == CheckStatus::Ok);
-    let thresholds = thresholds::check(current, limits)?;
+    let thresholds = match &current.capacity {
+        Some(c) => super::capacity::thresholds_at_sustained(current, c, limits)?,
+        None => thresholds::check(current, limits)?,
+    };
     let mut notes = Vec::new();
     let mut runs_in_file = 0;
     let mut used = Vec::new();
@@ -727,7 +730,14 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         notes,
     };
     let mut judged = None;
-    if trusted && base_verdict.is_none() {
+    if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {
+        // A search gates its sustainable rate; its latencies mix steps of different rates.
+        let estimates: Vec<_> = used.iter().map(|(_, r)| r.capacity).collect();
+        let j = super::capacity::judge(c, &estimates, gate);
+        comparison.settings.family_size = j.family_size;
+        comparison.metrics = j.metrics;
+        judged = Some((j.verdict, j.reasons));
+    } else if trusted && base_verdict.is_none() {
         let data = RunData::from_result(current).map_err(|source| ResultsError::Histogram {
             path: "endpoints".into(),
             source,

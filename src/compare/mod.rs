@@ -3,9 +3,10 @@
 //! [`run`] turns a results file or a baseline run into what the tests need; [`stats`] holds the
 //! latency math (log-quantile prediction interval with variance shrinkage, Holm, BH);
 //! [`errors`] the exact conditional binomial test; [`validity`] the checks before any verdict;
-//! [`thresholds`] the absolute limits; [`gate`] the policy that turns all of it into
-//! [`verdict`]s. The method is described in `stats-gate.md` and, in plain words, in the README.
+//! [`thresholds`] the absolute limits; [`capacity`] a capacity search's sustainable rate;
+//! [`gate`] the policy that turns all of it into [`verdict`]s. The method is described in `stats-gate.md` and, in plain words, in the README.
 
+pub mod capacity;
 pub mod errors;
 pub mod gate;
 pub mod run;

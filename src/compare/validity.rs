@@ -70,6 +70,9 @@ pub fn run_checks(result: &RunResult) -> Vec<ValidityCheck> {
 }
 
 fn generator_check(result: &RunResult) -> ValidityCheck {
+    if let Some(c) = &result.capacity {
+        return search_generator_check(c);
+    }
     let totals = result.generator_totals();
     match result.load.model {
         LoadModel::Open => {
@@ -149,6 +152,42 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                 ok(CheckKind::Generator, "every target user was running".into())
             }
         }
+    }
+}
+
+/// A capacity search drives the service past what it sustains: arrivals dropped at the
+/// in-flight cap and a falling achieved rate are its findings (the `achieved` check of each
+/// step), not the generator's failure. The generator failed only when its own schedule lag
+/// was too high in a step, which stops the search.
+fn search_generator_check(c: &crate::capacity::Capacity) -> ValidityCheck {
+    use crate::capacity::StepStatus;
+    let lag = c.steps.iter().map(|s| s.lag_p95_us).max().unwrap_or(0);
+    match c
+        .steps
+        .iter()
+        .position(|s| s.status == StepStatus::Generator)
+    {
+        Some(i) => failed(
+            CheckKind::Generator,
+            format!(
+                "the generator fell behind its schedule in step {} ({}): schedule lag p95 {} exceeds {}",
+                i + 1,
+                crate::report::format::rate(c.steps[i].target_per_sec),
+                latency_us(c.steps[i].lag_p95_us),
+                latency_us(MAX_LAG_P95_US)
+            ),
+        ),
+        None => ok(
+            CheckKind::Generator,
+            format!(
+                "the generator kept to its schedule in the {} judged steps of the search (schedule lag p95 at most {})",
+                c.steps
+                    .iter()
+                    .filter(|s| s.status != StepStatus::Generator)
+                    .count(),
+                latency_us(lag)
+            ),
+        ),
     }
 }
 

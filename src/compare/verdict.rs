@@ -238,6 +238,8 @@ pub enum Metric {
         /// The error class.
         class: ErrorClass,
     },
+    /// A capacity search's sustainable rate (a fall is a throughput regression).
+    Capacity,
 }
 
 /// The decision on one metric.
@@ -314,6 +316,29 @@ pub enum Detail {
     Latency(LatencyDetail),
     /// An error rate.
     ErrorRate(ErrorDetail),
+    /// A capacity search's sustainable rate.
+    Capacity(CapacityDetail),
+}
+
+/// How a sustainable rate was compared (on the log scale, like latency).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CapacityDetail {
+    /// The baseline runs' sustainable rates, oldest first.
+    pub baseline_rates: Vec<f64>,
+    /// `ln(current) − mean ln(baseline)`.
+    pub log_change: f64,
+    /// Standard error of `log_change` (prediction interval).
+    pub standard_error: f64,
+    /// Degrees of freedom of the Student-t.
+    pub degrees_of_freedom: f64,
+    /// Run-to-run standard deviation of the baseline runs' log rates.
+    pub between_runs_sd: f64,
+    /// The prior standard deviation it was shrunk toward: the searches' step resolution plus a
+    /// run-to-run allowance.
+    pub prior_sd: f64,
+    /// The current search's bracket, breaking ÷ sustainable rate (none when no step broke).
+    pub current_bracket: Option<f64>,
 }
 
 /// How a latency quantile was compared (all on the log scale).
@@ -487,6 +512,7 @@ impl Metric {
         match self {
             Metric::Latency { quantile } => crate::profile::Quantile(*quantile).label(),
             Metric::ErrorRate { class } => format!("errors {class}"),
+            Metric::Capacity => "capacity".into(),
         }
     }
 }

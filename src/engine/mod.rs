@@ -15,12 +15,13 @@ pub mod setup;
 pub mod worker;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc;
 
 use crate::metrics::EncodedHistogram;
-use crate::profile::{LoadModel, Profile};
+use crate::profile::{Load, LoadModel, Profile};
 use crate::results::{
     EndpointResult, FORMAT_VERSION, Generator, GitRef, LoadPlan, ProfileRef, RunResult, Runner,
     ScenarioResult, Segment, Shard, Tool,
@@ -68,6 +69,38 @@ pub struct RunOptions {
     pub session: setup::Session,
 }
 
+/// Optional parts of a run beyond [`RunOptions`]: one step of a capacity search, live gauges.
+#[derive(Debug, Clone, Default)]
+pub struct RunExtras {
+    /// Follow this load plan instead of the profile's (a capacity search's step).
+    pub load: Option<Load>,
+    /// Global index of the first arrival, so data rows continue across a search's steps.
+    pub first_arrival: u64,
+    /// Gauges the engine threads update once per interval, for live exporters.
+    pub gauges: Option<Arc<LiveGauges>>,
+}
+
+/// Values a live exporter reads while the run goes on. Engine threads update them from their
+/// interval ticker, never per request, so the request path stays free of shared writes.
+#[derive(Debug, Default)]
+pub struct LiveGauges {
+    in_flight: AtomicI64,
+}
+
+impl LiveGauges {
+    /// Requests in flight across the engine threads, as of their last interval tick.
+    pub fn in_flight(&self) -> u64 {
+        self.in_flight
+            .load(Ordering::Relaxed)
+            .max(0)
+            .cast_unsigned()
+    }
+
+    pub(crate) fn add_in_flight(&self, delta: i64) {
+        self.in_flight.fetch_add(delta, Ordering::Relaxed);
+    }
+}
+
 /// The engine could not run at all (target errors during the run are recorded, not raised).
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
@@ -82,8 +115,20 @@ pub async fn run(
     profile: Arc<Profile>,
     options: RunOptions,
     stop: Arc<Stop>,
+    progress: impl FnMut(&IntervalProgress),
+) -> Result<RunResult, EngineError> {
+    run_with(profile, options, RunExtras::default(), stop, progress).await
+}
+
+/// [`run`] with [`RunExtras`]: another load plan (a search step), live gauges.
+pub async fn run_with(
+    profile: Arc<Profile>,
+    options: RunOptions,
+    extras: RunExtras,
+    stop: Arc<Stop>,
     mut progress: impl FnMut(&IntervalProgress),
 ) -> Result<RunResult, EngineError> {
+    let plan = Arc::new(extras.load.unwrap_or_else(|| profile.load.clone()));
     let settings = client::ClientSettings::new(
         profile.http.version,
         profile.http.connect_timeout,
@@ -100,11 +145,10 @@ pub async fn run(
     let secrets = Arc::new(session.secrets);
     let threads = options
         .threads
-        .unwrap_or_else(|| default_threads(&profile, options.shard))
+        .unwrap_or_else(|| default_threads(&plan, options.shard))
         .max(1);
     let shard = options.shard;
-    let per_thread_cap = profile
-        .load
+    let per_thread_cap = plan
         .max_in_flight
         .div_ceil(u64::from(shard.count) * threads as u64)
         .max(1);
@@ -126,6 +170,9 @@ pub async fn run(
             max_in_flight: per_thread_cap,
             vars: vars.clone(),
             secrets: secrets.clone(),
+            load: plan.clone(),
+            first_arrival: extras.first_arrival,
+            gauges: extras.gauges.clone(),
         };
         let handle = std::thread::Builder::new()
             .name(format!("loadgate-engine-{thread}"))
@@ -171,8 +218,8 @@ pub async fn run(
             count: shard.count,
             indices: vec![shard.index],
         },
-        load: load_plan(&profile),
-        interval_ms: profile.load.interval.as_millis() as u64,
+        load: plan_of(&plan),
+        interval_ms: plan.interval.as_millis() as u64,
         endpoints: profile
             .endpoints
             .iter()
@@ -209,6 +256,7 @@ pub async fn run(
             peak_in_flight: collector.peak_in_flight,
             intervals: std::mem::take(&mut collector.generator),
         },
+        capacity: None,
     };
     // The results of a finished run can only fail to summarize if a histogram failed to
     // encode, which cannot happen for histograms this process built.
@@ -220,7 +268,11 @@ pub async fn run(
 
 /// The resolved plan as stored in results.
 pub fn load_plan(profile: &Profile) -> LoadPlan {
-    let load = &profile.load;
+    plan_of(&profile.load)
+}
+
+/// A load plan as stored in results.
+pub fn plan_of(load: &Load) -> LoadPlan {
     LoadPlan {
         model: load.model,
         warmup_ms: load.warmup.as_millis() as u64,
@@ -241,16 +293,15 @@ pub fn load_plan(profile: &Profile) -> LoadPlan {
 
 /// Enough threads for the load, no more than the CPUs: one per 5,000 req/s (open) or 250 users
 /// (closed). Fewer threads mean fewer timer wake-ups at low rates.
-fn default_threads(profile: &Profile, shard: ShardSpec) -> usize {
+fn default_threads(load: &Load, shard: ShardSpec) -> usize {
     let cpus = std::thread::available_parallelism().map_or(1, std::num::NonZero::get);
-    let peak = profile
-        .load
+    let peak = load
         .segments
         .iter()
         .map(|s| s.from.max(s.to))
         .fold(0.0, f64::max)
         / f64::from(shard.count);
-    let per_thread = match profile.load.model {
+    let per_thread = match load.model {
         LoadModel::Open => 5000.0,
         LoadModel::Closed => 250.0,
     };

@@ -16,12 +16,13 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
+use super::LiveGauges;
 use super::client::{ClientSettings, Pool};
 use super::exchange::{rows_for, run_scenario};
 use super::request::Prepared;
 use super::schedule::{Arrivals, Share, UsersCurve};
 use crate::metrics::{ClosedInterval, ErrorSamples, Histogram, IntervalSet};
-use crate::profile::{LoadModel, Profile};
+use crate::profile::{Load, LoadModel, Profile};
 use crate::secrets::Secrets;
 
 /// Granularity of tokio's timer.
@@ -62,7 +63,8 @@ impl Stop {
         self.flag.load(Ordering::Relaxed)
     }
 
-    pub(super) async fn wait(&self) {
+    /// Waits until triggered.
+    pub async fn wait(&self) {
         let notified = self.notify.notified();
         if self.is_triggered() {
             return;
@@ -120,6 +122,12 @@ pub struct ThreadPlan {
     pub vars: Arc<BTreeMap<String, minijinja::Value>>,
     /// Values masked in every recorded message.
     pub secrets: Arc<Secrets>,
+    /// The load plan this run follows (the profile's, or one step of a capacity search).
+    pub load: Arc<Load>,
+    /// Global index of the run's first arrival: data rows continue across a search's steps.
+    pub first_arrival: u64,
+    /// Live gauges, updated once per interval by the ticker (never per request).
+    pub gauges: Option<Arc<LiveGauges>>,
 }
 
 /// One engine thread's state (single-threaded: `Cell`/`RefCell`, no locks).
@@ -131,6 +139,8 @@ pub(super) struct Thread {
     pub(super) intervals: RefCell<IntervalSet>,
     pub(super) pools: Vec<Pool>,
     in_flight: Cell<u64>,
+    /// Requests in flight as last added to the live gauges.
+    reported_in_flight: Cell<u64>,
     peak_in_flight: Cell<u64>,
     lag: RefCell<Histogram>,
     pub(super) samples: RefCell<ErrorSamples>,
@@ -154,6 +164,16 @@ impl Thread {
         // The collector outlives the threads; a closed channel means the run is being torn
         // down and nothing is waiting for the data.
         let _ = self.plan.reports.send(report);
+    }
+
+    /// Adds this thread's change of requests in flight since its last report to the live
+    /// gauges: called once per interval, so the request path stays untouched.
+    fn report_gauges(&self) {
+        let now = self.in_flight.get();
+        if let Some(g) = &self.plan.gauges {
+            g.add_in_flight(now.cast_signed() - self.reported_in_flight.get().cast_signed());
+        }
+        self.reported_in_flight.set(now);
     }
 
     fn flush(&self, until: u32) {
@@ -190,7 +210,7 @@ pub fn run_thread(plan: ThreadPlan) {
 
 async fn thread_main(plan: ThreadPlan) {
     let endpoints = plan.profile.endpoints.len();
-    let load = &plan.profile.load;
+    let load = &plan.load;
     let interval = load.interval;
     let warmup_intervals = (load.warmup.as_nanos() / interval.as_nanos()) as u32;
     let state = Rc::new(Thread {
@@ -208,6 +228,7 @@ async fn thread_main(plan: ThreadPlan) {
             .map(|_| Pool::default())
             .collect(),
         in_flight: Cell::new(0),
+        reported_in_flight: Cell::new(0),
         peak_in_flight: Cell::new(0),
         lag: RefCell::new(Histogram::new()),
         samples: RefCell::new(ErrorSamples::default()),
@@ -219,12 +240,16 @@ async fn thread_main(plan: ThreadPlan) {
     });
     let ticker = tokio::task::spawn_local(ticker(state.clone()));
     tokio::time::sleep_until(state.start).await;
-    match state.plan.profile.load.model {
+    match state.plan.load.model {
         LoadModel::Open => open_loop(&state).await,
         LoadModel::Closed => closed_loop(&state).await,
     }
     drain(&state).await;
     ticker.abort();
+    // Whatever the ticker last reported is withdrawn: this thread has nothing in flight now.
+    if let Some(g) = &state.plan.gauges {
+        g.add_in_flight(-state.reported_in_flight.get().cast_signed());
+    }
     let mut closed = Vec::new();
     state
         .intervals
@@ -251,6 +276,7 @@ async fn ticker(state: Rc<Thread>) {
     loop {
         tokio::time::sleep_until(state.start + state.interval * k).await;
         state.flush(k);
+        state.report_gauges();
         k = k.saturating_add(1);
     }
 }
@@ -295,7 +321,7 @@ async fn drain(state: &Rc<Thread>) {
 
 async fn open_loop(state: &Rc<Thread>) {
     let profile = &state.plan.profile;
-    let arrivals = Arrivals::new(&profile.load.segments, state.plan.share);
+    let arrivals = Arrivals::new(&state.plan.load.segments, state.plan.share);
     let cap = state.plan.max_in_flight;
     for (index, offset) in arrivals {
         if state.plan.stop.is_triggered() {
@@ -314,7 +340,7 @@ async fn open_loop(state: &Rc<Thread>) {
             }
         }
         let k = (offset.as_nanos() / state.interval.as_nanos()) as u32;
-        let data = match rows_for(&profile.feeds, index) {
+        let data = match rows_for(&profile.feeds, state.plan.first_arrival + index) {
             Ok(d) => d,
             Err(reason) => {
                 state.plan.stop.trigger_because(reason);
@@ -369,7 +395,7 @@ fn leave(state: &Thread) {
 }
 
 async fn closed_loop(state: &Rc<Thread>) {
-    let load = &state.plan.profile.load;
+    let load = &state.plan.load;
     let mut curve = UsersCurve::new(&load.segments, load.spawn_rate);
     let end = state.start + load.duration();
     let tick = Duration::from_millis(20);
@@ -424,9 +450,10 @@ async fn user(state: Rc<Thread>, index: u64) {
 }
 
 async fn run_user(state: &Rc<Thread>, index: u64) {
-    let think = state.plan.profile.load.think_time;
+    let think = state.plan.load.think_time;
     // A user keeps its data rows for its lifetime; its global index picks them.
-    let global = state.plan.share.offset + index * state.plan.share.stride;
+    let global =
+        state.plan.first_arrival + state.plan.share.offset + index * state.plan.share.stride;
     let data = match rows_for(&state.plan.profile.feeds, global) {
         Ok(d) => d,
         Err(reason) => {

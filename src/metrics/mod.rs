@@ -3,6 +3,7 @@
 //! Units: latencies in microseconds (measured from the intended send time), counts as `u64`.
 //! Everything here is pure; the engine feeds it, results files store it, merge adds it.
 
+pub mod exposition;
 mod histogram;
 mod merge;
 mod recorder;

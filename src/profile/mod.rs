@@ -10,6 +10,7 @@ mod json_path;
 mod model;
 mod raw;
 mod requests;
+mod search;
 mod template;
 pub mod units;
 mod validate;
@@ -21,8 +22,8 @@ pub use feeds::{DataFiles, NoDataFiles};
 pub use json_path::JsonPath;
 pub use model::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
-    HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel, Profile,
-    Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+    Growth, HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel,
+    Profile, Quantile, Scenario, Search, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
 };
 pub use raw::{RawProfile, StatusPattern};
 pub use template::{Scope, Templates, Text, random_uuid};

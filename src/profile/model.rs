@@ -182,6 +182,10 @@ pub struct Load {
     pub think_time: ThinkTime,
     /// Closed model: users added per second when the target rises (`None`: at once).
     pub spawn_rate: Option<f64>,
+    /// `model: search`: the capacity search. `segments` then hold its ladder (warm-up, then
+    /// every climbing step up to the rate cap, within the duration cap): the most it may send
+    /// before refining.
+    pub search: Option<Search>,
 }
 
 impl Load {
@@ -209,6 +213,81 @@ impl Load {
             .iter()
             .map(|s| s.from.max(s.to))
             .fold(0.0, f64::max)
+    }
+}
+
+/// A capacity search's settings (`load.model: search`): arrivals per second step up from
+/// `start_per_sec` until the SLO (the profile's thresholds) breaks, then the gap between the
+/// last good and the first bad step is refined. The caps are hard limits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Search {
+    /// The first step's rate.
+    pub start_per_sec: f64,
+    /// How the rate grows from step to step.
+    pub growth: Growth,
+    /// Length of every step (whole intervals).
+    pub hold: Duration,
+    /// Steps spent halving the gap between the last good and the first bad rate.
+    pub refine: u32,
+    /// Share of its rate a step must achieve (0–1).
+    pub min_achieved_ratio: f64,
+    /// Error ratio at which the search stops at once (0–1).
+    pub collapse_error_ratio: f64,
+    /// Hard cap on the rate.
+    pub max_rate_per_sec: f64,
+    /// Hard cap on the time spent sending load, warm-up included.
+    pub max_duration: Duration,
+}
+
+impl Search {
+    /// The climbing rates: from the start, grown step by step, the last one capped at
+    /// `max_rate_per_sec`.
+    pub fn climb(&self) -> Vec<f64> {
+        let mut rates = vec![self.start_per_sec.min(self.max_rate_per_sec)];
+        while let Some(&last) = rates.last() {
+            if last >= self.max_rate_per_sec || rates.len() >= 1000 {
+                break;
+            }
+            rates.push(self.growth.next(last).min(self.max_rate_per_sec));
+        }
+        rates
+    }
+}
+
+/// How a capacity search's rate grows between climbing steps.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Growth {
+    /// Multiply by a factor above 1 (`1.5x`).
+    Factor(f64),
+    /// Add a rate (`50/s`), requests per second.
+    Add(f64),
+}
+
+impl Growth {
+    /// The rate after `rate`.
+    pub fn next(self, rate: f64) -> f64 {
+        match self {
+            Growth::Factor(f) => rate * f,
+            Growth::Add(per_sec) => rate + per_sec,
+        }
+    }
+
+    /// The rate halfway between `low` and `high` on this growth's scale: the geometric mean
+    /// for a factor, the arithmetic mean for an increment.
+    pub fn between(self, low: f64, high: f64) -> f64 {
+        match self {
+            Growth::Factor(_) => (low * high).sqrt(),
+            Growth::Add(_) => f64::midpoint(low, high),
+        }
+    }
+}
+
+impl fmt::Display for Growth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Growth::Factor(x) => write!(f, "×{x}"),
+            Growth::Add(r) => write!(f, "+{}", super::units::format_rate(*r)),
+        }
     }
 }
 
@@ -510,6 +589,8 @@ pub struct GateConfig {
     pub baseline_runs: u32,
     /// Statistics block length.
     pub block: Duration,
+    /// Capacity searches: the fall of the sustainable rate that matters (ratio, 0.10 for −10%).
+    pub capacity: f64,
 }
 
 impl Default for GateConfig {
@@ -525,6 +606,7 @@ impl Default for GateConfig {
             alpha: 0.01,
             baseline_runs: 10,
             block: Duration::from_secs(10),
+            capacity: 0.10,
         }
     }
 }

@@ -131,8 +131,10 @@ pub struct RawDefaults {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawLoad {
-    /// `open` (arrival rate, default) or `closed` (users with think time).
-    pub model: Option<RawModel>,
+    /// `open` (arrival rate, default), `closed` (users with think time), or `search` (a
+    /// capacity search: step the arrival rate up until the SLO in `thresholds` breaks).
+    #[schemars(with = "Option<RawModel>")]
+    pub model: Option<Spanned<RawModel>>,
     /// Start-up period excluded from statistics (rounded up to whole intervals); default `0s`.
     #[schemars(with = "Option<HumanDuration>")]
     pub warmup: Option<Spanned<HumanDuration>>,
@@ -140,9 +142,13 @@ pub struct RawLoad {
     /// multiple of it, so memory and file size do not grow with run length.
     #[schemars(with = "Option<HumanDuration>")]
     pub interval: Option<Spanned<HumanDuration>>,
-    /// The schedule, in order.
+    /// The schedule, in order (not with `model: search`, which sets the rates itself).
+    #[serde(default)]
     #[schemars(with = "Vec<RawStage>")]
     pub stages: Vec<Spanned<RawStage>>,
+    /// `model: search`: how the capacity search steps, and its hard caps.
+    #[schemars(with = "Option<RawSearch>")]
+    pub search: Option<Spanned<RawSearch>>,
     /// Open model: most requests in flight at once; arrivals beyond it are dropped and counted
     /// (default 1000).
     #[schemars(with = "Option<u64>")]
@@ -163,6 +169,45 @@ pub enum RawModel {
     Open,
     /// Users looping over requests with think time.
     Closed,
+    /// A capacity search: arrival rates stepped up until the SLO breaks (see `search`).
+    Search,
+}
+
+/// A capacity search (`model: search`): the arrival rate steps up from `start`, holding each
+/// step for `hold`, until a step breaks the SLO in `thresholds` (a latency or error-rate limit)
+/// or achieves less than `min_achieved` of its rate; then the gap between the last good and the
+/// first bad step is halved `refine` times. `max_rate` and `max_duration` are hard caps.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSearch {
+    /// The first step's arrival rate, like `50/s` (required).
+    #[schemars(with = "Option<Rate>")]
+    pub start: Option<Spanned<Rate>>,
+    /// How the rate grows from step to step: a factor like `1.5x` (the default) or an increment
+    /// like `50/s`.
+    #[schemars(with = "Option<String>")]
+    pub step: Option<Spanned<String>>,
+    /// How long each step holds its rate (default `10s`; rounded up to whole intervals).
+    #[schemars(with = "Option<HumanDuration>")]
+    pub hold: Option<Spanned<HumanDuration>>,
+    /// Steps spent halving the gap between the last good and the first bad rate (default 2).
+    #[schemars(with = "Option<u32>")]
+    pub refine: Option<Spanned<u32>>,
+    /// Share of its rate a step must achieve, requests finished over the hold (default `95%`).
+    #[schemars(with = "Option<Percent>")]
+    pub min_achieved: Option<Spanned<Percent>>,
+    /// Error rate at which the search stops at once, without refining, so a fragile service is
+    /// not hammered (default: ten times the strictest `error_rate` threshold, within 5%–50%;
+    /// 10% without one).
+    #[schemars(with = "Option<Percent>")]
+    pub collapse: Option<Spanned<Percent>>,
+    /// Hard cap: the highest arrival rate the search may send (required).
+    #[schemars(with = "Option<Rate>")]
+    pub max_rate: Option<Spanned<Rate>>,
+    /// Hard cap: the longest the search may send load, warm-up and every step included
+    /// (required).
+    #[schemars(with = "Option<HumanDuration>")]
+    pub max_duration: Option<Spanned<HumanDuration>>,
 }
 
 /// One stage: exactly one of `rate`/`users` (hold a level), `ramp_to` (linear ramp from the
@@ -686,4 +731,7 @@ pub struct RawGate {
     /// Length of a statistics block (default `10s`).
     #[schemars(with = "Option<HumanDuration>")]
     pub block: Option<Spanned<HumanDuration>>,
+    /// `model: search`: how far the sustainable rate may fall below the baseline's before it
+    /// counts (default `10%`).
+    pub capacity: Option<Percent>,
 }

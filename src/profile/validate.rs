@@ -18,6 +18,7 @@ use super::raw::{
     RawStage, RawThreshold,
 };
 use super::requests::{Defaults, headers, validate_request};
+use super::search;
 use super::template::{Scope, Templates, Text, is_template};
 use super::units::{format_duration, parse_duration, parse_rate};
 
@@ -120,7 +121,7 @@ pub(super) fn validate(
             .connect_timeout
             .map_or(Duration::from_secs(5), |d| d.0),
     };
-    let load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
+    let mut load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
     let feeds = validate_feeds(&cx, &raw.data, files, &load)?;
 
     // Setup runs before the load: it sees `env` only, and each step the values the steps
@@ -264,8 +265,15 @@ pub(super) fn validate(
     let auth = validate_auth(&mut cx, raw.auth.as_ref())?;
     let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
     let thresholds = validate_thresholds(&cx, &raw.thresholds, &names)?;
+    search::check_slo(
+        &cx,
+        &mut load,
+        &thresholds,
+        &raw.load.value,
+        &raw.thresholds,
+    )?;
     let gate = validate_gate(&cx, &raw.gate, &names, load.interval)?;
-    let hash = profile_hash(&http, &load, &endpoints, &scenarios, &feeds);
+    let hash = profile_hash(&http, &load, &endpoints, &scenarios, &feeds, &thresholds);
     Ok(Profile {
         name,
         target,
@@ -397,10 +405,14 @@ pub(super) fn check_path_or_url(text: &str) -> Result<(), String> {
 }
 
 fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, ProfileError> {
-    let model = match raw.model.unwrap_or(RawModel::Open) {
-        RawModel::Open => LoadModel::Open,
-        RawModel::Closed => LoadModel::Closed,
+    let model = match raw.model.as_ref().map(|m| m.value) {
+        None | Some(RawModel::Open | RawModel::Search) => LoadModel::Open,
+        Some(RawModel::Closed) => LoadModel::Closed,
     };
+    let searching = raw
+        .model
+        .as_ref()
+        .is_some_and(|m| m.value == RawModel::Search);
     // Where a key was written, or else the `load` section.
     let pos = |s: Option<Location>| Some(s.unwrap_or(at));
     let interval = raw
@@ -417,37 +429,60 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
             ),
         ));
     }
-    if raw.stages.is_empty() {
-        return Err(cx.err(
-            "load.stages",
-            Some(at),
-            "no stages: expected at least one, like `- { duration: 30s, rate: 50/s }`",
-        ));
-    }
-    let mut segments = Vec::new();
-    let mut level = 0.0;
-    let mut t = Duration::ZERO;
-    for (i, stage) in raw.stages.iter().enumerate() {
-        let key = format!("load.stages[{i}]");
-        for (duration, from, to) in
-            stage_segments(cx, &key, &stage.value, stage.referenced, model, level)?
-        {
-            segments.push(Segment {
-                start: t,
-                duration,
-                from,
-                to,
-            });
-            t += duration;
-            level = to;
+    let mut search = match (&raw.search, searching) {
+        (Some(s), true) => Some(search::settings(cx, s, raw)?),
+        (None, true) => {
+            return Err(cx.err(
+                "load",
+                pos(raw.model.as_ref().map(|m| m.referenced)),
+                "`model: search` without a `search` section: expected the search's start and hard caps, like `search: { start: 50/s, max_rate: 2000/s, max_duration: 10m }`",
+            ));
         }
-    }
-    if t.is_zero() {
-        return Err(cx.err(
-            "load.stages",
-            Some(at),
-            "the stages last `0s`: expected a total duration above zero",
-        ));
+        (Some(s), false) => {
+            return Err(cx.err(
+                "load.search",
+                Some(s.referenced),
+                "`search` applies to a capacity search: expected `model: search`, or remove `search`",
+            ));
+        }
+        (None, false) => None,
+    };
+    let mut segments = Vec::new();
+    // The longest the schedule may last: the stages, or a search's duration cap.
+    let mut t = Duration::ZERO;
+    if let Some(s) = &search {
+        t = s.max_duration;
+    } else {
+        if raw.stages.is_empty() {
+            return Err(cx.err(
+                "load.stages",
+                Some(at),
+                "no stages: expected at least one, like `- { duration: 30s, rate: 50/s }`",
+            ));
+        }
+        let mut level = 0.0;
+        for (i, stage) in raw.stages.iter().enumerate() {
+            let key = format!("load.stages[{i}]");
+            for (duration, from, to) in
+                stage_segments(cx, &key, &stage.value, stage.referenced, model, level)?
+            {
+                segments.push(Segment {
+                    start: t,
+                    duration,
+                    from,
+                    to,
+                });
+                t += duration;
+                level = to;
+            }
+        }
+        if t.is_zero() {
+            return Err(cx.err(
+                "load.stages",
+                Some(at),
+                "the stages last `0s`: expected a total duration above zero",
+            ));
+        }
     }
     // Memory and file size stay bounded whatever the run length: a long run records at a
     // whole multiple of the interval, so it never holds more than MAX_INTERVALS of them.
@@ -458,7 +493,15 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
     // Warm-up ends on an interval boundary so every interval is wholly in or out of it.
     let intervals = warmup_raw.as_nanos().div_ceil(interval.as_nanos());
     let warmup = interval * u32::try_from(intervals).unwrap_or(u32::MAX);
-    if warmup >= t {
+    if let Some(s) = &mut search {
+        let at = raw.search.as_ref().map_or(at, |s| {
+            s.value
+                .max_duration
+                .as_ref()
+                .map_or(s.referenced, |d| d.referenced)
+        });
+        segments = search::ladder(cx, s, warmup, interval, at)?;
+    } else if warmup >= t {
         return Err(cx.err(
             "load.warmup",
             pos(raw.warmup.as_ref().map(|d| d.referenced)),
@@ -523,6 +566,7 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
         max_in_flight,
         think_time,
         spawn_rate,
+        search,
     })
 }
 
@@ -838,10 +882,12 @@ fn validate_gate(
         }
         gate.block = block;
     }
+    if let Some(c) = raw.capacity {
+        gate.capacity = c.0;
+    }
     Ok(gate)
 }
 
-/// `sha256:` over what shapes the load, in a canonical JSON form.
 /// `sha256:` over what shapes the load, in a canonical JSON form. Keys for features a profile
 /// does not use are left out, so adding a feature never changes older profiles' hashes (and
 /// never invalidates their baselines).
@@ -851,6 +897,7 @@ fn profile_hash(
     endpoints: &[Endpoint],
     scenarios: &[Scenario],
     feeds: &[Feed],
+    thresholds: &[Threshold],
 ) -> String {
     let body = |b: &Body| match b {
         Body::Empty => serde_json::Value::Null,
@@ -920,6 +967,41 @@ fn profile_hash(
         },
         "endpoints": endpoints.iter().map(endpoint).collect::<Vec<_>>(),
     });
+    if let Some(s) = &load.search {
+        basis["load"]["search"] = serde_json::json!({
+            "start": s.start_per_sec,
+            "growth": s.growth.to_string(),
+            "hold_ms": s.hold.as_millis() as u64,
+            "refine": s.refine,
+            "min_achieved": s.min_achieved_ratio,
+            "collapse": s.collapse_error_ratio,
+            "max_rate": s.max_rate_per_sec,
+            "max_duration_ms": s.max_duration.as_millis() as u64,
+        });
+        // A search's thresholds are its SLO: they decide which rate is sustainable, so runs
+        // searched against another SLO are not comparable.
+        basis["load"]["search"]["slo"] = thresholds
+            .iter()
+            .map(|t| {
+                let scope = match &t.scope {
+                    ThresholdScope::All => "all".to_string(),
+                    ThresholdScope::Endpoint(n) => format!("endpoint {n}"),
+                };
+                let limits: Vec<String> = t
+                    .limits
+                    .iter()
+                    .map(|l| match l {
+                        Limit::Latency { quantile, max } => {
+                            format!("{} {}us", quantile.0, max.as_micros())
+                        }
+                        Limit::ErrorRate { max_ratio } => format!("error_rate {max_ratio}"),
+                        Limit::MinRate { per_sec } => format!("min_rate {per_sec}"),
+                    })
+                    .collect();
+                serde_json::json!({ "scope": scope, "limits": limits })
+            })
+            .collect();
+    }
     if scenarios.iter().any(|s| s.journey) {
         basis["scenarios"] = scenarios
             .iter()

@@ -4,6 +4,7 @@
 //! [`verdict`]). Untrusted text is escaped on the way in ([`escape`]); charts come from
 //! [`series`] and [`chart`].
 
+pub mod capacity;
 pub mod chart;
 pub mod escape;
 pub mod format;

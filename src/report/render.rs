@@ -183,10 +183,15 @@ impl Renderer {
             Format::Json => Ok(input.comparison.to_json()),
             Format::Markdown => {
                 let charts = markdown_charts(input.result, input.comparison);
+                let capacity_markdown = input
+                    .result
+                    .capacity
+                    .as_ref()
+                    .map(|c| Value::from_safe_string(super::capacity::markdown(c)));
                 self.render_template(
                     self.markdown,
                     &report,
-                    context! { charts => Value::from(Serde(&charts)) },
+                    context! { charts => Value::from(Serde(&charts)), capacity_markdown },
                 )
             }
             Format::Junit => self.render_template("junit.xml.j2", &report, context! {}),

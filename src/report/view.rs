@@ -61,6 +61,17 @@ pub struct Report {
     pub links: LinksView,
     /// How many of each (for JUnit's totals and for templates).
     pub counts: Counts,
+    /// What a capacity search found (`load.model: search`), when the run was one.
+    pub capacity: Option<CapacityView>,
+}
+
+/// A capacity search, for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct CapacityView {
+    /// What it found and why it stopped, one fact per line.
+    pub headline: Vec<String>,
+    /// The step table as plain text.
+    pub table: String,
 }
 
 /// Totals of the report's lists.
@@ -186,7 +197,7 @@ pub struct MetricRow {
     pub endpoint: String,
     /// `p95`, `errors http_5xx`.
     pub metric: String,
-    /// `latency` or `error_rate`.
+    /// `latency`, `error_rate` or `capacity`.
     pub kind: &'static str,
     /// `pass`, `regression`, `improvement`, `inconclusive`, `report_only`.
     pub status: &'static str,
@@ -383,6 +394,10 @@ impl Report {
                 run_url: links.run_url.clone(),
             },
             counts: Counts::of(comparison),
+            capacity: result.capacity.as_ref().map(|c| CapacityView {
+                headline: super::capacity::headline(c),
+                table: super::capacity::terminal(c),
+            }),
         }
     }
 }
@@ -560,6 +575,11 @@ impl MetricRow {
                 "error_rate",
                 format!("+{}", points(m.tolerance)),
                 m.mdc.map_or_else(dash, |d| format!("+{}", points(d))),
+            ),
+            Metric::Capacity => (
+                "capacity",
+                format!("-{:.0}%", m.tolerance * 100.0),
+                m.mdc.map_or_else(dash, |d| change(1.0 - d)),
             ),
         };
         MetricRow {

@@ -164,6 +164,7 @@ pub fn run(spec: &Spec) -> RunResult {
                 })
                 .collect(),
         },
+        capacity: None,
     };
     result
         .refresh_summaries()
