@@ -96,6 +96,27 @@ fn a_missing_target_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unsupported scheme `ftp`"));
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--target", "http://127.0.0.1:99999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid port `99999` in target `http://127.0.0.1:99999`: expected a number from 1 to 65535",
+        ));
+    loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            "http://admin:hunter2pass@127.0.0.1:8080",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "target `http://***@127.0.0.1:8080` contains credentials",
+        ))
+        .stderr(predicate::str::contains("auth: { basic:"))
+        .stderr(predicate::str::contains("hunter2pass").not());
 }
 
 #[test]

@@ -75,6 +75,11 @@ broken! {
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
+    url_without_host: GOOD.replace("get: /", "get: \"http://\"");
+    url_with_a_multibyte_host: GOOD.replace("get: /", "get: \"http://é/x\"");
+    url_with_a_port_out_of_range: GOOD.replace("get: /", "get: \"http://127.0.0.1:99999/x\"");
+    target_with_a_port_out_of_range: GOOD.replace("localhost:8080", "127.0.0.1:99999");
+    target_with_credentials: GOOD.replace("http://localhost:8080", "http://admin:hunter2pass@127.0.0.1:8080");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 

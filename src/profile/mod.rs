@@ -12,6 +12,7 @@ mod raw;
 mod requests;
 mod template;
 pub mod units;
+pub mod url;
 mod validate;
 
 use std::cell::RefCell;
@@ -26,7 +27,7 @@ pub use model::{
 };
 pub use raw::{RawProfile, StatusPattern};
 pub use template::{Scope, Templates, Text, random_uuid};
-pub use validate::check_target;
+pub use url::check_target;
 
 impl Profile {
     /// Parses and validates profile text; `file` names it in messages. A profile with data

@@ -14,7 +14,8 @@ use super::model::{
 };
 use super::raw::{Pairs, RawCheck, RawExtract, RawHeaderCheck, RawRequest};
 use super::template::{Text, is_template, sole_expression};
-use super::validate::{Ctx, check_path_or_url, parse_think_time};
+use super::url::check_path_or_url;
+use super::validate::{Ctx, parse_think_time};
 
 /// Compiles header templates at `key`.
 pub(super) fn headers(

@@ -18,8 +18,9 @@ use super::raw::{
     RawStage, RawThreshold,
 };
 use super::requests::{Defaults, headers, validate_request};
-use super::template::{Scope, Templates, Text, is_template};
+use super::template::{Scope, Templates, Text};
 use super::units::{format_duration, parse_duration, parse_rate};
+use super::url::{check_path_or_url, check_target};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
@@ -344,56 +345,6 @@ fn validate_name(cx: &Ctx<'_>, name: &Spanned<String>) -> Result<String, Profile
         ));
     }
     Ok(n.to_string())
-}
-
-/// Checks a base URL: http or https, with a host.
-pub fn check_target(target: &str) -> Result<(), String> {
-    let t = target.trim();
-    let uri: http::Uri = t.parse().map_err(|_| {
-        format!("invalid target `{t}`: expected a URL like `http://localhost:8080`")
-    })?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        Some(other) => {
-            return Err(format!(
-                "unsupported scheme `{other}` in target `{t}`: expected `http://` or `https://`"
-            ));
-        }
-        None => {
-            return Err(format!(
-                "target `{t}` has no scheme: expected a URL like `http://{t}`"
-            ));
-        }
-    }
-    if uri.host().is_none_or(str::is_empty) {
-        return Err(format!(
-            "target `{t}` has no host: expected a URL like `http://localhost:8080`"
-        ));
-    }
-    if uri.query().is_some() {
-        return Err(format!(
-            "target `{t}` has a query: expected a base URL; put query parameters in `query:`"
-        ));
-    }
-    Ok(())
-}
-
-pub(super) fn check_path_or_url(text: &str) -> Result<(), String> {
-    if text.starts_with('/') {
-        return Ok(());
-    }
-    if text.starts_with("http://") || text.starts_with("https://") {
-        let origin_end = text[8..].find('/').map_or(text.len(), |i| i + 8);
-        if is_template(&text[..origin_end]) {
-            return Err(format!(
-                "the scheme and host of `{text}` are templated: expected a fixed origin (templates may only vary the path)"
-            ));
-        }
-        return check_target(&text[..origin_end]);
-    }
-    Err(format!(
-        "`{text}` is neither a path nor a URL: expected a path starting with `/` (joined to the target) or an absolute `http(s)://` URL"
-    ))
 }
 
 fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, ProfileError> {
