@@ -63,6 +63,20 @@ fn open_model_holds_500_per_second_within_3_percent() {
 }
 
 #[test]
+fn open_model_latency_is_never_shorter_than_the_server_takes() {
+    let _serial = serial();
+    let target = Target::start();
+    // The dispatcher wakes up to a millisecond early; a request sent early is timed from its
+    // actual send time, so no latency can be below the 5 ms the server holds each request.
+    let result = run_yaml(&open_profile("100/s", 2, "/exact/5"), &target.url());
+    let e = &result.endpoints[0];
+    assert_eq!(e.summary.errors, 0, "{:?}", e.error_samples);
+    assert!(e.summary.requests >= 190, "{}", e.summary.requests);
+    let min = e.summary.latency.min_us.unwrap();
+    assert!(min >= 5_000, "min latency {min}µs is below the 5 ms delay");
+}
+
+#[test]
 fn closed_model_runs_the_requested_users() {
     let _serial = serial();
     let target = Target::start();

@@ -93,6 +93,61 @@ fn login_then_token_then_read_back() {
 }
 
 #[test]
+fn a_whole_iteration_counts_in_the_phase_it_arrived_in() {
+    let target = Target::start();
+    // Each iteration spans ~0.6 s of think time, so the iterations arriving late in the
+    // warm-up send their later steps during the measured phase (and the last ones after the
+    // schedule ends): they must still count as warm-up, like their first step.
+    let yaml = r#"
+name: phases
+load:
+  warmup: 1s
+  stages: [ { duration: 3s, rate: 20/s } ]
+scenarios:
+  - name: store and read
+    steps:
+      - name: store
+        post: /items
+        json: { a: 1 }
+        extract: { id: { json: /id } }
+        think_time: 300ms
+      - name: read
+        get: "/items/{{ vars.id }}"
+        think_time: 300ms
+      - name: read again
+        get: "/items/{{ vars.id }}"
+"#;
+    let result = run_yaml(yaml, &target.url());
+    let planned_measured = result.generator_totals().planned;
+    assert_eq!(planned_measured, 40);
+    let journey = &result.scenarios[0];
+    assert_eq!(journey.warmup.requests, 20);
+    assert_eq!(journey.summary.requests, 40);
+    for e in &result.endpoints {
+        assert_eq!(
+            e.summary.errors + e.warmup.errors,
+            0,
+            "{:?}",
+            e.error_samples
+        );
+        assert_eq!(
+            (e.warmup.requests, e.summary.requests),
+            (20, 40),
+            "{}: every step counts with its iteration",
+            e.name
+        );
+        let per_interval: Vec<(u32, u64)> =
+            e.intervals.iter().map(|i| (i.index, i.requests)).collect();
+        let journey_intervals: Vec<(u32, u64)> = journey
+            .intervals
+            .iter()
+            .map(|i| (i.index, i.requests))
+            .collect();
+        assert_eq!(per_interval, journey_intervals, "{}", e.name);
+    }
+}
+
+#[test]
 fn a_failed_extraction_stops_the_scenario() {
     let target = Target::start();
     let yaml = r#"

@@ -81,8 +81,10 @@ pub fn rows_for(feeds: &[Feed], index: u64) -> Result<Value, String> {
     Ok(Value::from(data))
 }
 
-/// Runs scenario `scenario`, whose first step was meant to be sent at `intended` (already
-/// begun in interval `interval`), with the given data rows.
+/// Runs scenario `scenario`, whose first step was meant to be sent at `intended`, with the
+/// given data rows. The caller began the iteration in interval `interval`; every step and the
+/// scenario's total are recorded there (the iteration's phase is its arrival's), and the
+/// iteration ends here.
 pub(super) async fn run_scenario(
     state: &Thread,
     scenario: usize,
@@ -94,24 +96,13 @@ pub(super) async fn run_scenario(
     let sc = &prepared.scenarios[scenario];
     let mut iteration = Iteration::new(&state.plan.vars, data);
     let mut failed: Option<ErrorClass> = None;
+    // Like a request's latency: from the intended start, or the actual one when earlier.
     let started = intended.min(Instant::now());
     for (n, &endpoint) in sc.steps.iter().enumerate() {
-        let (step_intended, step_interval) = if n == 0 {
-            (intended, interval)
-        } else {
-            let now = Instant::now();
-            let k = state.interval_of(now);
-            state.intervals.borrow_mut().begin(k);
-            (now, k)
-        };
-        let (class, stop) = exchange(
-            state,
-            endpoint,
-            step_intended,
-            step_interval,
-            &mut iteration,
-        )
-        .await;
+        // A later step is meant to go as soon as the previous one (and its think time) ended.
+        let step_intended = if n == 0 { intended } else { Instant::now() };
+        let (class, stop) =
+            exchange(state, endpoint, step_intended, interval, &mut iteration).await;
         if failed.is_none() {
             failed = class;
         }
@@ -128,19 +119,20 @@ pub(super) async fn run_scenario(
             }
         }
     }
+    let mut intervals = state.intervals.borrow_mut();
     if let Some(journey) = sc.journey {
-        let end = Instant::now();
-        state.intervals.borrow_mut().record_total(
+        intervals.record_total(
             prepared.endpoints.len() + journey,
-            state.interval_of(end),
-            end.saturating_duration_since(started.max(intended)),
+            interval,
+            Instant::now().saturating_duration_since(started),
             failed,
         );
     }
+    intervals.end(interval);
 }
 
-/// Sends one request of `endpoint` meant for `intended`, records its outcome in `interval`,
-/// and returns its failure class (if any) and whether the scenario must stop.
+/// Sends one request of `endpoint` meant for `intended`, records its outcome in `interval`
+/// (its iteration's), and returns its failure class (if any) and whether the scenario must stop.
 async fn exchange(
     state: &Thread,
     endpoint: usize,
@@ -150,9 +142,10 @@ async fn exchange(
 ) -> (Option<ErrorClass>, bool) {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let sent = Instant::now();
-    // Latency runs from the intended send time, or from the actual one when the dispatcher
-    // woke early (never more than one timer tick).
-    let measured_from = intended.max(sent);
+    // Latency runs from the intended send time when the request went out late (a queue that
+    // built up shows: no coordinated omission), and from the actual send time when the
+    // dispatcher woke early (at most one timer tick): the earlier of the two.
+    let measured_from = intended.min(sent);
     let deadline = sent + prepared.timeout;
     let context = if prepared.contextual {
         iteration.context().clone()
@@ -191,7 +184,7 @@ async fn exchange(
         status,
         error: failure.as_ref().map(|f| f.0),
     };
-    state.intervals.borrow_mut().finish(&outcome);
+    state.intervals.borrow_mut().record(&outcome);
     let class = failure.as_ref().map(|f| f.0);
     if let Some((class, message)) = failure {
         let message = state.plan.secrets.mask(&message).into_owned();

@@ -24,6 +24,8 @@ use tokio::net::TcpListener;
 /// - `GET /ok` → 200 `ok`
 /// - `GET /status/{code}` → that status
 /// - `GET /delay/{ms}` → 200 after `ms` milliseconds
+/// - `GET /exact/{ms}` → 200 after at least `ms` milliseconds of a blocking sleep (not rounded
+///   to the runtime's timer ticks: never shorter)
 /// - `GET /json` → `{"id": 7, "name": "seven", "tags": ["a", "b"]}`
 /// - `ANY /echo` → JSON with the method, path, query, headers and body received
 /// - `GET /close` → the connection is dropped without a response
@@ -207,6 +209,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
             let ms: u64 = ms.parse().unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             text(StatusCode::OK, "late")
+        }
+        ["exact", ms] => {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            let _ = tokio::task::spawn_blocking(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+            })
+            .await;
+            text(StatusCode::OK, "held")
         }
         ["json"] => json(&serde_json::json!({"id": 7, "name": "seven", "tags": ["a", "b"]})),
         ["echo"] => {
