@@ -227,6 +227,27 @@ fn bad_shards_are_refused() {
 }
 
 #[test]
+fn an_in_flight_cap_below_the_shard_count_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &SHORT.replace("  stages:", "  max_in_flight: 2\n  stages:"),
+    );
+    loadgate()
+        .args(["validate", p.to_str().unwrap(), "--shard", "3/4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`load.max_in_flight` 2 cannot be split across 4 shards",
+        ));
+    loadgate()
+        .args(["validate", p.to_str().unwrap(), "--shard", "2/2"])
+        .assert()
+        .success();
+}
+
+#[test]
 fn a_corrupt_results_file_is_refused_with_its_name() {
     let dir = tempfile::tempdir().unwrap();
     let p = write(dir.path(), "r.json", "{\"format_version\": 1, \"tool\": ");

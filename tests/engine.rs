@@ -405,6 +405,61 @@ fn in_flight_cap_drops_arrivals_and_counts_them() {
 }
 
 #[test]
+fn the_in_flight_cap_is_exact_across_threads_and_shards() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nload:\n  max_in_flight: 1\n  stages:\n    - { duration: 1s, rate: 50/s }\nrequests:\n  - get: /delay/100\n";
+    let result = support::run_yaml_on_threads(yaml, &target.url(), 2).unwrap();
+    assert_eq!(
+        result.generator.peak_in_flight, 1,
+        "a cap of 1 on 2 threads"
+    );
+    let g = result.generator_totals();
+    assert!(g.dropped > 0, "{g:?}");
+    assert_eq!(g.sent + g.dropped, g.planned);
+    // A cap of 3 split over 2 shards: 2 and 1, never 2 and 2.
+    let capped = yaml.replace("max_in_flight: 1", "max_in_flight: 3");
+    let peaks: Vec<u64> = (0..2)
+        .map(|index| {
+            let profile = std::sync::Arc::new(
+                loadgate::profile::Profile::from_yaml(&capped, "t.yaml").unwrap(),
+            );
+            let shard = ShardSpec { index, count: 2 };
+            support::try_run(profile, &target.url(), shard, None, Some(4))
+                .unwrap()
+                .generator
+                .peak_in_flight
+        })
+        .collect();
+    assert_eq!(peaks, [2, 1]);
+    // A cap smaller than the number of shards cannot be split.
+    let profile =
+        std::sync::Arc::new(loadgate::profile::Profile::from_yaml(yaml, "t.yaml").unwrap());
+    let err = support::try_run(
+        profile,
+        &target.url(),
+        ShardSpec { index: 1, count: 2 },
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot be split across 2 shards"),
+        "{err}"
+    );
+}
+
+#[test]
+fn http2_is_refused_on_a_plain_http_target() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nhttp: { version: http2 }\nload:\n  stages: [ { duration: 1s, rate: 5/s } ]\nrequests:\n  - get: /ok\n";
+    let err = support::run_yaml_on_threads(yaml, &target.url(), 1).unwrap_err();
+    assert!(err.to_string().contains("`http.version: h2c`"), "{err}");
+    assert_eq!(target.total(), 0, "nothing was sent");
+}
+
+#[test]
 fn templates_headers_query_and_bodies_reach_the_server() {
     let _serial = serial();
     let target = Target::start();

@@ -80,6 +80,8 @@ broken! {
     url_with_a_port_out_of_range: GOOD.replace("get: /", "get: \"http://127.0.0.1:99999/x\"");
     target_with_a_port_out_of_range: GOOD.replace("localhost:8080", "127.0.0.1:99999");
     target_with_credentials: GOOD.replace("http://localhost:8080", "http://admin:hunter2pass@127.0.0.1:8080");
+    http2_on_a_plain_http_target: format!("http: {{ version: http2 }}\n{GOOD}");
+    http2_on_a_plain_http_url: format!("http: {{ version: http2 }}\n{}", GOOD.replace("http://localhost:8080", "https://localhost:8443").replace("get: /", "get: http://localhost:8080/x"));
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 

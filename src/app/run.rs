@@ -95,8 +95,22 @@ pub fn resolve_target(profile: &Profile, flag: Option<&str>) -> Result<String, E
                 profile.name
             ))
         })?;
-    profile::check_target(&target).map_err(|m| Error::Usage(format!("`--target`: {m}")))?;
+    profile::check_target(&target)
+        .and_then(|()| profile::url::check_protocol(profile.http.version, &target))
+        .map_err(|m| Error::Usage(format!("`--target`: {m}")))?;
     Ok(target.trim().trim_end_matches('/').to_string())
+}
+
+/// Refuses a shard count the profile's in-flight cap cannot be split across.
+pub(super) fn check_shard_count(profile: &Profile, shards: u32) -> Result<(), Error> {
+    let load = &profile.load;
+    if load.model == crate::profile::LoadModel::Open && load.max_in_flight < u64::from(shards) {
+        return Err(Error::Usage(engine::cap_too_small(
+            load.max_in_flight,
+            shards,
+        )));
+    }
+    Ok(())
 }
 
 /// Runs a profile with the given flags: readiness probe, engine, progress, signals.
@@ -131,6 +145,7 @@ pub async fn execute_run(
         }
     }
     let (index, count) = flags.shard.unwrap_or((0, 1));
+    check_shard_count(&profile, count)?;
     let options = RunOptions {
         session,
         target,

@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::run::load_profile;
+use super::run::{check_shard_count, load_profile};
 use crate::cli::ValidateArgs;
 use crate::engine::schedule::{Arrivals, Share};
 use crate::error::{Error, ExitCode};
@@ -12,6 +12,9 @@ use crate::report::format::{count, percent};
 
 pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let profile = load_profile(&args.profile)?;
+    if let Some((_, shards)) = args.shard {
+        check_shard_count(&profile, shards)?;
+    }
     let target = std::env::var("LOADGATE_TARGET")
         .ok()
         .filter(|t| !t.is_empty());

@@ -14,7 +14,7 @@ use super::model::{
 };
 use super::raw::{Pairs, RawCheck, RawExtract, RawHeaderCheck, RawRequest};
 use super::template::{Text, is_template, sole_expression};
-use super::url::check_path_or_url;
+use super::url::{check_path_or_url, check_protocol};
 use super::validate::{Ctx, parse_think_time};
 
 /// Compiles header templates at `key`.
@@ -135,7 +135,9 @@ pub(super) fn validate_request(
             ));
         }
     };
-    check_path_or_url(&url.value).map_err(|m| cx.err(&url_key, Some(url.referenced), &m))?;
+    check_path_or_url(&url.value)
+        .and_then(|()| check_protocol(cx.http_version, &url.value))
+        .map_err(|m| cx.err(&url_key, Some(url.referenced), &m))?;
     let url_text = cx.text(&url_key, url)?;
     let name = match &r.name {
         Some(n) if n.value.trim().is_empty() => {

@@ -5,6 +5,8 @@
 //! no input can cut a character in half. Credentials in a URL are refused (they would be
 //! printed and stored with the target); messages never show them.
 
+use super::model::HttpVersion;
+
 /// Which kind of URL a message is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UrlRole {
@@ -125,6 +127,18 @@ pub fn check_target(target: &str) -> Result<(), String> {
     check_url(target, UrlRole::Target)
 }
 
+/// Checks that `version` can be spoken to `url` (a target or an absolute URL): HTTP/2 as
+/// `http2` is negotiated over TLS, so it needs `https://` (`h2c` is HTTP/2 over cleartext).
+pub fn check_protocol(version: HttpVersion, url: &str) -> Result<(), String> {
+    if version == HttpVersion::Http2 && url.trim().starts_with("http://") {
+        return Err(format!(
+            "`http.version: http2` is HTTP/2 over TLS, but `{}` is plain `http://`: expected an `https://` URL, or `http.version: h2c` for HTTP/2 over cleartext (prior knowledge)",
+            redacted(url.trim())
+        ));
+    }
+    Ok(())
+}
+
 /// Checks a request target or probe path: a path starting with `/`, or an absolute URL whose
 /// origin is fixed (not templated) and valid.
 pub fn check_path_or_url(text: &str) -> Result<(), String> {
@@ -189,6 +203,15 @@ mod tests {
         }
         assert!(check_path_or_url("http://h:8080/x/{{ uuid() }}").is_ok());
         assert!(check_path_or_url("https://[::1]:8443").is_ok());
+    }
+
+    #[test]
+    fn http2_needs_tls() {
+        assert!(check_protocol(HttpVersion::Http2, "https://h").is_ok());
+        assert!(check_protocol(HttpVersion::H2c, "http://h").is_ok());
+        assert!(check_protocol(HttpVersion::Auto, "http://h").is_ok());
+        let err = check_protocol(HttpVersion::Http2, "http://h:1").unwrap_err();
+        assert!(err.contains("`http.version: h2c`"), "{err}");
     }
 
     #[test]

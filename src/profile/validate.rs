@@ -20,7 +20,7 @@ use super::raw::{
 use super::requests::{Defaults, headers, validate_request};
 use super::template::{Scope, Templates, Text};
 use super::units::{format_duration, parse_duration, parse_rate};
-use super::url::{check_path_or_url, check_target};
+use super::url::{check_path_or_url, check_protocol, check_target};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
@@ -32,6 +32,8 @@ pub(super) struct Ctx<'a> {
     pub templates: Templates,
     /// Names templates may read at the point being validated.
     pub scope: Scope,
+    /// The protocol asked for (absolute URLs must allow it).
+    pub http_version: HttpVersion,
 }
 
 impl Ctx<'_> {
@@ -71,6 +73,7 @@ pub(super) fn validate(
         file,
         templates: Templates::new(),
         scope: Scope::default(),
+        http_version: HttpVersion::Auto,
     };
     if let Some(v) = &raw.version
         && v.value != 1
@@ -121,6 +124,11 @@ pub(super) fn validate(
             .connect_timeout
             .map_or(Duration::from_secs(5), |d| d.0),
     };
+    cx.http_version = http.version;
+    if let (Some(t), Some(raw_target)) = (&target, &raw.target) {
+        check_protocol(http.version, t)
+            .map_err(|m| cx.err("http.version", Some(raw_target.referenced), &m))?;
+    }
     let load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
     let feeds = validate_feeds(&cx, &raw.data, files, &load)?;
 

@@ -463,6 +463,23 @@ pub fn run_profile(
         target,
         loadgate::engine::ShardSpec::WHOLE,
         None,
+        None,
+    )
+}
+
+/// Runs a profile (YAML text) on exactly `threads` engine threads.
+pub fn run_yaml_on_threads(
+    yaml: &str,
+    target: &str,
+    threads: usize,
+) -> Result<loadgate::results::RunResult, loadgate::engine::EngineError> {
+    let profile = Arc::new(loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap());
+    try_run(
+        profile,
+        target,
+        loadgate::engine::ShardSpec::WHOLE,
+        None,
+        Some(threads),
     )
 }
 
@@ -474,7 +491,7 @@ pub fn run_yaml_with(
     stop_after: Option<Duration>,
 ) -> loadgate::results::RunResult {
     let profile = Arc::new(loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap());
-    run_loaded(profile, target, shard, stop_after)
+    run_loaded(profile, target, shard, stop_after, None)
 }
 
 fn run_loaded(
@@ -482,7 +499,19 @@ fn run_loaded(
     target: &str,
     shard: loadgate::engine::ShardSpec,
     stop_after: Option<Duration>,
+    threads: Option<usize>,
 ) -> loadgate::results::RunResult {
+    try_run(profile, target, shard, stop_after, threads).unwrap()
+}
+
+/// Runs a loaded profile through the real engine; `Err` when the engine refuses to start.
+pub fn try_run(
+    profile: Arc<loadgate::profile::Profile>,
+    target: &str,
+    shard: loadgate::engine::ShardSpec,
+    stop_after: Option<Duration>,
+    threads: Option<usize>,
+) -> Result<loadgate::results::RunResult, loadgate::engine::EngineError> {
     use loadgate::engine::{self, RunMeta, RunOptions, Stop};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -504,7 +533,7 @@ fn run_loaded(
             target: target.to_string(),
             session,
             shard,
-            threads: None,
+            threads,
             meta: RunMeta {
                 profile_path: Some("test.yaml".into()),
                 git: None,
@@ -514,7 +543,7 @@ fn run_loaded(
                 },
             },
         };
-        engine::run(profile, options, stop, |_| {}).await.unwrap()
+        engine::run(profile, options, stop, |_| {}).await
     })
 }
 
