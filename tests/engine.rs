@@ -450,6 +450,23 @@ fn the_in_flight_cap_is_exact_across_threads_and_shards() {
 }
 
 #[test]
+fn weights_beyond_u32_pick_every_request() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nload:\n  stages: [ { duration: 1s, rate: 40/s } ]\nrequests:\n  - { name: a, get: /ok, weight: 4000000000 }\n  - { name: b, get: /json, weight: 4000000000 }\n";
+    let result = run_yaml(yaml, &target.url());
+    let (a, b) = (
+        requests_of(&result.endpoints[0]),
+        requests_of(&result.endpoints[1]),
+    );
+    assert_eq!(a + b, 40);
+    assert!(
+        a > 0 && b > 0,
+        "both halves of the mix were picked: {a} and {b}"
+    );
+}
+
+#[test]
 fn http2_is_refused_on_a_plain_http_target() {
     let _serial = serial();
     let target = Target::start();

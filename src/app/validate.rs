@@ -115,7 +115,7 @@ pub fn plan(
         }
         out.push('\n');
     }
-    let weights: u32 = profile.endpoints.iter().map(|e| e.weight).sum();
+    let weights: u64 = profile.endpoints.iter().map(|e| u64::from(e.weight)).sum();
     let _ = writeln!(out, "request mix:");
     for e in &profile.endpoints {
         let body = match &e.body {
@@ -127,7 +127,7 @@ pub fn plan(
         let _ = writeln!(
             out,
             "  {:>6}  {}: {} {}{body}",
-            percent(f64::from(e.weight) / f64::from(weights)),
+            percent(f64::from(e.weight) / weights as f64),
             e.name,
             e.method,
             e.url.source()

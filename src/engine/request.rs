@@ -75,7 +75,8 @@ pub struct Prepared {
     pub origins: Vec<Origin>,
     /// The weighted mix: steps per scenario (a plain request is a one-step scenario).
     pub scenarios: Vec<PreparedScenario>,
-    cumulative_weights: Vec<u32>,
+    /// Running sums of the scenarios' weights (u64: many u32 weights may not fit a u32).
+    cumulative_weights: Vec<u64>,
 }
 
 /// A scenario as the engine runs it.
@@ -110,12 +111,12 @@ impl Prepared {
                 }),
             })
             .collect();
-        let mut total = 0;
+        let mut total = 0u64;
         let cumulative_weights = profile
             .scenarios
             .iter()
             .map(|s| {
-                total += s.weight;
+                total += u64::from(s.weight);
                 total
             })
             .collect();
@@ -137,7 +138,7 @@ impl Prepared {
         if self.cumulative_weights.len() == 1 {
             return 0;
         }
-        let x = fastrand::u32(0..total);
+        let x = fastrand::u64(0..total);
         self.cumulative_weights.partition_point(|&c| c <= x)
     }
 }

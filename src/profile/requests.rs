@@ -15,7 +15,7 @@ use super::model::{
 use super::raw::{Pairs, RawCheck, RawExtract, RawHeaderCheck, RawRequest};
 use super::template::{Text, is_template, sole_expression};
 use super::url::{check_path_or_url, check_protocol};
-use super::validate::{Ctx, parse_think_time};
+use super::validate::{Ctx, check_timeout, parse_think_time};
 
 /// Compiles header templates at `key`.
 pub(super) fn headers(
@@ -203,8 +203,11 @@ pub(super) fn validate_request(
     } else {
         Body::Empty
     };
+    let timeout = r.timeout.map_or(defaults.timeout, |d| d.0);
+    check_timeout(timeout)
+        .map_err(|m| cx.err(format!("{key}.timeout"), Some(spanned.referenced), &m))?;
     let check = match &r.check {
-        Some(c) => validate_check(cx, &format!("{key}.check"), c)?,
+        Some(c) => validate_check(cx, &format!("{key}.check"), c, spanned.referenced)?,
         None => Check::default(),
     };
     let extract = validate_extract(cx, &format!("{key}.extract"), &r.extract)?;
@@ -224,20 +227,32 @@ pub(super) fn validate_request(
         query,
         headers: all_headers,
         body,
-        timeout: r.timeout.map_or(defaults.timeout, |d| d.0),
+        timeout,
         check,
         extract,
         think_time,
     })
 }
 
-fn validate_check(cx: &Ctx<'_>, key: &str, c: &RawCheck) -> Result<Check, ProfileError> {
+fn validate_check(
+    cx: &Ctx<'_>,
+    key: &str,
+    c: &RawCheck,
+    at: Location,
+) -> Result<Check, ProfileError> {
     let mut check = Check {
         status: c.status.clone().map(|s| s.0).unwrap_or_default(),
         body_contains: c.body_contains.clone(),
         max_latency: c.max_latency.map(|d| d.0),
         ..Check::default()
     };
+    if check.max_latency.is_some_and(|d| d.is_zero()) {
+        return Err(cx.err(
+            format!("{key}.max_latency"),
+            Some(at),
+            "`max_latency: 0s` fails every response: expected a limit above zero, like `300ms`",
+        ));
+    }
     for (path, value) in c.json.iter() {
         let p = JsonPath::parse(&path.value)
             .map_err(|m| cx.err(format!("{key}.json"), Some(path.referenced), &m))?;
