@@ -93,6 +93,7 @@ broken! {
     zero_max_latency: GOOD.replace("get: /", "get: /\n    check: { max_latency: 0s }");
     microsecond_stage: GOOD.replace("duration: 30s", "duration: 1us");
     run_longer_than_a_week: GOOD.replace("duration: 30s", "duration: 8760h");
+    typo_among_comparisons: GOOD.replace("get: /", "get: /\n    check: { json: { \"/a\": { gte: 1, lte: 9, exsits: true } } }");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 

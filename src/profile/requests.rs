@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use serde_saphyr::{Location, Spanned};
 
-use super::error::ProfileError;
+use super::error::{ProfileError, did_you_mean};
 use super::json_path::JsonPath;
 use super::model::{
     Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
@@ -256,12 +256,16 @@ fn validate_check(
     for (path, value) in c.json.iter() {
         let p = JsonPath::parse(&path.value)
             .map_err(|m| cx.err(format!("{key}.json"), Some(path.referenced), &m))?;
-        let expect = json_expect(value).map_err(|m| {
-            cx.err(
+        let expect = json_expect(value).map_err(|(m, hint)| {
+            let e = cx.err(
                 format!("{key}.json.{}", path.value),
                 Some(path.referenced),
                 &m,
-            )
+            );
+            match hint {
+                Some(h) => e.hint(h),
+                None => e,
+            }
         })?;
         check.json.push((p, expect));
     }
@@ -293,14 +297,30 @@ const OPERATORS: [&str; 9] = [
     "eq", "ne", "lt", "lte", "gt", "gte", "contains", "matches", "exists",
 ];
 
-/// An object whose keys are all comparison operators is a comparison; anything else must be
-/// equal. (To expect such an object literally, write `{ eq: { … } }`.)
-fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
+/// An object with a comparison operator among its keys is a comparison, and then every key
+/// must be one (a typo like `exsits` must not turn the whole check into an equality nobody
+/// meant); any other value must be equal. (To expect an object with an operator's name as a
+/// key literally, write `{ eq: { … } }`.) The error carries a suggestion when there is one.
+fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, (String, Option<String>)> {
     let serde_json::Value::Object(map) = value else {
         return Ok(JsonExpect::Equals(value.clone()));
     };
-    if map.is_empty() || !map.keys().all(|k| OPERATORS.contains(&k.as_str())) {
+    if !map.keys().any(|k| OPERATORS.contains(&k.as_str())) {
         return Ok(JsonExpect::Equals(value.clone()));
+    }
+    if let Some(unknown) = map.keys().find(|k| !OPERATORS.contains(&k.as_str())) {
+        let hint = did_you_mean(unknown, OPERATORS).map(|m| format!("did you mean `{m}`?"));
+        return Err((
+            format!(
+                "unknown comparison `{unknown}` among comparisons: expected only {} (to expect an object literally, write `{{ eq: {{ … }} }}`)",
+                OPERATORS
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            hint,
+        ));
     }
     let number = |op: &str, v: &serde_json::Value| {
         v.as_f64()
@@ -329,6 +349,7 @@ fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
         })
         .collect::<Result<Vec<_>, String>>()
         .map(JsonExpect::Compare)
+        .map_err(|m| (m, None))
 }
 
 /// Compiles a regular expression; the error is one line (the regex crate's spans several).
