@@ -73,6 +73,27 @@ fn a_broken_profile_exits_2_with_the_position() {
 }
 
 #[test]
+fn a_data_path_that_is_a_directory_says_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("users.csv")).unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &format!("data:\n  users: users.csv\n{SHORT}"),
+    );
+    loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "users.csv` is a directory at `data.users`",
+        ))
+        .stderr(predicate::str::contains(
+            "expected a `.csv` or `.jsonl` file, its path relative to the profile",
+        ));
+}
+
+#[test]
 fn a_missing_file_exits_2() {
     loadgate()
         .args(["run", "nope.yaml"])

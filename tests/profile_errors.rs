@@ -94,6 +94,12 @@ broken! {
     microsecond_stage: GOOD.replace("duration: 30s", "duration: 1us");
     run_longer_than_a_week: GOOD.replace("duration: 30s", "duration: 8760h");
     typo_among_comparisons: GOOD.replace("get: /", "get: /\n    check: { json: { \"/a\": { gte: 1, lte: 9, exsits: true } } }");
+    unknown_key_in_an_extraction: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ token: {{ jsn: /id }} }} }}\n");
+    bad_value_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p95: 3 }}\n");
+    unknown_key_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p59: 3s }}\n");
+    bad_tolerance_of_a_gate_metric: format!("{GOOD}gate:\n  metrics: {{ p95: 5 }}\n");
+    unknown_feed_mode: format!("{GOOD}data:\n  users: {{ file: users.csv, mode: randm }}\n");
+    typed_json_field_with_an_unknown_variable: GOOD.replace("get: /", "post: /\n    json: { a: \"{{ nope }}\" }");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 

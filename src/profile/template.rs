@@ -219,7 +219,7 @@ impl Templates {
         if !is_template(source) {
             return Ok(Text::Literal(source.to_string()));
         }
-        let (id, contextual) = self.add(source, scope)?;
+        let (id, contextual) = self.add(source, source, scope)?;
         Ok(Text::Template {
             id,
             source: source.to_string(),
@@ -235,15 +235,23 @@ impl Templates {
         scope: &Scope,
     ) -> Result<(usize, bool), String> {
         let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
-        self.add(&wrapped, scope)
+        self.add(&wrapped, &format!("{{{{ {expression} }}}}"), scope)
     }
 
-    fn add(&mut self, source: &str, scope: &Scope) -> Result<(usize, bool), String> {
+    /// Compiles `source`; messages show `shown` (the text as the profile wrote it, where
+    /// loadgate rewrote it).
+    fn add(&mut self, source: &str, shown: &str, scope: &Scope) -> Result<(usize, bool), String> {
         let id = self.count;
         let name = template_name(id);
         self.env
             .add_template_owned(name.clone(), source.to_string())
-            .map_err(|e| format!("invalid template: {}", describe(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "invalid template `{}` ({}): expected minijinja syntax like `{{{{ random_int(1, 10) }}}}` or `{{{{ vars.id }}}}`, with every `{{{{` closed by `}}}}` and every bracket and quote closed",
+                    shorten(shown),
+                    describe(&e)
+                )
+            })?;
         let template = self.env.get_template(&name).map_err(|e| describe(&e))?;
         let mut wanted_env = BTreeSet::new();
         let mut contextual = false;
@@ -265,14 +273,14 @@ impl Templates {
                 continue;
             }
             if root == "vars" || root == "data" {
-                scope.check(&var, source)?;
+                scope.check(&var, shown)?;
                 contextual = true;
                 continue;
             }
             if !VARIABLES.contains(&root) {
                 return Err(format!(
                     "unknown variable `{root}` in template `{}`: expected `env.NAME`, `vars.NAME`, `data.FEED.COLUMN` or one of the functions {}",
-                    shorten(source),
+                    shorten(shown),
                     FUNCTIONS
                         .iter()
                         .map(|f| format!("`{f}()`"))
@@ -559,7 +567,17 @@ mod tests {
     fn syntax_errors_are_described() {
         let mut t = Templates::new();
         let err = t.text_("/x/{{ random_int(1, }}").unwrap_err();
-        assert!(err.starts_with("invalid template: syntax error"), "{err}");
+        assert!(
+            err.starts_with("invalid template `/x/{{ random_int(1, }}` (syntax error"),
+            "{err}"
+        );
+        assert!(err.contains("): expected minijinja syntax"), "{err}");
+        // A typed JSON field is compiled wrapped; messages show it as written.
+        let err = t.json_("data.users.nope(").unwrap_err();
+        assert!(
+            err.starts_with("invalid template `{{ data.users.nope( }}`"),
+            "{err}"
+        );
     }
 
     #[test]
