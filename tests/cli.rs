@@ -159,6 +159,36 @@ fn a_target_that_never_gets_ready_exits_3() {
 }
 
 #[test]
+fn a_template_failing_at_run_time_ends_the_run_with_exit_code_3() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        "name: cli\nload:\n  stages: [ { duration: 5s, rate: 20/s } ]\nscenarios:\n  - name: read\n    steps:\n      - { name: fetch, get: /json, extract: { name: { json: /name } } }\n      - { name: use, get: \"/seen/{{ vars.name + 1 }}\" }\n",
+    );
+    let out = dir.path().join("r.json");
+    loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "the template of request `use` failed to render at run time",
+        ));
+    let r =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(r.partial);
+}
+
+#[test]
 fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
     let target = support::Target::start();
     let dir = tempfile::tempdir().unwrap();

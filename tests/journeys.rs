@@ -207,6 +207,50 @@ scenarios:
 }
 
 #[test]
+fn a_template_that_fails_at_run_time_stops_the_run() {
+    let target = Target::start();
+    // `vars.name` is only known at run time (a string here), so the load-time check cannot
+    // see that adding 1 to it fails: the run stops with the reason instead of counting every
+    // request as a failed check.
+    let yaml = r#"
+name: broken-at-run-time
+load:
+  stages: [ { duration: 5s, rate: 20/s } ]
+scenarios:
+  - name: read
+    steps:
+      - name: fetch
+        get: /json
+        extract: { name: { json: /name } }
+      - name: use
+        get: "/seen/{{ vars.name + 1 }}"
+"#;
+    let started = std::time::Instant::now();
+    let result = run_yaml(yaml, &target.url());
+    assert!(result.partial);
+    let reason = result.partial_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("the template of request `use` failed to render at run time"),
+        "{reason}"
+    );
+    assert!(reason.ends_with("fix the profile"), "{reason}");
+    assert_eq!(
+        requests_of(&result.endpoints[1]),
+        0,
+        "nothing was recorded for it"
+    );
+    assert_eq!(
+        target.total(),
+        target.count("/json"),
+        "and nothing was sent"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the run stopped early"
+    );
+}
+
+#[test]
 fn setup_failures_stop_before_any_load() {
     let target = Target::start();
     let yaml = JOURNEY.replace("password: secret-pass", "password: wrong");

@@ -100,6 +100,11 @@ broken! {
     bad_tolerance_of_a_gate_metric: format!("{GOOD}gate:\n  metrics: {{ p95: 5 }}\n");
     unknown_feed_mode: format!("{GOOD}data:\n  users: {{ file: users.csv, mode: randm }}\n");
     typed_json_field_with_an_unknown_variable: GOOD.replace("get: /", "post: /\n    json: { a: \"{{ nope }}\" }");
+    unknown_filter: GOOD.replace("get: /", "get: \"/x/{{ 1 | nosuchfilter }}\"");
+    random_int_bounds_backwards: GOOD.replace("get: /", "get: \"/x/{{ random_int(5, 1) }}\"");
+    random_int_of_text: GOOD.replace("get: /", "get: \"/x/{{ random_int('a', 1) }}\"");
+    random_choice_of_nothing: GOOD.replace("get: /", "get: \"/x/{{ random_choice() }}\"");
+    computed_environment_variable_name: GOOD.replace("get: /", "get: \"/x/{{ env('SEC_' ~ 'B') }}\"");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
 }
 

@@ -101,8 +101,13 @@ pub(super) async fn run_scenario(
     for (n, &endpoint) in sc.steps.iter().enumerate() {
         // A later step is meant to go as soon as the previous one (and its think time) ended.
         let step_intended = if n == 0 { intended } else { Instant::now() };
-        let (class, stop) =
-            exchange(state, endpoint, step_intended, interval, &mut iteration).await;
+        let Step::Done { class, stop } =
+            exchange(state, endpoint, step_intended, interval, &mut iteration).await
+        else {
+            // The profile is broken and the run is stopping: this iteration says nothing.
+            state.intervals.borrow_mut().end(interval);
+            return;
+        };
         if failed.is_none() {
             failed = class;
         }
@@ -131,15 +136,29 @@ pub(super) async fn run_scenario(
     intervals.end(interval);
 }
 
-/// Sends one request of `endpoint` meant for `intended`, records its outcome in `interval`
-/// (its iteration's), and returns its failure class (if any) and whether the scenario must stop.
+/// How one step went.
+enum Step {
+    /// The request was sent (or failed on the way) and recorded.
+    Done {
+        /// Its failure class, if it failed.
+        class: Option<ErrorClass>,
+        /// True when the scenario cannot go on (a value it needs is missing).
+        stop: bool,
+    },
+    /// Its template failed to render: nothing was sent or recorded, and the run is stopping.
+    Aborted,
+}
+
+/// Sends one request of `endpoint` meant for `intended` and records its outcome in `interval`
+/// (its iteration's). A template that fails to render is a broken profile, not a property of
+/// the target: it stops the whole run with the reason (results partial, never gated).
 async fn exchange(
     state: &Thread,
     endpoint: usize,
     intended: Instant,
     interval: u32,
     iteration: &mut Iteration,
-) -> (Option<ErrorClass>, bool) {
+) -> Step {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let sent = Instant::now();
     // Latency runs from the intended send time when the request went out late (a queue that
@@ -156,6 +175,17 @@ async fn exchange(
     let latency = Instant::now().saturating_duration_since(measured_from);
     let needs_values = !prepared.extract.is_empty();
     let (status, failure, stop) = match result {
+        Ok(Err(SendError::Template(message))) => {
+            let name = &state.plan.profile.endpoints[endpoint].name;
+            let reason = format!(
+                "the template of request `{name}` failed to render at run time ({message}): fix the profile"
+            );
+            state
+                .plan
+                .stop
+                .trigger_because(state.plan.secrets.mask(&reason).into_owned());
+            return Step::Aborted;
+        }
         Ok(Ok(received)) => {
             let view = ResponseView {
                 status: received.status,
@@ -167,7 +197,7 @@ async fn exchange(
             iteration.extend(evaluation.vars);
             (Some(received.status), evaluation.failure, evaluation.stop)
         }
-        Ok(Err(failure)) => (None, Some(failure), needs_values),
+        Ok(Err(SendError::Failed(failure))) => (None, Some(failure), needs_values),
         Err(_) => (
             None,
             Some((
@@ -190,7 +220,21 @@ async fn exchange(
         let message = state.plan.secrets.mask(&message).into_owned();
         state.samples.borrow_mut().add(endpoint, class, message);
     }
-    (class, stop)
+    Step::Done { class, stop }
+}
+
+/// Why no complete response arrived.
+enum SendError {
+    /// A classified failure of the exchange.
+    Failed(Failure),
+    /// The request's template did not render (a broken profile).
+    Template(String),
+}
+
+impl From<Failure> for SendError {
+    fn from(failure: Failure) -> Self {
+        SendError::Failed(failure)
+    }
 }
 
 /// A response as far as checks and extraction need it.
@@ -202,7 +246,7 @@ struct Received {
 
 /// The exchange itself: connection, request, response head and body. `Err` is a failure
 /// before a complete response arrived.
-async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, Failure> {
+async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, SendError> {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let origin = &state.plan.prepared.origins[prepared.origin];
     let pool = &state.pools[prepared.origin];
@@ -210,7 +254,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
     let build = |h2: bool| {
         prepared
             .build(templates, origin, h2, context)
-            .map_err(|m| (ErrorClass::Check, format!("request template failed: {m}")))
+            .map_err(SendError::Template)
     };
     let mut sender = match pool.take() {
         Some(s) => s,
@@ -218,8 +262,15 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .await
             .map_err(|e| (e.class, e.message))?,
     };
+    let request = match build(sender.is_h2()) {
+        Ok(r) => r,
+        Err(e) => {
+            pool.put(sender);
+            return Err(e);
+        }
+    };
     let response = match &mut sender {
-        Sender::H1(s) => match s.try_send_request(build(false)?).await {
+        Sender::H1(s) => match s.try_send_request(request).await {
             Ok(r) => r,
             // A kept-alive connection the server closed before our request went out: retry
             // once on a new connection rather than count the server's idle timeout as an error.
@@ -230,10 +281,10 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
                 let h2 = sender.is_h2();
                 send_once(&mut sender, build(h2)?).await?
             }
-            Err(e) => return Err(closed_failure(e.error())),
+            Err(e) => return Err(closed_failure(e.error()).into()),
         },
         Sender::H2(s) => s
-            .send_request(build(true)?)
+            .send_request(request)
             .await
             .map_err(|e| closed_failure(&e))?,
     };
@@ -246,7 +297,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
         if keep && let Some(data) = frame.data_ref() {
             if collected.len() + data.len() > MAX_CHECKED_BODY {
-                return Err((ErrorClass::Body, "body larger than 16 MiB".into()));
+                return Err((ErrorClass::Body, "body larger than 16 MiB".to_string()).into());
             }
             collected.extend_from_slice(data);
         }

@@ -6,6 +6,7 @@
 
 mod error;
 mod feeds;
+mod functions;
 mod json_path;
 mod model;
 mod raw;
@@ -19,6 +20,7 @@ use std::cell::RefCell;
 
 pub use error::ProfileError;
 pub use feeds::{DataFiles, NoDataFiles};
+pub use functions::random_uuid;
 pub use json_path::JsonPath;
 pub use model::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
@@ -26,7 +28,7 @@ pub use model::{
     Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
 };
 pub use raw::{RawProfile, StatusPattern};
-pub use template::{Scope, Templates, Text, random_uuid};
+pub use template::{Scope, Templates, Text};
 pub use url::check_target;
 
 impl Profile {

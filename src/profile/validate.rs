@@ -174,6 +174,11 @@ pub(super) fn validate(
         .iter()
         .map(|f| (f.name.clone(), f.columns.clone()))
         .collect();
+    // Feeds have at least one row (an empty data file is refused).
+    cx.scope.samples = feeds
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), f.rows.first()?.clone())))
+        .collect();
     let defaults = Defaults {
         headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers)?,
         timeout,
@@ -281,7 +286,7 @@ pub(super) fn validate(
     }
     cx.scope = Scope {
         vars: setup_vars,
-        feeds: std::collections::BTreeMap::new(),
+        ..Scope::default()
     };
     let auth = validate_auth(&mut cx, raw.auth.as_ref())?;
     let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
