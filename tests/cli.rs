@@ -420,7 +420,7 @@ setup:
     extract: { token: { json: /token } }
 auth: { bearer: "{{ vars.token }}" }
 load:
-  stages: [ { duration: 1s, rate: 10/s } ]
+  stages: [ { duration: 1s, rate: 60/s } ]
 requests:
   - name: password echo
     get: /echo
@@ -429,6 +429,14 @@ requests:
   - name: token echo
     get: /echo
     check: { json: { "/headers/authorization": "something else" } }
+  - name: special echo
+    get: /echo
+    headers: { x-special: "{{ env.SEC_A }}", x-page: "{{ env.SHORT_PAGE }}" }
+    check: { json: { "/headers/x-special": "something else" } }
+  - name: special query
+    get: /echo
+    query: { q: "{{ env.SEC_A }}" }
+    check: { json: { "/query": "something else" } }
 "#,
     );
     let out = dir.path().join("r.json");
@@ -442,6 +450,8 @@ requests:
             out.to_str().unwrap(),
         ])
         .env("JOURNEY_PASSWORD", "secret-pass")
+        .env("SEC_A", r#"quote"secret\x"#)
+        .env("SHORT_PAGE", "ab")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
@@ -460,7 +470,29 @@ requests:
             !text.contains("tok-alice"),
             "the token leaked into {what}:\n{text}"
         );
+        // As written, JSON-escaped (in a check's message) or percent-encoded (in the query).
+        assert!(
+            !text.contains("quote"),
+            "the special-character secret leaked into {what}:\n{text}"
+        );
     }
+    let special = |name: &str| {
+        let r = loadgate::results::RunResult::from_json(&results).unwrap();
+        let e = r.endpoints.into_iter().find(|e| e.name == name).unwrap();
+        e.error_samples[0].message.clone()
+    };
+    assert_eq!(
+        special("special echo"),
+        "JSON field `/headers/x-special` is `\"***\"`, expected `\"something else\"`"
+    );
+    assert_eq!(
+        special("special query"),
+        "JSON field `/query` is `\"q=***\"`, expected `\"something else\"`"
+    );
+    assert!(
+        stderr.contains("warning: environment variable `SHORT_PAGE` is shorter than 4 characters and is not masked"),
+        "{stderr}"
+    );
     assert!(results.contains(r#"is `\"***\"`, expected"#), "{results}");
     assert!(results.contains("Bearer ***"), "{results}");
     assert!(
@@ -479,13 +511,21 @@ requests:
             out.to_str().unwrap(),
         ])
         .env("JOURNEY_PASSWORD", "secret-pass")
+        .env("SEC_A", r#"quote"secret\x"#)
+        .env("SHORT_PAGE", "ab")
         .env("GITHUB_ACTIONS", "true")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
-    let first: Vec<&str> = stdout.lines().take(2).collect();
+    let first: Vec<&str> = stdout.lines().take(3).collect();
     assert!(first.contains(&"::add-mask::secret-pass"), "{stdout}");
     assert!(first.contains(&"::add-mask::tok-alice"), "{stdout}");
+    assert!(first.contains(&r#"::add-mask::quote"secret\x"#), "{stdout}");
+    // The percent-encoded form, itself escaped for the workflow command (`%` is `%25`).
+    assert!(
+        stdout.contains("::add-mask::quote%2522secret%255Cx"),
+        "the encoded forms are masked too: {stdout}"
+    );
     assert_eq!(
         stdout.matches("secret-pass").count(),
         1,

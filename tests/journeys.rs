@@ -289,6 +289,40 @@ requests:
     assert_eq!(result.endpoints[0].summary.requests, 10);
 }
 
+#[test]
+fn an_auth_credential_too_short_to_mask_is_refused() {
+    let target = Target::start();
+    for (auth, what) in [
+        (
+            "{ basic: { username: bob, password: abc } }",
+            "basic password",
+        ),
+        ("{ bearer: xyz }", "bearer token"),
+    ] {
+        let yaml = format!(
+            "name: short\nauth: {auth}\nload:\n  stages: [ {{ duration: 1s, rate: 10/s }} ]\nrequests:\n  - {{ name: me, get: /me }}\n"
+        );
+        let profile = loadgate::profile::Profile::from_yaml(&yaml, "test.yaml").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(loadgate::engine::setup::start_session(
+                &profile,
+                &target.url(),
+            ))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "the `auth` {what} is shorter than 4 characters, too short to be masked in outputs: expected a real credential"
+            )
+        );
+    }
+    assert_eq!(target.total(), 0);
+}
+
 const USERS_CSV: &str = "email,password\na@x.io,pa\nb@x.io,pb\nc@x.io,pc\nd@x.io,pd\ne@x.io,pe\n";
 
 fn feed_profile(mode: &str, rate: &str) -> String {

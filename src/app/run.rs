@@ -151,9 +151,16 @@ pub async fn execute_run(
         .map_err(|m| Error::Engine(engine::EngineError::Setup(m)))?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         // Masks first, so no later log line of this job can show a secret.
-        for secret in session.secrets.values() {
+        let values = session.secrets.values().iter().map(String::as_str);
+        for secret in values.chain(session.secrets.encoded_forms()) {
             print!("{}", crate::github::workflow::format_add_mask(secret));
         }
+    }
+    for what in &session.unmasked {
+        eprintln!(
+            "warning: {what} is shorter than {} characters and is not masked in outputs (masking so short a value would garble ordinary text)",
+            crate::secrets::Secrets::MIN_LEN
+        );
     }
     let (index, count) = flags.shard.unwrap_or((0, 1));
     check_shard_count(&profile, count)?;

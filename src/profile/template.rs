@@ -357,12 +357,11 @@ impl Templates {
         }
     }
 
-    /// Values of the environment variables templates read; outputs mask them.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+    /// The environment variables templates read, name and value: secrets, masked in outputs.
+    pub fn env_values(&self) -> impl Iterator<Item = (&str, &str)> {
         self.env_vars
-            .values()
-            .map(String::as_str)
-            .filter(|v| v.len() >= 4)
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// Number of compiled templates.
@@ -476,7 +475,7 @@ mod tests {
         let path = std::env::var("PATH").expect("PATH is set in tests");
         let text = t.text_("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
         assert_eq!(t.render_(&text).unwrap(), format!("{path}|{path}"));
-        assert!(t.secrets().any(|s| s == path));
+        assert!(t.env_values().any(|(n, v)| n == "PATH" && v == path));
     }
 
     #[test]
