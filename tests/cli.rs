@@ -36,6 +36,58 @@ fn validate_prints_the_plan() {
     insta::assert_snapshot!(text);
 }
 
+#[test]
+fn validate_shows_scenarios_with_their_steps() {
+    let out = loadgate()
+        .args(["validate", "examples/journey.yaml"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text.replace(&loadgate_hash(&text), "sha256:<hash>");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn validate_shows_setup_auth_data_and_a_mixed_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "users.csv", "email,id\na@x.io,1\nb@x.io,2\n");
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        r#"name: mixed
+setup:
+  - name: login
+    post: /login
+    json: { user: admin, password: "{{ env.HOME }}" }
+    extract: { token: { json: /token } }
+auth: { bearer: "{{ vars.token }}" }
+data:
+  users: { file: users.csv, mode: random }
+load:
+  model: closed
+  think_time: 1s
+  stages: [ { duration: 1m, users: 10 } ]
+requests:
+  - { name: health, get: /health, weight: 2 }
+scenarios:
+  - name: browse
+    weight: 6
+    steps:
+      - { name: home, get: "/u/{{ data.users.id }}", think_time: 1s..2s }
+      - { name: cart, post: /cart, form: { id: "{{ data.users.id }}" }, extract: { cart: { json: /id } } }
+"#,
+    );
+    let out = loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text
+        .replace(&loadgate_hash(&text), "sha256:<hash>")
+        .replace(p.to_str().unwrap(), "<dir>/p.yaml");
+    insta::assert_snapshot!(text);
+}
+
 fn loadgate_hash(text: &str) -> String {
     text.lines()
         .find_map(|l| l.strip_prefix("hash: "))
