@@ -516,10 +516,32 @@ requests:
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.get_output().stderr).into_owned();
     let results = std::fs::read_to_string(&out).unwrap();
+    // Every report rendered from the results: Markdown (PR comment, job summary), HTML, JUnit.
+    let report = |format: &str| {
+        let o = loadgate()
+            .args(["report", out.to_str().unwrap(), "--format", format])
+            // The profile's gate settings are read with the same environment as the run.
+            .env("JOURNEY_PASSWORD", "secret-pass")
+            .env("SEC_A", r#"quote"secret\x"#)
+            .env("SHORT_PAGE", "ab")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let (markdown, html, junit) = (report("md"), report("html"), report("junit"));
+    assert!(
+        markdown.contains("JSON field `/headers/x-special` is `\\\"\\*\\*\\*\\\"`")
+            || markdown.contains("\\*\\*\\*"),
+        "the Markdown shows the masked error samples:\n{markdown}"
+    );
     for (what, text) in [
         ("stdout", &stdout),
         ("stderr", &stderr),
         ("results.json", &results),
+        ("the Markdown report", &markdown),
+        ("the HTML report", &html),
+        ("the JUnit report", &junit),
     ] {
         assert!(
             !text.contains("secret-pass"),
