@@ -271,3 +271,60 @@ fn the_comparison_serializes_and_reads_back() {
     assert_eq!(back.overall, c.overall);
     assert_eq!(back.metrics.len(), c.metrics.len());
 }
+
+#[test]
+fn a_baseline_without_responses_never_passes() {
+    // Hand-edited or recorded while everything failed: the baseline runs hold errors only,
+    // with empty latency histograms. Nothing can be compared, so the run never passes.
+    let mut b = baseline(3);
+    for run in &mut b.runs {
+        for e in &mut run.endpoints {
+            for i in &mut e.intervals {
+                i.latency = loadgate::metrics::EncodedHistogram::encode(
+                    &loadgate::metrics::Histogram::new(),
+                );
+                i.status.clear();
+                i.errors = [(loadgate::metrics::ErrorClass::Connect, i.requests)].into();
+            }
+        }
+    }
+    let b = Baseline::from_json(&b.to_json()).expect("still a well-formed baseline");
+    let c = gate(&common::run(&common::Spec::new(100)), Some(&b));
+    assert_eq!(c.overall.verdict, Verdict::Inconclusive, "{}", text(&c));
+    assert!(
+        c.overall.reasons[0].contains("no latency metric"),
+        "{}",
+        text(&c)
+    );
+    assert!(
+        c.metrics
+            .iter()
+            .filter(|m| m.label == "p50")
+            .all(|m| m.status == MetricStatus::ReportOnly),
+        "{}",
+        text(&c)
+    );
+}
+
+#[test]
+fn a_baseline_run_with_zero_requests_never_passes() {
+    // A hand-edited baseline whose second run measured nothing: an explicit verdict, no panic.
+    let mut b = baseline(3);
+    for e in &mut b.runs[1].endpoints {
+        e.intervals.clear();
+    }
+    let b = Baseline::from_json(&b.to_json()).expect("still a well-formed baseline");
+    let c = gate(&common::run(&common::Spec::new(100)), Some(&b));
+    assert_eq!(c.overall.verdict, Verdict::Inconclusive, "{}", text(&c));
+    let p50 = c
+        .metrics
+        .iter()
+        .find(|m| m.label == "p50")
+        .expect("p50 is reported");
+    assert_eq!(p50.status, MetricStatus::ReportOnly, "{}", text(&c));
+    assert!(
+        p50.reason.contains("baseline runs have fewer"),
+        "{}",
+        p50.reason
+    );
+}

@@ -112,9 +112,24 @@ fn compare_exit_codes_follow_the_verdict() {
 fn bad_files_are_usage_errors_with_a_clear_message() {
     let f = Files::new();
     let baseline = f.baseline(1);
-    let good = common::run(&common::Spec::new(100)).to_json();
+    let run = common::run(&common::Spec::new(100));
+    let good = run.to_json();
     let results = f.write("good.json", &good);
+    // Hand edits: a histogram that is not one, and fewer requests than responses.
+    let histogram = run.endpoints[0].intervals[0].latency.as_str().to_string();
+    let mut fewer = run.clone();
+    fewer.endpoints[0].intervals[3].requests = 1;
     let cases = [
+        (
+            "broken-histogram.json",
+            good.replacen(&histogram, "AAAA", 1),
+            "results file has a broken histogram at `endpoints[get customer].intervals[0].latency`",
+        ),
+        (
+            "fewer-requests.json",
+            fewer.to_json(),
+            "counts more latencies or errors than requests",
+        ),
         (
             "truncated.json",
             good[..good.len() / 3].to_string(),

@@ -94,4 +94,12 @@ fn the_shipped_demo_baseline_is_valid() {
     validate(&committed("baseline.v1.schema.json"), &text);
     let baseline = Baseline::from_json(&text).expect("the demo baseline loads");
     assert_eq!(baseline.profile.name, "demo");
+    // Recorded with the shipped demo profile (tests/demo_baseline.rs checks the rest).
+    let profile =
+        std::fs::read_to_string(format!("{}/examples/demo.yaml", env!("CARGO_MANIFEST_DIR")))
+            .expect("examples/demo.yaml exists");
+    let profile = loadgate::profile::Profile::from_yaml(&profile, "examples/demo.yaml")
+        .expect("the demo profile is valid");
+    assert_eq!(baseline.profile.hash, profile.hash);
+    assert!(!baseline.runs.is_empty());
 }

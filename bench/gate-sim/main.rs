@@ -1,18 +1,23 @@
 //! `gate-sim`: the gate's own benchmark. Simulates seeded runs (see `sim.rs`), gates them with
 //! the real histogram and comparison code, and prints, as Markdown, the targets of
 //! `stats-gate.md` with the measured figures, then the tables behind them. It runs the grid on
-//! a shared-runner noise model and, with half the repetitions, on a quiet one.
+//! a shared-runner noise model and on a quiet one. The grid's cells run on `--threads` threads
+//! (default: the machine's CPUs); every cell has its own seed, so the output does not depend
+//! on the thread count.
 //!
 //! ```text
-//! cargo run --release --example gate-sim -- [--reps N] [--seed S] > bench/gate-sim.md
+//! cargo run --release --example gate-sim -- [--reps N] [--seed S] [--threads T] > bench/gate-sim.md
 //! ```
 
 mod sim;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
 
+use loadgate::compare::stats;
 use loadgate::profile::GateConfig;
 use sim::{Change, Config, Noise, Tally};
 
@@ -30,32 +35,57 @@ struct Grid {
     reps: u64,
 }
 
-fn main() {
-    let mut reps = 60u64;
-    let mut seed = 20_240_601u64;
+struct Args {
+    reps: u64,
+    seed: u64,
+    threads: usize,
+}
+
+fn args() -> Args {
+    let mut out = Args {
+        reps: 170,
+        seed: 20_240_601,
+        threads: std::thread::available_parallelism().map_or(1, usize::from),
+    };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        match (a.as_str(), args.next().and_then(|v| v.parse().ok())) {
-            ("--reps", Some(v)) => reps = v,
-            ("--seed", Some(v)) => seed = v,
+        let value: Option<u64> = args.next().and_then(|v| v.parse().ok());
+        match (a.as_str(), value) {
+            ("--reps", Some(v)) if v > 0 => out.reps = v,
+            ("--seed", Some(v)) => out.seed = v,
+            ("--threads", Some(v)) if v > 0 => out.threads = v as usize,
             _ => {
-                eprintln!("usage: gate-sim [--reps N] [--seed S]");
+                eprintln!("usage: gate-sim [--reps N] [--seed S] [--threads T]");
                 std::process::exit(2);
             }
         }
     }
+    out
+}
+
+fn main() {
+    let Args {
+        reps,
+        seed,
+        threads,
+    } = args();
     let started = Instant::now();
-    let shared = run_grid(reps, seed, &Noise::default(), "shared");
-    let quiet = run_grid((reps / 2).max(1), seed ^ 0x5151, &Noise::quiet(), "quiet");
+    let shared = run_grid(reps, seed, &Noise::default(), "shared", threads);
+    let quiet = run_grid(reps, seed ^ 0x5151, &Noise::quiet(), "quiet", threads);
     print!(
         "{}",
-        render(&shared, &quiet, seed, started.elapsed().as_secs_f64())
+        render(
+            &shared,
+            &quiet,
+            seed,
+            threads,
+            started.elapsed().as_secs_f64()
+        )
     );
 }
 
-fn run_grid(reps: u64, seed: u64, noise: &Noise, name: &str) -> Grid {
-    let gate = GateConfig::default();
-    let configs: Vec<Config> = RATES
+fn configs() -> Vec<Config> {
+    RATES
         .iter()
         .flat_map(|&rate_per_sec| {
             DURATIONS.iter().flat_map(move |&duration_s| {
@@ -66,25 +96,52 @@ fn run_grid(reps: u64, seed: u64, noise: &Noise, name: &str) -> Grid {
                 })
             })
         })
-        .collect();
+        .collect()
+}
+
+/// Runs every cell of the grid, `reps` repetitions each, on `threads` threads. A cell's seeds
+/// depend only on `seed`, the cell and the repetition, and cells are merged in grid order.
+fn run_grid(reps: u64, seed: u64, noise: &Noise, name: &str, threads: usize) -> Grid {
+    let gate = GateConfig::default();
+    let configs = configs();
     let started = Instant::now();
-    let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
-    for (ci, cfg) in configs.iter().enumerate() {
-        for rep in 0..reps {
-            let s = seed ^ ((ci as u64) << 32) ^ rep.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            for (n, change, t) in sim::repetition(s, *cfg, &SIZES, &Change::ALL, &gate, noise) {
-                tallies
-                    .entry((ci, n, change_index(change)))
-                    .or_default()
-                    .merge(&t);
-            }
+    let next = AtomicUsize::new(0);
+    let done = AtomicUsize::new(0);
+    let per_config: Vec<Mutex<BTreeMap<Key, Tally>>> =
+        configs.iter().map(|_| Mutex::default()).collect();
+    std::thread::scope(|scope| {
+        for _ in 0..threads.max(1) {
+            scope.spawn(|| {
+                loop {
+                    let ci = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(cfg) = configs.get(ci) else { break };
+                    let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
+                    for rep in 0..reps {
+                        let s =
+                            seed ^ ((ci as u64) << 32) ^ rep.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+                        for (n, change, t) in
+                            sim::repetition(s, *cfg, &SIZES, &Change::ALL, &gate, noise)
+                        {
+                            tallies
+                                .entry((ci, n, change_index(change)))
+                                .or_default()
+                                .merge(&t);
+                        }
+                    }
+                    *per_config[ci].lock().expect("no thread panics holding it") = tallies;
+                    eprintln!(
+                        "{name}: config {}/{} done ({:.0}s)",
+                        done.fetch_add(1, Ordering::Relaxed) + 1,
+                        configs.len(),
+                        started.elapsed().as_secs_f64()
+                    );
+                }
+            });
         }
-        eprintln!(
-            "{name}: config {}/{} done ({:.0}s)",
-            ci + 1,
-            configs.len(),
-            started.elapsed().as_secs_f64()
-        );
+    });
+    let mut tallies = BTreeMap::new();
+    for cell in per_config {
+        tallies.extend(cell.into_inner().expect("no thread panicked"));
     }
     Grid {
         configs,
@@ -116,7 +173,58 @@ fn ratio(num: u64, den: u64) -> f64 {
     }
 }
 
+/// The A/A comparisons of one cell that an oracle would leave inconclusive: each gated
+/// metric's one-sided 95% bound is its log-change plus `z₀.₉₅·σ`, where `σ` is the true spread
+/// of that metric's log-change, measured over the cell's repetitions (the narrowest interval
+/// that still covers 90%). No calibrated interval can do better on average, so this is the
+/// floor the noise model sets for the inconclusive rate. Returns `(comparisons, inconclusive)`.
+fn oracle(t: &Tally) -> (u64, u64) {
+    let mut moments: BTreeMap<(&str, &str), (f64, f64, f64)> = BTreeMap::new();
+    for m in t.aa_changes.iter().flatten() {
+        let e = moments
+            .entry((m.endpoint.as_str(), m.label.as_str()))
+            .or_default();
+        e.0 += 1.0;
+        e.1 += m.log_change;
+        e.2 += m.log_change * m.log_change;
+    }
+    let sd: BTreeMap<(&str, &str), f64> = moments
+        .into_iter()
+        .map(|(k, (n, sum, sq))| {
+            let var = if n > 1.0 {
+                ((sq - sum * sum / n) / (n - 1.0)).max(0.0)
+            } else {
+                0.0
+            };
+            (k, var.sqrt())
+        })
+        .collect();
+    let z = stats::z_quantile(0.95);
+    let inconclusive = t
+        .aa_changes
+        .iter()
+        .filter(|metrics| {
+            metrics.is_empty()
+                || metrics.iter().any(|m| {
+                    let s = sd[&(m.endpoint.as_str(), m.label.as_str())];
+                    m.log_change + z * s >= m.tolerance.ln_1p()
+                })
+        })
+        .count();
+    (t.aa_changes.len() as u64, inconclusive as u64)
+}
+
 impl Grid {
+    /// The oracle floor ([`oracle`]) summed over the cells that satisfy `pred(config, N)`.
+    fn oracle(&self, pred: &dyn Fn(&Config, usize) -> bool) -> (u64, u64) {
+        let none = change_index(Change::None);
+        self.tallies
+            .iter()
+            .filter(|((ci, n, ch), _)| *ch == none && pred(&self.configs[*ci], *n))
+            .map(|(_, t)| oracle(t))
+            .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1))
+    }
+
     /// The tallies of one change over the cells that satisfy `pred(config, N)`.
     fn select(&self, change: Change, pred: &dyn Fn(&Config, usize) -> bool) -> Tally {
         let mut t = Tally::default();
@@ -156,12 +264,17 @@ impl Grid {
                 if ok { "yes" } else { "**no**" }
             );
         };
+        // Every current run is compared with baselines of each size in `SIZES`.
+        let distinct = aa.runs / SIZES.len() as u64;
         row(
-            "false blocks on A/A runs (whole family), whole grid",
+            &format!(
+                "false blocks on A/A runs (whole family), whole grid: {distinct} current runs, each against {} baseline sizes",
+                SIZES.len()
+            ),
             "≤ 1%, ≥ 3000 runs",
             aa.blocked,
             aa.runs,
-            aa.runs >= 3000 && ratio(aa.blocked, aa.runs) <= 0.01,
+            distinct >= 3000 && ratio(aa.blocked, aa.runs) <= 0.01,
         );
         for q in ["p50", "p95"] {
             let (gated, flagged) = detect(&p20, q);
@@ -231,6 +344,26 @@ impl Grid {
             pct(aa_typical.inconclusive_metrics, aa_typical.gated_metrics),
             by(&aa_typical)
         );
+        let (floor_all, floor_all_inc) = self.oracle(&all);
+        let (floor_typ, floor_typ_inc) = self.oracle(&typical);
+        let _ = writeln!(
+            out,
+            "\nOracle floor of the A/A inconclusive rate (overall verdict; an interval of exactly \
+             the true spread of each metric, see \"Reading the targets\"): whole grid {} \
+             ({floor_all_inc} of {floor_all}); ≥ 60 s and N ≥ 5 {} ({floor_typ_inc} of {floor_typ}).",
+            pct(floor_all_inc, floor_all),
+            pct(floor_typ_inc, floor_typ),
+        );
+        let _ = writeln!(
+            out,
+            "\nCoverage of the 90% CI by quantile, whole grid: {}.",
+            coverage
+                .coverage_by
+                .iter()
+                .map(|(q, (n, covered))| format!("{q} {}", pct(*covered, *n)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
         out
     }
 
@@ -270,17 +403,19 @@ impl Grid {
     }
 }
 
-fn render(shared: &Grid, quiet: &Grid, seed: u64, secs: f64) -> String {
+fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "# gate-sim: the gate's own benchmark\n");
     let _ = writeln!(
         out,
         "Generated by `cargo run --release --example gate-sim -- --reps {} --seed {seed}` \
-         ({secs:.0} s on the 2-core development machine). Every run is simulated \
+         (wall time {:.1} min with {threads} threads on the shared 2-core development machine; \
+         the figures do not depend on the thread count). Every run is simulated \
          (`bench/gate-sim/sim.rs`) and gated by the real histogram and comparison code \
          (`loadgate::compare::judge`) with the default gate settings: p50 +5%, p95 +10%, \
          p99 +15%, error rate +0.1 points, alpha 0.01, 10 s blocks.\n",
-        shared.reps
+        shared.reps,
+        secs / 60.0
     );
     let _ = writeln!(
         out,
@@ -319,13 +454,15 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, secs: f64) -> String {
     let _ = writeln!(out, "## Shared runner, cell by cell\n");
     let g = shared;
     out.push_str(&g.cells(
-        "A/A: false blocks / inconclusive (overall verdict)",
+        "A/A: false blocks / inconclusive (overall verdict) / oracle floor of inconclusive",
         Change::None,
         &|t| {
+            let (runs, floor) = oracle(t);
             format!(
-                "{} / {}",
+                "{} / {} / {}",
                 pct(t.blocked, t.runs),
-                pct(t.inconclusive, t.runs)
+                pct(t.inconclusive, t.runs),
+                pct(floor, runs)
             )
         },
     ));

@@ -13,7 +13,9 @@
 
 use std::collections::BTreeMap;
 
-use loadgate::compare::{IntervalData, Metric, MetricStatus, RunData, RunSummary, Verdict, judge};
+use loadgate::compare::{
+    Detail, IntervalData, Metric, MetricStatus, RunData, RunSummary, Verdict, judge,
+};
 use loadgate::metrics::{ErrorClass, Histogram};
 use loadgate::profile::GateConfig;
 
@@ -302,6 +304,24 @@ pub struct Tally {
     pub error_detect: (u64, u64),
     /// CI coverage of the true ratio: (intervals, covering).
     pub coverage: (u64, u64),
+    /// Per quantile label: (intervals, covering).
+    pub coverage_by: BTreeMap<String, (u64, u64)>,
+    /// A/A comparisons only: every gated latency metric's log-change, one list per comparison
+    /// (for the oracle floor of the inconclusive rate, see `main.rs`).
+    pub aa_changes: Vec<Vec<AaMetric>>,
+}
+
+/// One gated latency metric's estimate in an A/A comparison.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AaMetric {
+    /// Endpoint name.
+    pub endpoint: String,
+    /// Quantile label (`p50` …).
+    pub label: String,
+    /// The metric's tolerance (ratio − 1).
+    pub tolerance: f64,
+    /// `ln(current) − ln(baseline centre)`.
+    pub log_change: f64,
 }
 
 impl Tally {
@@ -323,6 +343,7 @@ impl Tally {
             Verdict::Inconclusive => self.inconclusive += 1,
             _ => {}
         }
+        let mut aa_metrics = Vec::new();
         for m in &j.metrics {
             let changed = m.endpoint == "endpoint 0";
             match m.metric {
@@ -351,10 +372,20 @@ impl Tally {
                         Some(1.0)
                     };
                     if let (Some(truth), Some(ci)) = (truth, m.ci90) {
+                        let covered = u64::from(ci.low <= truth && truth <= ci.high);
                         self.coverage.0 += 1;
-                        if ci.low <= truth && truth <= ci.high {
-                            self.coverage.1 += 1;
-                        }
+                        self.coverage.1 += covered;
+                        let by = self.coverage_by.entry(m.label.clone()).or_default();
+                        by.0 += 1;
+                        by.1 += covered;
+                    }
+                    if let (Change::None, Some(Detail::Latency(d))) = (change, &m.detail) {
+                        aa_metrics.push(AaMetric {
+                            endpoint: m.endpoint.clone(),
+                            label: m.label.clone(),
+                            tolerance: m.tolerance,
+                            log_change: d.log_change,
+                        });
                     }
                 }
                 Metric::ErrorRate { class } => {
@@ -372,6 +403,9 @@ impl Tally {
                 // The simulator runs fixed-rate loads: no capacity searches.
                 Metric::Capacity => {}
             }
+        }
+        if change == Change::None {
+            self.aa_changes.push(aa_metrics);
         }
     }
 
@@ -396,6 +430,12 @@ impl Tally {
         self.error_detect.1 += other.error_detect.1;
         self.coverage.0 += other.coverage.0;
         self.coverage.1 += other.coverage.1;
+        for (k, v) in &other.coverage_by {
+            let e = self.coverage_by.entry(k.clone()).or_default();
+            e.0 += v.0;
+            e.1 += v.1;
+        }
+        self.aa_changes.extend(other.aa_changes.iter().cloned());
     }
 }
 
