@@ -264,7 +264,8 @@ pub struct BaselineUpdateArgs {
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// Run for this long instead of the example profile's duration (like `10s`); the shipped
-    /// baseline then no longer applies (the verdict is `incompatible`).
+    /// baseline measured the full demo, so the run is then not compared (only `--baseline`
+    /// compares it).
     #[arg(long, env = "LOADGATE_DEMO_DURATION")]
     pub duration: Option<String>,
     /// Only serve the demo service (on `--port`) until Ctrl-C; send no load.

@@ -72,6 +72,13 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
     server.stop();
     let baseline = match &args.baseline {
         Some(path) => super::compare::read_baseline(path)?,
+        None if args.duration.is_some() => {
+            // Another duration is another load than the shipped baseline measured.
+            eprintln!(
+                "--duration: the shipped baseline measured the 30 s demo, so this run is not compared (thresholds are checked)"
+            );
+            None
+        }
         None => Some(
             Baseline::from_json(DEMO_BASELINE).map_err(|source| Error::Baseline {
                 path: "baselines/demo.json (built in)".into(),
