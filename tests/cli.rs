@@ -403,6 +403,8 @@ fn demo_runs_the_example_against_the_built_in_service() {
         .stdout(predicate::str::contains("all error_rate ≤ 1.00%"))
         .stdout(predicate::str::contains("verdict:").not())
         .stderr(predicate::str::contains("this run is not compared"));
+    let html = std::fs::read_to_string(dir.path().join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.contains("loadgate · demo"));
     // With an explicit baseline of the full demo, a shorter run is incompatible (exit 3).
     loadgate()
         .args(["demo", "--duration", "2s", "--out", out.to_str().unwrap()])

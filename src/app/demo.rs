@@ -86,7 +86,18 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
             })?,
         ),
     };
-    let comparison = super::run::finish_run(&result?, &args.out, &profile, baseline.as_ref())?;
+    let result = result?;
+    let comparison = super::run::finish_run(&result, &args.out, &profile, baseline.as_ref())?;
+    // The same report a pull request gets, to open in a browser.
+    let html = args.out.with_file_name("report.html");
+    let text = super::report::render(
+        &crate::report::Renderer::new(),
+        crate::report::Format::Html,
+        &result,
+        &comparison,
+    )?;
+    super::write_file(&html, &text)?;
+    eprintln!("HTML report written to {}", html.display());
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 
