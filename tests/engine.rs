@@ -544,7 +544,7 @@ name: t
 defaults:
   headers: { x-run: "run-{{ random_int(5, 5) }}", x-static: fixed }
 load:
-  stages: [ { duration: 1s, rate: 5/s } ]
+  stages: [ { duration: 1s, rate: 40/s } ]
 requests:
   - name: json
     post: "/echo"
@@ -557,8 +557,9 @@ requests:
     check: { json: { "/body": "a=1&b=9", "/headers/content-type": "application/x-www-form-urlencoded" } }
 "#;
     let result = run_yaml(yaml, &target.url());
+    // 40 arrivals picked at random between two endpoints: both get some (a miss is 2 in 2^40).
     for e in &result.endpoints {
-        assert!(e.summary.requests > 0);
+        assert!(e.summary.requests > 0, "{}", e.name);
         assert_eq!(e.summary.errors, 0, "{}: {:?}", e.name, e.error_samples);
     }
 }
