@@ -36,6 +36,58 @@ fn validate_prints_the_plan() {
     insta::assert_snapshot!(text);
 }
 
+#[test]
+fn validate_shows_scenarios_with_their_steps() {
+    let out = loadgate()
+        .args(["validate", "examples/journey.yaml"])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text.replace(&loadgate_hash(&text), "sha256:<hash>");
+    insta::assert_snapshot!(text);
+}
+
+#[test]
+fn validate_shows_setup_auth_data_and_a_mixed_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "users.csv", "email,id\na@x.io,1\nb@x.io,2\n");
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        r#"name: mixed
+setup:
+  - name: login
+    post: /login
+    json: { user: admin, password: "{{ env.HOME }}" }
+    extract: { token: { json: /token } }
+auth: { bearer: "{{ vars.token }}" }
+data:
+  users: { file: users.csv, mode: random }
+load:
+  model: closed
+  think_time: 1s
+  stages: [ { duration: 1m, users: 10 } ]
+requests:
+  - { name: health, get: /health, weight: 2 }
+scenarios:
+  - name: browse
+    weight: 6
+    steps:
+      - { name: home, get: "/u/{{ data.users.id }}", think_time: 1s..2s }
+      - { name: cart, post: /cart, form: { id: "{{ data.users.id }}" }, extract: { cart: { json: /id } } }
+"#,
+    );
+    let out = loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .assert()
+        .success();
+    let text = String::from_utf8(out.get_output().stdout.clone()).unwrap();
+    let text = text
+        .replace(&loadgate_hash(&text), "sha256:<hash>")
+        .replace(p.to_str().unwrap(), "<dir>/p.yaml");
+    insta::assert_snapshot!(text);
+}
+
 fn loadgate_hash(text: &str) -> String {
     text.lines()
         .find_map(|l| l.strip_prefix("hash: "))
@@ -73,6 +125,27 @@ fn a_broken_profile_exits_2_with_the_position() {
 }
 
 #[test]
+fn a_data_path_that_is_a_directory_says_what_was_expected() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("users.csv")).unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &format!("data:\n  users: users.csv\n{SHORT}"),
+    );
+    loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "users.csv` is a directory at `data.users`",
+        ))
+        .stderr(predicate::str::contains(
+            "expected a `.csv` or `.jsonl` file, its path relative to the profile",
+        ));
+}
+
+#[test]
 fn a_missing_file_exits_2() {
     loadgate()
         .args(["run", "nope.yaml"])
@@ -96,6 +169,27 @@ fn a_missing_target_is_a_usage_error() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("unsupported scheme `ftp`"));
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--target", "http://127.0.0.1:99999"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "invalid port `99999` in target `http://127.0.0.1:99999`: expected a number from 1 to 65535",
+        ));
+    loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            "http://admin:hunter2pass@127.0.0.1:8080",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "target `http://***@127.0.0.1:8080` contains credentials",
+        ))
+        .stderr(predicate::str::contains("auth: { basic:"))
+        .stderr(predicate::str::contains("hunter2pass").not());
 }
 
 #[test]
@@ -114,6 +208,36 @@ fn a_target_that_never_gets_ready_exits_3() {
         .code(3)
         .stderr(predicate::str::contains("target not ready"))
         .stderr(predicate::str::contains("/health` was not ready after 1s"));
+}
+
+#[test]
+fn a_template_failing_at_run_time_ends_the_run_with_exit_code_3() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        "name: cli\nload:\n  stages: [ { duration: 5s, rate: 20/s } ]\nscenarios:\n  - name: read\n    steps:\n      - { name: fetch, get: /json, extract: { name: { json: /name } } }\n      - { name: use, get: \"/seen/{{ vars.name + 1 }}\" }\n",
+    );
+    let out = dir.path().join("r.json");
+    loadgate()
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--out",
+            out.to_str().unwrap(),
+        ])
+        .timeout(Duration::from_secs(30))
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains(
+            "the template of request `use` failed to render at run time",
+        ));
+    let r =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(r.partial);
 }
 
 #[test]
@@ -203,6 +327,27 @@ fn bad_shards_are_refused() {
             .code(2)
             .stderr(predicate::str::contains("expected `I/N` with 1 ≤ I ≤ N"));
     }
+}
+
+#[test]
+fn an_in_flight_cap_below_the_shard_count_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        &SHORT.replace("  stages:", "  max_in_flight: 2\n  stages:"),
+    );
+    loadgate()
+        .args(["validate", p.to_str().unwrap(), "--shard", "3/4"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`load.max_in_flight` 2 cannot be split across 4 shards",
+        ));
+    loadgate()
+        .args(["validate", p.to_str().unwrap(), "--shard", "2/2"])
+        .assert()
+        .success();
 }
 
 #[test]
@@ -327,7 +472,7 @@ setup:
     extract: { token: { json: /token } }
 auth: { bearer: "{{ vars.token }}" }
 load:
-  stages: [ { duration: 1s, rate: 10/s } ]
+  stages: [ { duration: 1s, rate: 60/s } ]
 requests:
   - name: password echo
     get: /echo
@@ -336,6 +481,14 @@ requests:
   - name: token echo
     get: /echo
     check: { json: { "/headers/authorization": "something else" } }
+  - name: special echo
+    get: /echo
+    headers: { x-special: "{{ env.SEC_A }}", x-page: "{{ env.SHORT_PAGE }}" }
+    check: { json: { "/headers/x-special": "something else" } }
+  - name: special query
+    get: /echo
+    query: { q: "{{ env.SEC_A }}" }
+    check: { json: { "/query": "something else" } }
 "#,
     );
     let out = dir.path().join("r.json");
@@ -349,6 +502,8 @@ requests:
             out.to_str().unwrap(),
         ])
         .env("JOURNEY_PASSWORD", "secret-pass")
+        .env("SEC_A", r#"quote"secret\x"#)
+        .env("SHORT_PAGE", "ab")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
@@ -367,7 +522,29 @@ requests:
             !text.contains("tok-alice"),
             "the token leaked into {what}:\n{text}"
         );
+        // As written, JSON-escaped (in a check's message) or percent-encoded (in the query).
+        assert!(
+            !text.contains("quote"),
+            "the special-character secret leaked into {what}:\n{text}"
+        );
     }
+    let special = |name: &str| {
+        let r = loadgate::results::RunResult::from_json(&results).unwrap();
+        let e = r.endpoints.into_iter().find(|e| e.name == name).unwrap();
+        e.error_samples[0].message.clone()
+    };
+    assert_eq!(
+        special("special echo"),
+        "JSON field `/headers/x-special` is `\"***\"`, expected `\"something else\"`"
+    );
+    assert_eq!(
+        special("special query"),
+        "JSON field `/query` is `\"q=***\"`, expected `\"something else\"`"
+    );
+    assert!(
+        stderr.contains("warning: environment variable `SHORT_PAGE` is shorter than 4 characters and is not masked"),
+        "{stderr}"
+    );
     assert!(results.contains(r#"is `\"***\"`, expected"#), "{results}");
     assert!(results.contains("Bearer ***"), "{results}");
     assert!(
@@ -386,13 +563,21 @@ requests:
             out.to_str().unwrap(),
         ])
         .env("JOURNEY_PASSWORD", "secret-pass")
+        .env("SEC_A", r#"quote"secret\x"#)
+        .env("SHORT_PAGE", "ab")
         .env("GITHUB_ACTIONS", "true")
         .assert()
         .success();
     let stdout = String::from_utf8_lossy(&output.get_output().stdout).into_owned();
-    let first: Vec<&str> = stdout.lines().take(2).collect();
+    let first: Vec<&str> = stdout.lines().take(3).collect();
     assert!(first.contains(&"::add-mask::secret-pass"), "{stdout}");
     assert!(first.contains(&"::add-mask::tok-alice"), "{stdout}");
+    assert!(first.contains(&r#"::add-mask::quote"secret\x"#), "{stdout}");
+    // The percent-encoded form, itself escaped for the workflow command (`%` is `%25`).
+    assert!(
+        stdout.contains("::add-mask::quote%2522secret%255Cx"),
+        "the encoded forms are masked too: {stdout}"
+    );
     assert_eq!(
         stdout.matches("secret-pass").count(),
         1,

@@ -63,6 +63,20 @@ fn open_model_holds_500_per_second_within_3_percent() {
 }
 
 #[test]
+fn open_model_latency_is_never_shorter_than_the_server_takes() {
+    let _serial = serial();
+    let target = Target::start();
+    // The dispatcher wakes up to a millisecond early; a request sent early is timed from its
+    // actual send time, so no latency can be below the 5 ms the server holds each request.
+    let result = run_yaml(&open_profile("100/s", 2, "/exact/5"), &target.url());
+    let e = &result.endpoints[0];
+    assert_eq!(e.summary.errors, 0, "{:?}", e.error_samples);
+    assert!(e.summary.requests >= 190, "{}", e.summary.requests);
+    let min = e.summary.latency.min_us.unwrap();
+    assert!(min >= 5_000, "min latency {min}µs is below the 5 ms delay");
+}
+
+#[test]
 fn closed_model_runs_the_requested_users() {
     let _serial = serial();
     let target = Target::start();
@@ -388,6 +402,78 @@ fn in_flight_cap_drops_arrivals_and_counts_them() {
         g.achieved_ratio() < 0.98,
         "an untrustworthy run shows in its health"
     );
+}
+
+#[test]
+fn the_in_flight_cap_is_exact_across_threads_and_shards() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nload:\n  max_in_flight: 1\n  stages:\n    - { duration: 1s, rate: 50/s }\nrequests:\n  - get: /delay/100\n";
+    let result = support::run_yaml_on_threads(yaml, &target.url(), 2).unwrap();
+    assert_eq!(
+        result.generator.peak_in_flight, 1,
+        "a cap of 1 on 2 threads"
+    );
+    let g = result.generator_totals();
+    assert!(g.dropped > 0, "{g:?}");
+    assert_eq!(g.sent + g.dropped, g.planned);
+    // A cap of 3 split over 2 shards: 2 and 1, never 2 and 2.
+    let capped = yaml.replace("max_in_flight: 1", "max_in_flight: 3");
+    let peaks: Vec<u64> = (0..2)
+        .map(|index| {
+            let profile = std::sync::Arc::new(
+                loadgate::profile::Profile::from_yaml(&capped, "t.yaml").unwrap(),
+            );
+            let shard = ShardSpec { index, count: 2 };
+            support::try_run(profile, &target.url(), shard, None, Some(4))
+                .unwrap()
+                .generator
+                .peak_in_flight
+        })
+        .collect();
+    assert_eq!(peaks, [2, 1]);
+    // A cap smaller than the number of shards cannot be split.
+    let profile =
+        std::sync::Arc::new(loadgate::profile::Profile::from_yaml(yaml, "t.yaml").unwrap());
+    let err = support::try_run(
+        profile,
+        &target.url(),
+        ShardSpec { index: 1, count: 2 },
+        None,
+        None,
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("cannot be split across 2 shards"),
+        "{err}"
+    );
+}
+
+#[test]
+fn weights_beyond_u32_pick_every_request() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nload:\n  stages: [ { duration: 1s, rate: 40/s } ]\nrequests:\n  - { name: a, get: /ok, weight: 4000000000 }\n  - { name: b, get: /json, weight: 4000000000 }\n";
+    let result = run_yaml(yaml, &target.url());
+    let (a, b) = (
+        requests_of(&result.endpoints[0]),
+        requests_of(&result.endpoints[1]),
+    );
+    assert_eq!(a + b, 40);
+    assert!(
+        a > 0 && b > 0,
+        "both halves of the mix were picked: {a} and {b}"
+    );
+}
+
+#[test]
+fn http2_is_refused_on_a_plain_http_target() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nhttp: { version: http2 }\nload:\n  stages: [ { duration: 1s, rate: 5/s } ]\nrequests:\n  - get: /ok\n";
+    let err = support::run_yaml_on_threads(yaml, &target.url(), 1).unwrap_err();
+    assert!(err.to_string().contains("`http.version: h2c`"), "{err}");
+    assert_eq!(target.total(), 0, "nothing was sent");
 }
 
 #[test]

@@ -93,6 +93,61 @@ fn login_then_token_then_read_back() {
 }
 
 #[test]
+fn a_whole_iteration_counts_in_the_phase_it_arrived_in() {
+    let target = Target::start();
+    // Each iteration spans ~0.6 s of think time, so the iterations arriving late in the
+    // warm-up send their later steps during the measured phase (and the last ones after the
+    // schedule ends): they must still count as warm-up, like their first step.
+    let yaml = r#"
+name: phases
+load:
+  warmup: 1s
+  stages: [ { duration: 3s, rate: 20/s } ]
+scenarios:
+  - name: store and read
+    steps:
+      - name: store
+        post: /items
+        json: { a: 1 }
+        extract: { id: { json: /id } }
+        think_time: 300ms
+      - name: read
+        get: "/items/{{ vars.id }}"
+        think_time: 300ms
+      - name: read again
+        get: "/items/{{ vars.id }}"
+"#;
+    let result = run_yaml(yaml, &target.url());
+    let planned_measured = result.generator_totals().planned;
+    assert_eq!(planned_measured, 40);
+    let journey = &result.scenarios[0];
+    assert_eq!(journey.warmup.requests, 20);
+    assert_eq!(journey.summary.requests, 40);
+    for e in &result.endpoints {
+        assert_eq!(
+            e.summary.errors + e.warmup.errors,
+            0,
+            "{:?}",
+            e.error_samples
+        );
+        assert_eq!(
+            (e.warmup.requests, e.summary.requests),
+            (20, 40),
+            "{}: every step counts with its iteration",
+            e.name
+        );
+        let per_interval: Vec<(u32, u64)> =
+            e.intervals.iter().map(|i| (i.index, i.requests)).collect();
+        let journey_intervals: Vec<(u32, u64)> = journey
+            .intervals
+            .iter()
+            .map(|i| (i.index, i.requests))
+            .collect();
+        assert_eq!(per_interval, journey_intervals, "{}", e.name);
+    }
+}
+
+#[test]
 fn a_failed_extraction_stops_the_scenario() {
     let target = Target::start();
     let yaml = r#"
@@ -152,6 +207,50 @@ scenarios:
 }
 
 #[test]
+fn a_template_that_fails_at_run_time_stops_the_run() {
+    let target = Target::start();
+    // `vars.name` is only known at run time (a string here), so the load-time check cannot
+    // see that adding 1 to it fails: the run stops with the reason instead of counting every
+    // request as a failed check.
+    let yaml = r#"
+name: broken-at-run-time
+load:
+  stages: [ { duration: 5s, rate: 20/s } ]
+scenarios:
+  - name: read
+    steps:
+      - name: fetch
+        get: /json
+        extract: { name: { json: /name } }
+      - name: use
+        get: "/seen/{{ vars.name + 1 }}"
+"#;
+    let started = std::time::Instant::now();
+    let result = run_yaml(yaml, &target.url());
+    assert!(result.partial);
+    let reason = result.partial_reason.as_deref().unwrap_or_default();
+    assert!(
+        reason.starts_with("the template of request `use` failed to render at run time"),
+        "{reason}"
+    );
+    assert!(reason.ends_with("fix the profile"), "{reason}");
+    assert_eq!(
+        requests_of(&result.endpoints[1]),
+        0,
+        "nothing was recorded for it"
+    );
+    assert_eq!(
+        target.total(),
+        target.count("/json"),
+        "and nothing was sent"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the run stopped early"
+    );
+}
+
+#[test]
 fn setup_failures_stop_before_any_load() {
     let target = Target::start();
     let yaml = JOURNEY.replace("password: secret-pass", "password: wrong");
@@ -188,6 +287,40 @@ requests:
         result.endpoints[0].error_samples
     );
     assert_eq!(result.endpoints[0].summary.requests, 10);
+}
+
+#[test]
+fn an_auth_credential_too_short_to_mask_is_refused() {
+    let target = Target::start();
+    for (auth, what) in [
+        (
+            "{ basic: { username: bob, password: abc } }",
+            "basic password",
+        ),
+        ("{ bearer: xyz }", "bearer token"),
+    ] {
+        let yaml = format!(
+            "name: short\nauth: {auth}\nload:\n  stages: [ {{ duration: 1s, rate: 10/s }} ]\nrequests:\n  - {{ name: me, get: /me }}\n"
+        );
+        let profile = loadgate::profile::Profile::from_yaml(&yaml, "test.yaml").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let err = rt
+            .block_on(loadgate::engine::setup::start_session(
+                &profile,
+                &target.url(),
+            ))
+            .unwrap_err();
+        assert_eq!(
+            err,
+            format!(
+                "the `auth` {what} is shorter than 4 characters, too short to be masked in outputs: expected a real credential"
+            )
+        );
+    }
+    assert_eq!(target.total(), 0);
 }
 
 const USERS_CSV: &str = "email,password\na@x.io,pa\nb@x.io,pb\nc@x.io,pc\nd@x.io,pd\ne@x.io,pe\n";

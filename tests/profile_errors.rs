@@ -75,7 +75,45 @@ broken! {
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
+    url_without_host: GOOD.replace("get: /", "get: \"http://\"");
+    url_with_a_multibyte_host: GOOD.replace("get: /", "get: \"http://é/x\"");
+    url_with_a_port_out_of_range: GOOD.replace("get: /", "get: \"http://127.0.0.1:99999/x\"");
+    target_with_a_port_out_of_range: GOOD.replace("localhost:8080", "127.0.0.1:99999");
+    target_with_credentials: GOOD.replace("http://localhost:8080", "http://admin:hunter2pass@127.0.0.1:8080");
+    http2_on_a_plain_http_target: format!("http: {{ version: http2 }}\n{GOOD}");
+    http2_on_a_plain_http_url: format!("http: {{ version: http2 }}\n{}", GOOD.replace("http://localhost:8080", "https://localhost:8443").replace("get: /", "get: http://localhost:8080/x"));
+    absurd_rate: GOOD.replace("rate: 50/s", "rate: 1e300/s");
+    rate_above_the_limit_in_steps: GOOD.replace("{ duration: 30s, rate: 50/s }", "{ steps: [10/s, 2000000/s], hold: 10s }");
+    zero_rate: GOOD.replace("rate: 50/s", "rate: 0/s");
+    absurd_users: GOOD.replace("  stages:", "  model: closed\n  stages:").replace("rate: 50/s", "users: 100000000");
+    zero_users: GOOD.replace("  stages:", "  model: closed\n  stages:").replace("rate: 50/s", "users: 0");
+    zero_timeout: GOOD.replace("load:", "defaults: { timeout: 0s }\nload:");
+    hour_long_request_timeout: GOOD.replace("get: /", "get: /\n    timeout: 1h");
+    zero_connect_timeout: format!("http: {{ connect_timeout: 0s }}\n{GOOD}");
+    zero_max_latency: GOOD.replace("get: /", "get: /\n    check: { max_latency: 0s }");
+    microsecond_stage: GOOD.replace("duration: 30s", "duration: 1us");
+    run_longer_than_a_week: GOOD.replace("duration: 30s", "duration: 8760h");
+    typo_among_comparisons: GOOD.replace("get: /", "get: /\n    check: { json: { \"/a\": { gte: 1, lte: 9, exsits: true } } }");
+    unknown_key_in_an_extraction: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ token: {{ jsn: /id }} }} }}\n");
+    bad_value_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p95: 3 }}\n");
+    unknown_key_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p59: 3s }}\n");
+    bad_tolerance_of_a_gate_metric: format!("{GOOD}gate:\n  metrics: {{ p95: 5 }}\n");
+    unknown_feed_mode: format!("{GOOD}data:\n  users: {{ file: users.csv, mode: randm }}\n");
+    typed_json_field_with_an_unknown_variable: GOOD.replace("get: /", "post: /\n    json: { a: \"{{ nope }}\" }");
+    unknown_filter: GOOD.replace("get: /", "get: \"/x/{{ 1 | nosuchfilter }}\"");
+    random_int_bounds_backwards: GOOD.replace("get: /", "get: \"/x/{{ random_int(5, 1) }}\"");
+    random_int_of_text: GOOD.replace("get: /", "get: \"/x/{{ random_int('a', 1) }}\"");
+    random_choice_of_nothing: GOOD.replace("get: /", "get: \"/x/{{ random_choice() }}\"");
+    computed_environment_variable_name: GOOD.replace("get: /", "get: \"/x/{{ env('SEC_' ~ 'B') }}\"");
     bad_extract_regex: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ id: {{ regex: \"(unclosed\" }} }} }}\n");
+}
+
+#[test]
+fn weights_add_up_beyond_u32() {
+    let heavy = GOOD.replace("    get: /\n", "    get: /\n    weight: 4000000000\n  - name: other\n    get: /other\n    weight: 4000000000\n");
+    let p = Profile::from_yaml(&heavy, "profile.yaml").unwrap();
+    let total: u64 = p.scenarios.iter().map(|s| u64::from(s.weight)).sum();
+    assert_eq!(total, 8_000_000_000);
 }
 
 #[test]

@@ -79,8 +79,19 @@ struct FilesBeside(std::path::PathBuf);
 impl crate::profile::DataFiles for FilesBeside {
     fn read(&self, path: &str) -> Result<String, String> {
         let full = self.0.join(path);
-        std::fs::read_to_string(&full)
-            .map_err(|e| format!("cannot read data file `{}`: {e}", full.display()))
+        let expected = "expected a `.csv` or `.jsonl` file, its path relative to the profile";
+        if full.is_dir() {
+            return Err(format!(
+                "data file `{}` is a directory: {expected}",
+                full.display()
+            ));
+        }
+        std::fs::read_to_string(&full).map_err(|e| {
+            format!(
+                "cannot read data file `{}` ({e}): {expected}",
+                full.display()
+            )
+        })
     }
 }
 
@@ -95,8 +106,22 @@ pub fn resolve_target(profile: &Profile, flag: Option<&str>) -> Result<String, E
                 profile.name
             ))
         })?;
-    profile::check_target(&target).map_err(|m| Error::Usage(format!("`--target`: {m}")))?;
+    profile::check_target(&target)
+        .and_then(|()| profile::url::check_protocol(profile.http.version, &target))
+        .map_err(|m| Error::Usage(format!("`--target`: {m}")))?;
     Ok(target.trim().trim_end_matches('/').to_string())
+}
+
+/// Refuses a shard count the profile's in-flight cap cannot be split across.
+pub(super) fn check_shard_count(profile: &Profile, shards: u32) -> Result<(), Error> {
+    let load = &profile.load;
+    if load.model == crate::profile::LoadModel::Open && load.max_in_flight < u64::from(shards) {
+        return Err(Error::Usage(engine::cap_too_small(
+            load.max_in_flight,
+            shards,
+        )));
+    }
+    Ok(())
 }
 
 /// Runs a profile with the given flags: readiness probe, engine, progress, signals.
@@ -126,11 +151,19 @@ pub async fn execute_run(
         .map_err(|m| Error::Engine(engine::EngineError::Setup(m)))?;
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         // Masks first, so no later log line of this job can show a secret.
-        for secret in session.secrets.values() {
+        let values = session.secrets.values().iter().map(String::as_str);
+        for secret in values.chain(session.secrets.encoded_forms()) {
             print!("{}", crate::github::workflow::format_add_mask(secret));
         }
     }
+    for what in &session.unmasked {
+        eprintln!(
+            "warning: {what} is shorter than {} characters and is not masked in outputs (masking so short a value would garble ordinary text)",
+            crate::secrets::Secrets::MIN_LEN
+        );
+    }
     let (index, count) = flags.shard.unwrap_or((0, 1));
+    check_shard_count(&profile, count)?;
     let options = RunOptions {
         session,
         target,

@@ -2,16 +2,21 @@
 
 use std::fmt::Write as _;
 
-use super::run::load_profile;
+use super::run::{check_shard_count, load_profile};
 use crate::cli::ValidateArgs;
 use crate::engine::schedule::{Arrivals, Share};
 use crate::error::{Error, ExitCode};
 use crate::profile::units::{format_duration, format_rate};
-use crate::profile::{Body, Limit, LoadModel, Profile, ThresholdScope};
+use crate::profile::{
+    Auth, Body, Endpoint, FeedMode, Limit, LoadModel, Profile, Text, ThresholdScope,
+};
 use crate::report::format::{count, percent};
 
 pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let profile = load_profile(&args.profile)?;
+    if let Some((_, shards)) = args.shard {
+        check_shard_count(&profile, shards)?;
+    }
     let target = std::env::var("LOADGATE_TARGET")
         .ok()
         .filter(|t| !t.is_empty());
@@ -103,32 +108,127 @@ pub fn plan(
             format_duration(s.start + s.duration)
         );
     }
+    let journeys = profile.scenarios.iter().any(|s| s.journey);
+    let weights: u64 = profile.scenarios.iter().map(|s| u64::from(s.weight)).sum();
+    let portion = |weight: u32| f64::from(weight) / weights as f64;
+    // Requests an iteration sends on average (a scenario stopped by a failed extraction sends
+    // fewer).
+    let per_iteration: f64 = profile
+        .scenarios
+        .iter()
+        .map(|s| portion(s.weight) * s.steps.len() as f64)
+        .sum();
     if load.model == LoadModel::Open {
         let total = load.total_arrivals();
-        let _ = write!(out, "  {} requests in all", count(total));
+        if journeys {
+            let _ = write!(
+                out,
+                "  {} arrivals in all, up to {} requests",
+                count(total),
+                count((total as f64 * per_iteration).round() as u64)
+            );
+        } else {
+            let _ = write!(out, "  {} requests in all", count(total));
+        }
         if let Some((i, n)) = shard {
             let mine = Arrivals::new(&load.segments, Share::of(i, n, 0, 1)).count();
-            let _ = write!(out, "; shard {}/{n} sends {}", i + 1, count(mine as u64));
+            let what = if journeys { "arrivals" } else { "requests" };
+            let _ = write!(
+                out,
+                "; shard {}/{n} sends {} {what}",
+                i + 1,
+                count(mine as u64)
+            );
         }
         out.push('\n');
     }
-    let weights: u32 = profile.endpoints.iter().map(|e| e.weight).sum();
-    let _ = writeln!(out, "request mix:");
-    for e in &profile.endpoints {
-        let body = match &e.body {
-            Body::Empty => String::new(),
-            Body::Text(_) => " (text body)".into(),
-            Body::Json { .. } => " (JSON body)".into(),
-            Body::Form(_) => " (form body)".into(),
-        };
+    if journeys {
         let _ = writeln!(
             out,
-            "  {:>6}  {}: {} {}{body}",
-            percent(f64::from(e.weight) / f64::from(weights)),
-            e.name,
-            e.method,
-            e.url.source()
+            "mix (each {} runs one entry, picked by weight):",
+            match load.model {
+                LoadModel::Open => "arrival",
+                LoadModel::Closed => "user iteration",
+            }
         );
+        for s in &profile.scenarios {
+            let weight = percent(portion(s.weight));
+            if !s.journey {
+                let e = &profile.endpoints[s.steps[0]];
+                let _ = writeln!(out, "  {weight:>7}  request {}", describe(e));
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "  {weight:>7}  scenario `{}`, {} steps:",
+                s.name,
+                s.steps.len()
+            );
+            for (n, &step) in s.steps.iter().enumerate() {
+                let _ = writeln!(
+                    out,
+                    "           {}. {}",
+                    n + 1,
+                    describe(&profile.endpoints[step])
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "  {per_iteration:.2} requests per iteration on average"
+        );
+    } else {
+        let _ = writeln!(out, "request mix:");
+        for s in &profile.scenarios {
+            let e = &profile.endpoints[s.steps[0]];
+            let _ = writeln!(out, "  {:>6}  {}", percent(portion(s.weight)), describe(e));
+        }
+    }
+    if !profile.setup.is_empty() {
+        let _ = writeln!(out, "setup (once, in order, before the load):");
+        for (n, e) in profile.setup.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {}", n + 1, describe(e));
+        }
+    }
+    if let Some(auth) = &profile.auth {
+        // Show where credentials come from, never a credential written in the profile.
+        let origin = |t: &Text| match t {
+            Text::Template { source, .. } => format!("from `{source}`"),
+            Text::Literal(_) => "written in the profile".to_string(),
+        };
+        let _ = match auth {
+            Auth::Basic { username, password } => writeln!(
+                out,
+                "auth: basic, username {}, password {} (masked)",
+                origin(username),
+                origin(password)
+            ),
+            Auth::Bearer(token) => {
+                writeln!(out, "auth: bearer token {} (masked)", origin(token))
+            }
+        };
+    }
+    if !profile.feeds.is_empty() {
+        let _ = writeln!(out, "data:");
+        for f in &profile.feeds {
+            let mode = match f.mode {
+                FeedMode::Sequential => "sequential",
+                FeedMode::Random => "random",
+                FeedMode::Unique => "unique",
+            };
+            let _ = writeln!(
+                out,
+                "  {}: {}, {} rows, {mode}, columns {}",
+                f.name,
+                f.path,
+                count(f.rows.len() as u64),
+                f.columns
+                    .iter()
+                    .map(|c| format!("`{c}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
     }
     if !profile.thresholds.is_empty() {
         let _ = writeln!(out, "thresholds:");
@@ -172,4 +272,28 @@ pub fn plan(
         format_duration(g.block)
     );
     out
+}
+
+/// One request on one line: name, method, URL, body kind, think time, what it extracts.
+fn describe(e: &Endpoint) -> String {
+    let mut line = format!("{}: {} {}", e.name, e.method, e.url.source());
+    match &e.body {
+        Body::Empty => {}
+        Body::Text(_) => line.push_str(" (text body)"),
+        Body::Json { .. } => line.push_str(" (JSON body)"),
+        Body::Form(_) => line.push_str(" (form body)"),
+    }
+    if let Some(t) = e.think_time {
+        let pause = if t.min == t.max {
+            format_duration(t.min)
+        } else {
+            format!("{}..{}", format_duration(t.min), format_duration(t.max))
+        };
+        let _ = write!(line, ", then think {pause}");
+    }
+    if !e.extract.is_empty() {
+        let names: Vec<String> = e.extract.iter().map(|x| format!("`{}`", x.name)).collect();
+        let _ = write!(line, ", extracts {}", names.join(", "));
+    }
+    line
 }

@@ -76,7 +76,9 @@ impl Origin {
             .trim_start_matches('[')
             .trim_end_matches(']')
             .to_string();
-        let port = authority.port_u16().unwrap_or(if tls { 443 } else { 80 });
+        let port = crate::profile::url::explicit_port(authority.as_str())
+            .map_err(|p| format!("{p} in `{base}`: {}", crate::profile::url::PORT_EXPECTED))?
+            .unwrap_or(if tls { 443 } else { 80 });
         let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
             .await
             .map_err(|e| format!("cannot resolve `{host}`: {e}"))?

@@ -81,8 +81,10 @@ pub fn rows_for(feeds: &[Feed], index: u64) -> Result<Value, String> {
     Ok(Value::from(data))
 }
 
-/// Runs scenario `scenario`, whose first step was meant to be sent at `intended` (already
-/// begun in interval `interval`), with the given data rows.
+/// Runs scenario `scenario`, whose first step was meant to be sent at `intended`, with the
+/// given data rows. The caller began the iteration in interval `interval`; every step and the
+/// scenario's total are recorded there (the iteration's phase is its arrival's), and the
+/// iteration ends here.
 pub(super) async fn run_scenario(
     state: &Thread,
     scenario: usize,
@@ -94,24 +96,18 @@ pub(super) async fn run_scenario(
     let sc = &prepared.scenarios[scenario];
     let mut iteration = Iteration::new(&state.plan.vars, data);
     let mut failed: Option<ErrorClass> = None;
+    // Like a request's latency: from the intended start, or the actual one when earlier.
     let started = intended.min(Instant::now());
     for (n, &endpoint) in sc.steps.iter().enumerate() {
-        let (step_intended, step_interval) = if n == 0 {
-            (intended, interval)
-        } else {
-            let now = Instant::now();
-            let k = state.interval_of(now);
-            state.intervals.borrow_mut().begin(k);
-            (now, k)
+        // A later step is meant to go as soon as the previous one (and its think time) ended.
+        let step_intended = if n == 0 { intended } else { Instant::now() };
+        let Step::Done { class, stop } =
+            exchange(state, endpoint, step_intended, interval, &mut iteration).await
+        else {
+            // The profile is broken and the run is stopping: this iteration says nothing.
+            state.intervals.borrow_mut().end(interval);
+            return;
         };
-        let (class, stop) = exchange(
-            state,
-            endpoint,
-            step_intended,
-            step_interval,
-            &mut iteration,
-        )
-        .await;
         if failed.is_none() {
             failed = class;
         }
@@ -128,31 +124,47 @@ pub(super) async fn run_scenario(
             }
         }
     }
+    let mut intervals = state.intervals.borrow_mut();
     if let Some(journey) = sc.journey {
-        let end = Instant::now();
-        state.intervals.borrow_mut().record_total(
+        intervals.record_total(
             prepared.endpoints.len() + journey,
-            state.interval_of(end),
-            end.saturating_duration_since(started.max(intended)),
+            interval,
+            Instant::now().saturating_duration_since(started),
             failed,
         );
     }
+    intervals.end(interval);
 }
 
-/// Sends one request of `endpoint` meant for `intended`, records its outcome in `interval`,
-/// and returns its failure class (if any) and whether the scenario must stop.
+/// How one step went.
+enum Step {
+    /// The request was sent (or failed on the way) and recorded.
+    Done {
+        /// Its failure class, if it failed.
+        class: Option<ErrorClass>,
+        /// True when the scenario cannot go on (a value it needs is missing).
+        stop: bool,
+    },
+    /// Its template failed to render: nothing was sent or recorded, and the run is stopping.
+    Aborted,
+}
+
+/// Sends one request of `endpoint` meant for `intended` and records its outcome in `interval`
+/// (its iteration's). A template that fails to render is a broken profile, not a property of
+/// the target: it stops the whole run with the reason (results partial, never gated).
 async fn exchange(
     state: &Thread,
     endpoint: usize,
     intended: Instant,
     interval: u32,
     iteration: &mut Iteration,
-) -> (Option<ErrorClass>, bool) {
+) -> Step {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let sent = Instant::now();
-    // Latency runs from the intended send time, or from the actual one when the dispatcher
-    // woke early (never more than one timer tick).
-    let measured_from = intended.max(sent);
+    // Latency runs from the intended send time when the request went out late (a queue that
+    // built up shows: no coordinated omission), and from the actual send time when the
+    // dispatcher woke early (at most one timer tick): the earlier of the two.
+    let measured_from = intended.min(sent);
     let deadline = sent + prepared.timeout;
     let context = if prepared.contextual {
         iteration.context().clone()
@@ -163,6 +175,17 @@ async fn exchange(
     let latency = Instant::now().saturating_duration_since(measured_from);
     let needs_values = !prepared.extract.is_empty();
     let (status, failure, stop) = match result {
+        Ok(Err(SendError::Template(message))) => {
+            let name = &state.plan.profile.endpoints[endpoint].name;
+            let reason = format!(
+                "the template of request `{name}` failed to render at run time ({message}): fix the profile"
+            );
+            state
+                .plan
+                .stop
+                .trigger_because(state.plan.secrets.mask(&reason).into_owned());
+            return Step::Aborted;
+        }
         Ok(Ok(received)) => {
             let view = ResponseView {
                 status: received.status,
@@ -174,7 +197,7 @@ async fn exchange(
             iteration.extend(evaluation.vars);
             (Some(received.status), evaluation.failure, evaluation.stop)
         }
-        Ok(Err(failure)) => (None, Some(failure), needs_values),
+        Ok(Err(SendError::Failed(failure))) => (None, Some(failure), needs_values),
         Err(_) => (
             None,
             Some((
@@ -191,13 +214,27 @@ async fn exchange(
         status,
         error: failure.as_ref().map(|f| f.0),
     };
-    state.intervals.borrow_mut().finish(&outcome);
+    state.intervals.borrow_mut().record(&outcome);
     let class = failure.as_ref().map(|f| f.0);
     if let Some((class, message)) = failure {
         let message = state.plan.secrets.mask(&message).into_owned();
         state.samples.borrow_mut().add(endpoint, class, message);
     }
-    (class, stop)
+    Step::Done { class, stop }
+}
+
+/// Why no complete response arrived.
+enum SendError {
+    /// A classified failure of the exchange.
+    Failed(Failure),
+    /// The request's template did not render (a broken profile).
+    Template(String),
+}
+
+impl From<Failure> for SendError {
+    fn from(failure: Failure) -> Self {
+        SendError::Failed(failure)
+    }
 }
 
 /// A response as far as checks and extraction need it.
@@ -209,7 +246,7 @@ struct Received {
 
 /// The exchange itself: connection, request, response head and body. `Err` is a failure
 /// before a complete response arrived.
-async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, Failure> {
+async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, SendError> {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let origin = &state.plan.prepared.origins[prepared.origin];
     let pool = &state.pools[prepared.origin];
@@ -217,7 +254,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
     let build = |h2: bool| {
         prepared
             .build(templates, origin, h2, context)
-            .map_err(|m| (ErrorClass::Check, format!("request template failed: {m}")))
+            .map_err(SendError::Template)
     };
     let mut sender = match pool.take() {
         Some(s) => s,
@@ -225,8 +262,15 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .await
             .map_err(|e| (e.class, e.message))?,
     };
+    let request = match build(sender.is_h2()) {
+        Ok(r) => r,
+        Err(e) => {
+            pool.put(sender);
+            return Err(e);
+        }
+    };
     let response = match &mut sender {
-        Sender::H1(s) => match s.try_send_request(build(false)?).await {
+        Sender::H1(s) => match s.try_send_request(request).await {
             Ok(r) => r,
             // A kept-alive connection the server closed before our request went out: retry
             // once on a new connection rather than count the server's idle timeout as an error.
@@ -237,10 +281,10 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
                 let h2 = sender.is_h2();
                 send_once(&mut sender, build(h2)?).await?
             }
-            Err(e) => return Err(closed_failure(e.error())),
+            Err(e) => return Err(closed_failure(e.error()).into()),
         },
         Sender::H2(s) => s
-            .send_request(build(true)?)
+            .send_request(request)
             .await
             .map_err(|e| closed_failure(&e))?,
     };
@@ -253,7 +297,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             frame.map_err(|e| (ErrorClass::Body, format!("reading the body failed: {e}")))?;
         if keep && let Some(data) = frame.data_ref() {
             if collected.len() + data.len() > MAX_CHECKED_BODY {
-                return Err((ErrorClass::Body, "body larger than 16 MiB".into()));
+                return Err((ErrorClass::Body, "body larger than 16 MiB".to_string()).into());
             }
             collected.extend_from_slice(data);
         }

@@ -96,18 +96,32 @@ pub async fn run(
             .await
             .map_err(EngineError::Setup)?,
     );
+    for o in &prepared.origins {
+        crate::profile::url::check_protocol(
+            profile.http.version,
+            &format!("{}://{}", o.scheme, o.authority),
+        )
+        .map_err(EngineError::Setup)?;
+    }
     let vars = Arc::new(session.vars);
     let secrets = Arc::new(session.secrets);
-    let threads = options
+    let shard = options.shard;
+    // The in-flight cap is exact: the shards' shares add up to it, and so do the threads'
+    // (a thread never gets a share of zero: there are at most as many threads as the share).
+    let shard_cap = share_of(profile.load.max_in_flight, shard.count, shard.index);
+    if profile.load.model == LoadModel::Open && shard_cap == 0 {
+        return Err(EngineError::Setup(cap_too_small(
+            profile.load.max_in_flight,
+            shard.count,
+        )));
+    }
+    let mut threads = options
         .threads
         .unwrap_or_else(|| default_threads(&profile, options.shard))
         .max(1);
-    let shard = options.shard;
-    let per_thread_cap = profile
-        .load
-        .max_in_flight
-        .div_ceil(u64::from(shard.count) * threads as u64)
-        .max(1);
+    if profile.load.model == LoadModel::Open {
+        threads = threads.min(usize::try_from(shard_cap).unwrap_or(usize::MAX));
+    }
     let lead = Duration::from_millis(20);
     let start = std::time::Instant::now() + lead;
     let started_at = SystemTime::now() + lead;
@@ -123,7 +137,7 @@ pub async fn run(
             start,
             stop: stop.clone(),
             reports: tx.clone(),
-            max_in_flight: per_thread_cap,
+            max_in_flight: share_of(shard_cap, threads as u32, thread as u32),
             vars: vars.clone(),
             secrets: secrets.clone(),
         };
@@ -239,6 +253,20 @@ pub fn load_plan(profile: &Profile) -> LoadPlan {
     }
 }
 
+/// Share `index` of `total` split into `parts` as evenly as whole numbers allow (the shares
+/// add up to `total` exactly).
+fn share_of(total: u64, parts: u32, index: u32) -> u64 {
+    let parts = u64::from(parts.max(1));
+    total / parts + u64::from(u64::from(index) < total % parts)
+}
+
+/// The message when `max_in_flight` is smaller than the number of shards.
+pub fn cap_too_small(max_in_flight: u64, shards: u32) -> String {
+    format!(
+        "`load.max_in_flight` {max_in_flight} cannot be split across {shards} shards: expected at least one request in flight per shard (raise `max_in_flight` or run fewer shards)"
+    )
+}
+
 /// Enough threads for the load, no more than the CPUs: one per 5,000 req/s (open) or 250 users
 /// (closed). Fewer threads mean fewer timer wake-ups at low rates.
 fn default_threads(profile: &Profile, shard: ShardSpec) -> usize {
@@ -255,4 +283,21 @@ fn default_threads(profile: &Profile, shard: ShardSpec) -> usize {
         LoadModel::Closed => 250.0,
     };
     ((peak / per_thread).ceil() as usize).clamp(1, cpus)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::share_of;
+
+    #[test]
+    fn shares_add_up_exactly() {
+        for (total, parts) in [(1, 2), (5, 2), (7, 3), (1000, 4), (3, 3), (0, 2)] {
+            let shares: Vec<u64> = (0..parts).map(|i| share_of(total, parts, i)).collect();
+            assert_eq!(shares.iter().sum::<u64>(), total, "{total} / {parts}");
+            let (min, max) = (shares.iter().min(), shares.iter().max());
+            assert!(max.zip(min).is_some_and(|(a, b)| a - b <= 1), "{shares:?}");
+        }
+        assert_eq!(share_of(1, 2, 0), 1);
+        assert_eq!(share_of(1, 2, 1), 0);
+    }
 }

@@ -10,6 +10,7 @@ use http_body_util::Full;
 
 use super::client::{Origin, ReqBody};
 use crate::metrics::ErrorClass;
+use crate::profile::url::split_origin;
 use crate::profile::{
     Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
     JsonPiece, Profile, Templates, Text, ThinkTime,
@@ -74,7 +75,8 @@ pub struct Prepared {
     pub origins: Vec<Origin>,
     /// The weighted mix: steps per scenario (a plain request is a one-step scenario).
     pub scenarios: Vec<PreparedScenario>,
-    cumulative_weights: Vec<u32>,
+    /// Running sums of the scenarios' weights (u64: many u32 weights may not fit a u32).
+    cumulative_weights: Vec<u64>,
 }
 
 /// A scenario as the engine runs it.
@@ -109,12 +111,12 @@ impl Prepared {
                 }),
             })
             .collect();
-        let mut total = 0;
+        let mut total = 0u64;
         let cumulative_weights = profile
             .scenarios
             .iter()
             .map(|s| {
-                total += s.weight;
+                total += u64::from(s.weight);
                 total
             })
             .collect();
@@ -136,7 +138,7 @@ impl Prepared {
         if self.cumulative_weights.len() == 1 {
             return 0;
         }
-        let x = fastrand::u32(0..total);
+        let x = fastrand::u64(0..total);
         self.cumulative_weights.partition_point(|&c| c <= x)
     }
 }
@@ -156,18 +158,18 @@ pub async fn prepare_all(
     let mut endpoints = Vec::with_capacity(list.len());
     for e in list {
         let source = e.url.source();
-        let (origin, prefix, path) = if source.starts_with('/') {
-            (0, prefix.clone(), path_text(&e.url, 0))
-        } else {
-            let end = source[8..].find('/').map_or(source.len(), |i| i + 8);
-            let origin_text = &source[..end];
-            let index = if let Some(i) = origins.iter().position(|o| same_origin(o, origin_text)) {
-                i
-            } else {
-                origins.push(Origin::resolve(origin_text).await?);
-                origins.len() - 1
-            };
-            (index, String::new(), path_text(&e.url, end))
+        let (origin, prefix, path) = match split_origin(source) {
+            None => (0, prefix.clone(), path_text(&e.url, 0)),
+            Some((origin_text, _)) => {
+                let index =
+                    if let Some(i) = origins.iter().position(|o| same_origin(o, origin_text)) {
+                        i
+                    } else {
+                        origins.push(Origin::resolve(origin_text).await?);
+                        origins.len() - 1
+                    };
+                (index, String::new(), path_text(&e.url, origin_text.len()))
+            }
         };
         let mut prepared = prepare(e, origin, prefix, path, &origins[origin])?;
         if let Some(value) = auth
@@ -191,20 +193,23 @@ fn same_origin(o: &Origin, text: &str) -> bool {
         .is_ok_and(|u| u.scheme() == Some(&o.scheme) && u.authority() == Some(&o.authority))
 }
 
+/// `url` without its first `strip` bytes (a literal origin, ending at an ASCII delimiter).
 fn path_text(url: &Text, strip: usize) -> PathText {
     match url {
-        Text::Literal(s) => {
-            let p = &s[strip..];
-            PathText::Literal(if p.is_empty() {
-                "/".into()
-            } else {
-                p.to_string()
-            })
-        }
+        Text::Literal(s) => PathText::Literal(origin_form(s.get(strip..).unwrap_or_default())),
         t @ Text::Template { .. } => PathText::Template {
             text: t.clone(),
             strip,
         },
+    }
+}
+
+/// What follows an origin, as a request target: `/` when empty, `/?q` for a bare query.
+fn origin_form(rest: &str) -> String {
+    if rest.starts_with('/') {
+        rest.to_string()
+    } else {
+        format!("/{rest}")
     }
 }
 
@@ -348,7 +353,7 @@ impl PreparedEndpoint {
                     PathText::Literal(p) => std::borrow::Cow::Borrowed(p.as_str()),
                     PathText::Template { text, strip } => {
                         let full = templates.render_text(text, ctx)?;
-                        std::borrow::Cow::Owned(full.get(*strip..).unwrap_or("/").to_string())
+                        std::borrow::Cow::Owned(origin_form(full.get(*strip..).unwrap_or_default()))
                     }
                 };
                 let pq =

@@ -23,13 +23,20 @@ pub struct Session {
     pub secrets: Secrets,
     /// The `authorization` header for every load request.
     pub auth: Option<HeaderValue>,
+    /// Values that would be secrets but are too short to mask, described by where they come
+    /// from (never by value), for a warning.
+    pub unmasked: Vec<String>,
 }
 
 /// Runs the profile's setup steps against `target` and renders its `auth`.
 pub async fn start_session(profile: &Profile, target: &str) -> Result<Session, String> {
     let mut session = Session::default();
-    for secret in profile.templates.secrets() {
-        session.secrets.add(secret);
+    for (name, value) in profile.templates.env_values() {
+        if !session.secrets.add(value) {
+            session
+                .unmasked
+                .push(format!("environment variable `{name}`"));
+        }
     }
     if !profile.setup.is_empty() {
         run_setup(profile, target, &mut session).await?;
@@ -90,7 +97,12 @@ async fn run_setup(profile: &Profile, target: &str, session: &mut Session) -> Re
             return Err(fail(format!("{class}: {}", session.secrets.mask(&message))));
         }
         for (name, value) in evaluation.vars {
-            session.secrets.add(&value.to_string());
+            if !session.secrets.add(&value.to_string()) {
+                session.unmasked.push(format!(
+                    "`vars.{name}` (extracted by setup step `{}`)",
+                    endpoint.name
+                ));
+            }
             session.vars.insert(name, value);
         }
     }
@@ -112,18 +124,30 @@ fn render_auth(profile: &Profile, session: &mut Session) -> Result<Option<Header
             .map(std::borrow::Cow::into_owned)
             .map_err(|m| format!("`auth` failed to render: {m}"))
     };
+    // What `auth` sends is a secret by definition: one too short to mask is refused.
+    let too_short = |what: &str| {
+        format!(
+            "the `auth` {what} is shorter than {} characters, too short to be masked in outputs: expected a real credential",
+            Secrets::MIN_LEN
+        )
+    };
     let value = match auth {
         Auth::Basic { username, password } => {
             let (user, pass) = (render(username)?, render(password)?);
-            session.secrets.add(&pass);
+            if !session.secrets.add(&pass) {
+                return Err(too_short("basic password"));
+            }
             let encoded =
                 base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            session.secrets.add(&encoded);
+            // At least 4 characters: the encoding of `user:` plus a password.
+            let _ = session.secrets.add(&encoded);
             format!("Basic {encoded}")
         }
         Auth::Bearer(token) => {
             let token = render(token)?;
-            session.secrets.add(&token);
+            if !session.secrets.add(&token) {
+                return Err(too_short("bearer token"));
+            }
             format!("Bearer {token}")
         }
     };

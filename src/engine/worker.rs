@@ -4,7 +4,8 @@
 //! Both models feed one function, [`exchange`], that sends a request and records its outcome
 //! against the intended send time: the open model's dispatcher calls it at each arrival of
 //! the schedule (dropping arrivals beyond the in-flight cap), the closed model's users call it in
-//! a loop with think time. Latency is always measured from the intended send time.
+//! a loop with think time. Latency is measured from the intended send time (from the actual
+//! one only when that was earlier, see `exchange`).
 
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;

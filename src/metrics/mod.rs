@@ -17,7 +17,8 @@ pub use summary::{LatencySummary, Summary, summarize};
 
 use serde::{Deserialize, Serialize};
 
-/// Why a request did not count as a success. Serialized in `snake_case`.
+/// Why a request did not count as a success, named in `snake_case` like `http_4xx` (files from
+/// earlier builds spelled the HTTP classes `http4xx`; they still load).
 #[derive(
     Debug,
     Clone,
@@ -42,8 +43,10 @@ pub enum ErrorClass {
     /// The connection was closed or reset, or the response was malformed, before a status arrived.
     Closed,
     /// The response had a 4xx status that the request did not expect.
+    #[serde(rename = "http_4xx", alias = "http4xx")]
     Http4xx,
     /// The response had a 5xx status that the request did not expect.
+    #[serde(rename = "http_5xx", alias = "http5xx")]
     Http5xx,
     /// A check on the response failed (unexpected status, body, JSON field).
     Check,
@@ -91,5 +94,24 @@ impl ErrorClass {
 impl std::fmt::Display for ErrorClass {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ErrorClass;
+
+    #[test]
+    fn serialized_names_are_the_display_names_and_old_ones_still_load() {
+        for class in ErrorClass::ALL {
+            assert_eq!(
+                serde_json::to_value(class).expect("serializes"),
+                serde_json::Value::from(class.as_str())
+            );
+        }
+        let old: ErrorClass = serde_json::from_str("\"http4xx\"").expect("old name loads");
+        assert_eq!(old, ErrorClass::Http4xx);
+        let old: ErrorClass = serde_json::from_str("\"http5xx\"").expect("old name loads");
+        assert_eq!(old, ErrorClass::Http5xx);
     }
 }

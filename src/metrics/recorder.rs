@@ -1,8 +1,11 @@
 //! Per-thread recording of request outcomes into time intervals.
 //!
-//! A request belongs to the interval of its *intended* send time, so a request delayed by a
-//! stall still counts where it was scheduled. An interval closes when its time has passed and no
-//! request that began in it is still in flight; intervals close in order. Closed intervals are
+//! A request belongs to the interval of its iteration's *intended* start (an open-model
+//! arrival, or a closed-model user's turn), so a request delayed by a stall still counts where
+//! it was scheduled, and every step of a scenario counts in the same interval as its first: a
+//! whole iteration is in the warm-up or in the measured phase, never split across the two. An
+//! interval closes when its time has passed and no iteration that began in it is still running;
+//! intervals close in order. Closed intervals are
 //! handed out for merging and their allocations are reused, so memory does not grow with run
 //! length. No locks: each engine thread owns one `IntervalSet`.
 
@@ -177,24 +180,37 @@ impl IntervalSet {
             .expect("interval >= base always has a slot")
     }
 
-    /// A request of `interval` was sent: it keeps the interval open until it finishes.
+    /// An iteration of `interval` started: it keeps the interval open until [`IntervalSet::end`].
     #[inline]
     pub fn begin(&mut self, interval: u32) {
         self.slot_or_oldest(interval).in_flight += 1;
     }
 
-    /// A request begun with [`IntervalSet::begin`] finished.
+    /// Records one request of an iteration begun with [`IntervalSet::begin`] in
+    /// `outcome.interval` (the iteration's).
     #[inline]
-    pub fn finish(&mut self, outcome: &Outcome) {
+    pub fn record(&mut self, outcome: &Outcome) {
         let slot = self.slot_or_oldest(outcome.interval);
-        slot.in_flight = slot.in_flight.saturating_sub(1);
         if let Some(e) = slot.endpoints.get_mut(outcome.endpoint) {
             e.record(outcome);
         }
     }
 
-    /// Records a scenario's total duration (series `series`, the interval it ended in) without
-    /// [`IntervalSet::begin`]: the interval is the current one, always still open.
+    /// An iteration begun with [`IntervalSet::begin`] ended.
+    #[inline]
+    pub fn end(&mut self, interval: u32) {
+        let slot = self.slot_or_oldest(interval);
+        slot.in_flight = slot.in_flight.saturating_sub(1);
+    }
+
+    /// Records one request and ends its iteration (a one-request iteration).
+    pub fn finish(&mut self, outcome: &Outcome) {
+        self.record(outcome);
+        self.end(outcome.interval);
+    }
+
+    /// Records a scenario's total duration (series `series`) in the interval its iteration
+    /// began in, before [`IntervalSet::end`] of that iteration.
     pub fn record_total(
         &mut self,
         series: usize,
@@ -317,6 +333,26 @@ mod tests {
         assert_eq!(e.errors[ErrorClass::Timeout.index()], 1);
         assert_eq!(e.status, vec![(200, 1), (503, 2)]);
         assert_eq!(e.latency.len(), 3, "only responses carry a latency");
+    }
+
+    #[test]
+    fn an_iteration_keeps_its_interval_open_for_every_step() {
+        let mut set = IntervalSet::new(3);
+        set.begin(0);
+        set.record(&ok(0, 0, 5));
+        let mut closed = Vec::new();
+        // Interval 0's time is over, but the iteration's later steps are still to come.
+        assert_eq!(set.close_until(2, &mut |c| closed.push(c)), 0);
+        set.record(&ok(1, 0, 5));
+        set.record_total(2, 0, Duration::from_millis(12), None);
+        set.end(0);
+        assert_eq!(set.close_until(2, &mut |c| closed.push(c)), 2);
+        let first = &closed[0].endpoints;
+        assert_eq!(
+            [first[0].requests, first[1].requests, first[2].requests],
+            [1, 1, 1],
+            "both steps and the total count where the iteration began"
+        );
     }
 
     #[test]

@@ -105,13 +105,20 @@ impl fmt::Display for ProfileError {
 
 impl std::error::Error for ProfileError {}
 
-/// `"invalid rate `x`: expected …"` → (`invalid rate `x``, `expected …`).
+/// `"invalid rate `x`: expected …"` → (`invalid rate `x``, `expected …`). The last `: expected`
+/// separates them: the problem may quote text (a template engine's message) that has its own.
 pub(crate) fn split_expected(message: &str) -> (String, Option<String>) {
-    for sep in [": expected ", ", expected "] {
-        if let Some(i) = message.find(sep) {
-            let expected = format!("expected {}", &message[i + sep.len()..]);
-            return (message[..i].to_string(), Some(expected));
-        }
+    let found = message
+        .rfind(": expected ")
+        .map(|i| (i, ": expected ".len()))
+        .or_else(|| {
+            message
+                .find(", expected ")
+                .map(|i| (i, ", expected ".len()))
+        });
+    if let Some((i, len)) = found {
+        let expected = format!("expected {}", &message[i + len..]);
+        return (message[..i].to_string(), Some(expected));
     }
     (message.to_string(), None)
 }

@@ -6,18 +6,21 @@
 
 mod error;
 mod feeds;
+mod functions;
 mod json_path;
 mod model;
 mod raw;
 mod requests;
 mod template;
 pub mod units;
+pub mod url;
 mod validate;
 
 use std::cell::RefCell;
 
 pub use error::ProfileError;
 pub use feeds::{DataFiles, NoDataFiles};
+pub use functions::random_uuid;
 pub use json_path::JsonPath;
 pub use model::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
@@ -25,8 +28,8 @@ pub use model::{
     Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
 };
 pub use raw::{RawProfile, StatusPattern};
-pub use template::{Scope, Templates, Text, random_uuid};
-pub use validate::check_target;
+pub use template::{Scope, Templates, Text};
+pub use url::check_target;
 
 impl Profile {
     /// Parses and validates profile text; `file` names it in messages. A profile with data
@@ -64,11 +67,12 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
             ),
         );
     }
+    raw::take_open_keys();
     let failure: RefCell<Option<(String, Option<serde_saphyr::Location>)>> = RefCell::new(None);
     let options = serde_saphyr::options! { with_snippet: false };
     let parsed = serde_saphyr::with_deserializer_from_str_with_options(text, options, |de| {
         serde_path_to_error::deserialize(de).map_err(|e| {
-            let path = e.path().to_string();
+            let path = path_with_keys(e.path(), raw::take_open_keys());
             let inner = e.into_inner();
             *failure.borrow_mut() = Some((path, inner.location()));
             inner
@@ -79,7 +83,19 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
             .take()
             .unwrap_or_else(|| (String::new(), e.location()));
         let location = location.or_else(|| e.location());
-        let (problem, expected, hint) = error::humanize(&e.to_string());
+        let (problem, mut expected, hint) = error::humanize(&e.to_string());
+        if expected.is_none()
+            && matches!(
+                e,
+                serde_saphyr::Error::ExternalMessage { .. } | serde_saphyr::Error::Eof { .. }
+            )
+        {
+            // The YAML itself is malformed (the parser's message names the token).
+            expected = Some(
+                "expected well-formed YAML: check the indentation, quotes and closing brackets at or just before this position"
+                    .into(),
+            );
+        }
         let mut key = clean_path(&path);
         if problem.starts_with("unknown key") {
             // The path ends with the unknown key itself; name where it was found instead.
@@ -96,6 +112,32 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
             None => err,
         }
     })
+}
+
+/// The error path as serde_path_to_error writes it, with the `?` of each map key it could not
+/// see replaced by the key (`keys`, outermost first, from [`raw::take_open_keys`]) when they
+/// correspond one to one.
+fn path_with_keys(path: &serde_path_to_error::Path, keys: Vec<String>) -> String {
+    use serde_path_to_error::Segment;
+    let unknown = path
+        .iter()
+        .filter(|s| matches!(s, Segment::Unknown))
+        .count();
+    if unknown == 0 || unknown != keys.len() {
+        return path.to_string();
+    }
+    let mut keys = keys.into_iter();
+    let mut out = String::new();
+    for (i, segment) in path.iter().enumerate() {
+        if i > 0 && !matches!(segment, Segment::Seq { .. }) {
+            out.push('.');
+        }
+        match segment {
+            Segment::Unknown => out.push_str(&keys.next().unwrap_or_else(|| "?".into())),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    out
 }
 
 /// serde_path_to_error writes `?` for unknown positions and `.` for the root, and shows the

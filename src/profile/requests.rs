@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderName, HeaderValue, Method};
 use serde_saphyr::{Location, Spanned};
 
-use super::error::ProfileError;
+use super::error::{ProfileError, did_you_mean};
 use super::json_path::JsonPath;
 use super::model::{
     Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
@@ -14,7 +14,8 @@ use super::model::{
 };
 use super::raw::{Pairs, RawCheck, RawExtract, RawHeaderCheck, RawRequest};
 use super::template::{Text, is_template, sole_expression};
-use super::validate::{Ctx, check_path_or_url, parse_think_time};
+use super::url::{check_path_or_url, check_protocol};
+use super::validate::{Ctx, check_timeout, parse_think_time};
 
 /// Compiles header templates at `key`.
 pub(super) fn headers(
@@ -134,7 +135,9 @@ pub(super) fn validate_request(
             ));
         }
     };
-    check_path_or_url(&url.value).map_err(|m| cx.err(&url_key, Some(url.referenced), &m))?;
+    check_path_or_url(&url.value)
+        .and_then(|()| check_protocol(cx.http_version, &url.value))
+        .map_err(|m| cx.err(&url_key, Some(url.referenced), &m))?;
     let url_text = cx.text(&url_key, url)?;
     let name = match &r.name {
         Some(n) if n.value.trim().is_empty() => {
@@ -200,8 +203,11 @@ pub(super) fn validate_request(
     } else {
         Body::Empty
     };
+    let timeout = r.timeout.map_or(defaults.timeout, |d| d.0);
+    check_timeout(timeout)
+        .map_err(|m| cx.err(format!("{key}.timeout"), Some(spanned.referenced), &m))?;
     let check = match &r.check {
-        Some(c) => validate_check(cx, &format!("{key}.check"), c)?,
+        Some(c) => validate_check(cx, &format!("{key}.check"), c, spanned.referenced)?,
         None => Check::default(),
     };
     let extract = validate_extract(cx, &format!("{key}.extract"), &r.extract)?;
@@ -221,29 +227,45 @@ pub(super) fn validate_request(
         query,
         headers: all_headers,
         body,
-        timeout: r.timeout.map_or(defaults.timeout, |d| d.0),
+        timeout,
         check,
         extract,
         think_time,
     })
 }
 
-fn validate_check(cx: &Ctx<'_>, key: &str, c: &RawCheck) -> Result<Check, ProfileError> {
+fn validate_check(
+    cx: &Ctx<'_>,
+    key: &str,
+    c: &RawCheck,
+    at: Location,
+) -> Result<Check, ProfileError> {
     let mut check = Check {
         status: c.status.clone().map(|s| s.0).unwrap_or_default(),
         body_contains: c.body_contains.clone(),
         max_latency: c.max_latency.map(|d| d.0),
         ..Check::default()
     };
+    if check.max_latency.is_some_and(|d| d.is_zero()) {
+        return Err(cx.err(
+            format!("{key}.max_latency"),
+            Some(at),
+            "`max_latency: 0s` fails every response: expected a limit above zero, like `300ms`",
+        ));
+    }
     for (path, value) in c.json.iter() {
         let p = JsonPath::parse(&path.value)
             .map_err(|m| cx.err(format!("{key}.json"), Some(path.referenced), &m))?;
-        let expect = json_expect(value).map_err(|m| {
-            cx.err(
+        let expect = json_expect(value).map_err(|(m, hint)| {
+            let e = cx.err(
                 format!("{key}.json.{}", path.value),
                 Some(path.referenced),
                 &m,
-            )
+            );
+            match hint {
+                Some(h) => e.hint(h),
+                None => e,
+            }
         })?;
         check.json.push((p, expect));
     }
@@ -275,14 +297,30 @@ const OPERATORS: [&str; 9] = [
     "eq", "ne", "lt", "lte", "gt", "gte", "contains", "matches", "exists",
 ];
 
-/// An object whose keys are all comparison operators is a comparison; anything else must be
-/// equal. (To expect such an object literally, write `{ eq: { … } }`.)
-fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
+/// An object with a comparison operator among its keys is a comparison, and then every key
+/// must be one (a typo like `exsits` must not turn the whole check into an equality nobody
+/// meant); any other value must be equal. (To expect an object with an operator's name as a
+/// key literally, write `{ eq: { … } }`.) The error carries a suggestion when there is one.
+fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, (String, Option<String>)> {
     let serde_json::Value::Object(map) = value else {
         return Ok(JsonExpect::Equals(value.clone()));
     };
-    if map.is_empty() || !map.keys().all(|k| OPERATORS.contains(&k.as_str())) {
+    if !map.keys().any(|k| OPERATORS.contains(&k.as_str())) {
         return Ok(JsonExpect::Equals(value.clone()));
+    }
+    if let Some(unknown) = map.keys().find(|k| !OPERATORS.contains(&k.as_str())) {
+        let hint = did_you_mean(unknown, OPERATORS).map(|m| format!("did you mean `{m}`?"));
+        return Err((
+            format!(
+                "unknown comparison `{unknown}` among comparisons: expected only {} (to expect an object literally, write `{{ eq: {{ … }} }}`)",
+                OPERATORS
+                    .iter()
+                    .map(|o| format!("`{o}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            hint,
+        ));
     }
     let number = |op: &str, v: &serde_json::Value| {
         v.as_f64()
@@ -311,6 +349,7 @@ fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, String> {
         })
         .collect::<Result<Vec<_>, String>>()
         .map(JsonExpect::Compare)
+        .map_err(|m| (m, None))
 }
 
 /// Compiles a regular expression; the error is one line (the regex crate's spans several).

@@ -1,20 +1,18 @@
 //! Request templates: minijinja, compiled once when the profile loads.
 //!
 //! A string without `{{`, `{%` or `{#` is a literal and never touches the engine. Templates see
-//! a small sandboxed function set (`random_int`, `random_choice`, `uuid`, `now`, `fake_name`,
-//! `fake_email`, `env`) and the `env` object; unknown variables and unset environment variables
-//! are load-time errors, so a typo never becomes a runtime surprise.
+//! a small sandboxed function set ([`super::functions`]) and the `env` object; unknown
+//! variables, unset environment variables and templates that cannot render (tried once with
+//! sample values) are load-time errors, so a typo never becomes a runtime surprise.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::sync::LazyLock;
-use std::time::{SystemTime, UNIX_EPOCH};
 
-use std::sync::Arc;
-
-use minijinja::value::{Enumerator, Object, ObjectRepr, Rest};
-use minijinja::{Environment, Error as JinjaError, ErrorKind, State, UndefinedBehavior, Value};
+use minijinja::{Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value};
 use regex::Regex;
+
+use super::functions::{self, FUNCTIONS};
 
 /// A piece of request text: literal, or a compiled template.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,6 +63,8 @@ pub struct Scope {
     pub vars: BTreeSet<String>,
     /// Feeds available as `data.NAME.column`, with their columns.
     pub feeds: BTreeMap<String, Vec<String>>,
+    /// The first row of each feed in scope, to try templates with at load time.
+    pub samples: BTreeMap<String, Value>,
 }
 
 impl Scope {
@@ -117,7 +117,10 @@ impl Scope {
 
 /// `env('NAME')` calls, whose names are checked at load like `env.NAME`.
 static ENV_CALL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"\benv\(\s*['"]([^'"]+)['"]\s*\)"#).expect("constant regex"));
+    LazyLock::new(|| Regex::new(r#"\benv\s*\(\s*['"]([^'"]+)['"]\s*\)"#).expect("constant regex"));
+/// Every call of `env`, quoted name or not.
+static ANY_ENV_CALL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\benv\s*\(").expect("constant regex"));
 
 /// Names a template may use besides its functions: `env` and minijinja's built-in globals.
 const VARIABLES: &[&str] = &[
@@ -128,18 +131,6 @@ const VARIABLES: &[&str] = &[
     "lipsum",
     "cycler",
     "joiner",
-];
-/// The functions templates may call.
-const FUNCTIONS: &[&str] = &[
-    "random_int",
-    "random_choice",
-    "uuid",
-    "now",
-    "fake_name",
-    "fake_first_name",
-    "fake_last_name",
-    "fake_email",
-    "env",
 ];
 
 /// All compiled templates of a profile.
@@ -187,24 +178,7 @@ impl Templates {
     pub fn new() -> Self {
         let mut env = Environment::new();
         env.set_undefined_behavior(UndefinedBehavior::Strict);
-        env.add_function("random_int", random_int);
-        env.add_function("random_choice", random_choice);
-        env.add_function("uuid", random_uuid);
-        env.add_function("now", now);
-        env.add_function("fake_name", || {
-            format!("{} {}", pick(FIRST_NAMES), pick(LAST_NAMES))
-        });
-        env.add_function("fake_first_name", || pick(FIRST_NAMES).to_string());
-        env.add_function("fake_last_name", || pick(LAST_NAMES).to_string());
-        env.add_function("fake_email", || {
-            format!(
-                "{}.{}{}@example.com",
-                pick(FIRST_NAMES).to_lowercase(),
-                pick(LAST_NAMES).to_lowercase(),
-                fastrand::u32(1..10_000)
-            )
-        });
-        env.add_global("env", Value::from_object(EnvVars(BTreeMap::new())));
+        functions::install(&mut env);
         Self {
             env,
             count: 0,
@@ -219,7 +193,7 @@ impl Templates {
         if !is_template(source) {
             return Ok(Text::Literal(source.to_string()));
         }
-        let (id, contextual) = self.add(source, scope)?;
+        let (id, contextual) = self.add(source, source, scope)?;
         Ok(Text::Template {
             id,
             source: source.to_string(),
@@ -235,18 +209,33 @@ impl Templates {
         scope: &Scope,
     ) -> Result<(usize, bool), String> {
         let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
-        self.add(&wrapped, scope)
+        self.add(&wrapped, &format!("{{{{ {expression} }}}}"), scope)
     }
 
-    fn add(&mut self, source: &str, scope: &Scope) -> Result<(usize, bool), String> {
+    /// Compiles `source`; messages show `shown` (the text as the profile wrote it, where
+    /// loadgate rewrote it).
+    fn add(&mut self, source: &str, shown: &str, scope: &Scope) -> Result<(usize, bool), String> {
         let id = self.count;
         let name = template_name(id);
         self.env
             .add_template_owned(name.clone(), source.to_string())
-            .map_err(|e| format!("invalid template: {}", describe(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "invalid template `{}` ({}): expected minijinja syntax like `{{{{ random_int(1, 10) }}}}` or `{{{{ vars.id }}}}`, with every `{{{{` closed by `}}}}` and every bracket and quote closed",
+                    shorten(shown),
+                    describe(&e)
+                )
+            })?;
         let template = self.env.get_template(&name).map_err(|e| describe(&e))?;
         let mut wanted_env = BTreeSet::new();
         let mut contextual = false;
+        let mut reads_vars = false;
+        if ANY_ENV_CALL.find_iter(source).count() != ENV_CALL.find_iter(source).count() {
+            return Err(format!(
+                "`env()` with a computed name in template `{}`: expected a quoted name like `env('API_TOKEN')` or `env.API_TOKEN` (a computed name cannot be checked when the profile loads)",
+                shorten(shown)
+            ));
+        }
         for var in template.undeclared_variables(true) {
             let root = var.split('.').next().unwrap_or(&var);
             if FUNCTIONS.contains(&root) && root != "env" {
@@ -265,14 +254,15 @@ impl Templates {
                 continue;
             }
             if root == "vars" || root == "data" {
-                scope.check(&var, source)?;
+                scope.check(&var, shown)?;
                 contextual = true;
+                reads_vars |= root == "vars";
                 continue;
             }
             if !VARIABLES.contains(&root) {
                 return Err(format!(
                     "unknown variable `{root}` in template `{}`: expected `env.NAME`, `vars.NAME`, `data.FEED.COLUMN` or one of the functions {}",
-                    shorten(source),
+                    shorten(shown),
                     FUNCTIONS
                         .iter()
                         .map(|f| format!("`{f}()`"))
@@ -291,9 +281,59 @@ impl Templates {
             self.env_vars.insert(name, value);
         }
         self.env
-            .add_global("env", Value::from_object(EnvVars(self.env_vars.clone())));
+            .add_global("env", functions::env_global(self.env_vars.clone()));
+        self.try_render(&name, shown, scope, reads_vars)?;
         self.count += 1;
         Ok((id, contextual))
+    }
+
+    /// Renders a new template once with sample values (the first row of each feed in scope,
+    /// stand-ins for `vars`), so an unknown filter or a misused function is a load-time error
+    /// instead of a failure of every request. A template that reads `vars` is only held to
+    /// what fails whatever their values (unknown filters and tests, wrong argument counts, a
+    /// function's own complaint), since the stand-ins are not real values.
+    fn try_render(
+        &self,
+        name: &str,
+        shown: &str,
+        scope: &Scope,
+        reads_vars: bool,
+    ) -> Result<(), String> {
+        let context = Value::from(BTreeMap::from([
+            ("vars", functions::stand_in()),
+            ("data", Value::from(scope.samples.clone())),
+        ]));
+        let template = self.env.get_template(name).map_err(|e| describe(&e))?;
+        let Err(e) = template.render(context) else {
+            return Ok(());
+        };
+        let regardless_of_values = functions::raised_by_a_function(&e)
+            || matches!(
+                e.kind(),
+                ErrorKind::SyntaxError
+                    | ErrorKind::UnknownFilter
+                    | ErrorKind::UnknownTest
+                    | ErrorKind::UnknownFunction
+                    | ErrorKind::TooManyArguments
+                    | ErrorKind::MissingArgument
+                    | ErrorKind::UnknownBlock
+            );
+        if reads_vars && !regardless_of_values {
+            return Ok(());
+        }
+        let tried_with = match (reads_vars, scope.samples.is_empty()) {
+            (false, true) => "",
+            (false, false) => " (tried with the first row of each data feed)",
+            (true, true) => " (tried with stand-ins for `vars`)",
+            (true, false) => {
+                " (tried with the first row of each data feed and stand-ins for `vars`)"
+            }
+        };
+        Err(format!(
+            "template `{}` cannot render ({}): expected known filters and tests, and functions called with valid arguments{tried_with}",
+            shorten(shown),
+            describe(&e)
+        ))
     }
 
     /// Renders template `id` with a context (`()` or a map with `vars` and `data`).
@@ -317,12 +357,11 @@ impl Templates {
         }
     }
 
-    /// Values of the environment variables templates read; outputs mask them.
-    pub fn secrets(&self) -> impl Iterator<Item = &str> {
+    /// The environment variables templates read, name and value: secrets, masked in outputs.
+    pub fn env_values(&self) -> impl Iterator<Item = (&str, &str)> {
         self.env_vars
-            .values()
-            .map(String::as_str)
-            .filter(|v| v.len() >= 4)
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// Number of compiled templates.
@@ -362,122 +401,6 @@ fn describe(e: &JinjaError) -> String {
     }
     text
 }
-
-fn random_int(low: i64, high: i64) -> Result<i64, JinjaError> {
-    if low > high {
-        return Err(JinjaError::new(
-            ErrorKind::InvalidOperation,
-            format!("random_int({low}, {high}): the first bound is larger than the second"),
-        ));
-    }
-    Ok(fastrand::i64(low..=high))
-}
-
-#[allow(clippy::needless_pass_by_value)] // minijinja passes arguments by value
-fn random_choice(items: Rest<Value>) -> Result<Value, JinjaError> {
-    // `random_choice(["a", "b"])` or `random_choice("a", "b")`.
-    let pool: Vec<Value> = match items.as_slice() {
-        [one] if one.as_object().is_some() || one.len().is_some() && !one.is_kind_string() => {
-            one.try_iter()?.collect()
-        }
-        many => many.to_vec(),
-    };
-    if pool.is_empty() {
-        return Err(JinjaError::new(
-            ErrorKind::InvalidOperation,
-            "random_choice needs at least one item",
-        ));
-    }
-    Ok(pool[fastrand::usize(..pool.len())].clone())
-}
-
-trait KindExt {
-    fn is_kind_string(&self) -> bool;
-}
-
-impl KindExt for Value {
-    fn is_kind_string(&self) -> bool {
-        self.as_str().is_some()
-    }
-}
-
-/// The `env` global: a map (`env.NAME`) that can also be called (`env('NAME')`), holding only
-/// the variables the templates were checked to read.
-#[derive(Debug)]
-struct EnvVars(BTreeMap<String, String>);
-
-impl Object for EnvVars {
-    fn repr(self: &Arc<Self>) -> ObjectRepr {
-        ObjectRepr::Map
-    }
-
-    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
-        self.0.get(key.as_str()?).map(|v| Value::from(v.as_str()))
-    }
-
-    fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Values(self.0.keys().map(|k| Value::from(k.as_str())).collect())
-    }
-
-    fn call(self: &Arc<Self>, _: &mut State<'_, '_>, args: &[Value]) -> Result<Value, JinjaError> {
-        let name = match args {
-            [name] => name.as_str(),
-            _ => None,
-        }
-        .ok_or_else(|| {
-            JinjaError::new(
-                ErrorKind::InvalidOperation,
-                "env() takes one name, like env('API_TOKEN')",
-            )
-        })?;
-        self.get_value(&Value::from(name)).ok_or_else(|| {
-            JinjaError::new(
-                ErrorKind::UndefinedError,
-                format!("environment variable `{name}` is not set"),
-            )
-        })
-    }
-}
-
-/// A random (version 4) UUID from the thread's fast generator.
-pub fn random_uuid() -> String {
-    uuid::Builder::from_random_bytes(fastrand::u128(..).to_le_bytes())
-        .into_uuid()
-        .hyphenated()
-        .to_string()
-}
-
-fn now(format: Option<&str>) -> Result<Value, JinjaError> {
-    let since = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default();
-    match format.unwrap_or("rfc3339") {
-        "rfc3339" | "iso" => Ok(Value::from(
-            humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-        )),
-        "unix" => Ok(Value::from(since.as_secs())),
-        "unix_ms" => Ok(Value::from(since.as_millis() as u64)),
-        other => Err(JinjaError::new(
-            ErrorKind::InvalidOperation,
-            format!("now(`{other}`): use `rfc3339` (default), `unix` or `unix_ms`"),
-        )),
-    }
-}
-
-fn pick(list: &[&'static str]) -> &'static str {
-    list[fastrand::usize(..list.len())]
-}
-
-const FIRST_NAMES: &[&str] = &[
-    "Ada", "Alan", "Amara", "Ben", "Chen", "Dana", "Elena", "Farah", "Grace", "Hiro", "Ines",
-    "Jonas", "Kofi", "Lena", "Mateo", "Nia", "Omar", "Priya", "Quinn", "Rosa", "Sven", "Tariq",
-    "Uma", "Viktor", "Wen", "Yara", "Zoe",
-];
-const LAST_NAMES: &[&str] = &[
-    "Abe", "Becker", "Costa", "Diallo", "Evans", "Fischer", "Garcia", "Haddad", "Ivanova",
-    "Jensen", "Kim", "Lopez", "Moreau", "Nakamura", "Okafor", "Patel", "Rossi", "Silva", "Tanaka",
-    "Umar", "Varga", "Weber", "Xu", "Yilmaz", "Zhang",
-];
 
 #[cfg(test)]
 mod tests {
@@ -552,14 +475,87 @@ mod tests {
         let path = std::env::var("PATH").expect("PATH is set in tests");
         let text = t.text_("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
         assert_eq!(t.render_(&text).unwrap(), format!("{path}|{path}"));
-        assert!(t.secrets().any(|s| s == path));
+        assert!(t.env_values().any(|(n, v)| n == "PATH" && v == path));
     }
 
     #[test]
     fn syntax_errors_are_described() {
         let mut t = Templates::new();
         let err = t.text_("/x/{{ random_int(1, }}").unwrap_err();
-        assert!(err.starts_with("invalid template: syntax error"), "{err}");
+        assert!(
+            err.starts_with("invalid template `/x/{{ random_int(1, }}` (syntax error"),
+            "{err}"
+        );
+        assert!(err.contains("): expected minijinja syntax"), "{err}");
+        // A typed JSON field is compiled wrapped; messages show it as written.
+        let err = t.json_("data.users.nope(").unwrap_err();
+        assert!(
+            err.starts_with("invalid template `{{ data.users.nope( }}`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn templates_that_cannot_render_fail_at_load() {
+        let mut t = Templates::new();
+        for (source, wanted) in [
+            ("{{ 1 | nosuchfilter }}", "unknown filter"),
+            ("{{ random_int(5, 1) }}", "the first bound is larger"),
+            ("{{ random_int('a', 1) }}", "is not a whole number"),
+            ("{{ random_int(1) }}", "missing argument"),
+            ("{{ random_choice() }}", "needs at least one item"),
+            ("{{ now('weekly') }}", "use `rfc3339`"),
+            ("{{ 'a' is nosuchtest }}", "unknown test"),
+        ] {
+            let err = t.text_(source).unwrap_err();
+            assert!(
+                err.starts_with(&format!("template `{source}` cannot render")),
+                "{source}: {err}"
+            );
+            assert!(err.contains(wanted), "{source}: {err}");
+        }
+        let err = t.text_("{{ env('PA' ~ 'TH') }}").unwrap_err();
+        assert!(err.starts_with("`env()` with a computed name"), "{err}");
+    }
+
+    #[test]
+    fn templates_reading_vars_are_held_to_what_fails_whatever_the_values() {
+        let mut t = Templates::new();
+        let scope = Scope {
+            vars: ["id".to_string(), "user".to_string()].into(),
+            ..Scope::default()
+        };
+        // Stand-ins are not numbers or lists: what depends on the real value passes.
+        for fine in [
+            "{{ vars.id + 1 }}",
+            "{{ vars.user.id }}",
+            "{{ random_int(1, vars.id) }}",
+            "{{ random_choice(vars.user) }}",
+            "{% for x in vars.user %}{{ x }}{% endfor %}",
+        ] {
+            assert!(t.text(fine, &scope).is_ok(), "{fine}");
+        }
+        for broken in [
+            "{{ vars.id | nosuchfilter }}",
+            "{{ vars.id ~ random_int(9, 1) }}",
+        ] {
+            let err = t.text(broken, &scope).unwrap_err();
+            assert!(err.contains("stand-ins for `vars`"), "{broken}: {err}");
+        }
+    }
+
+    #[test]
+    fn data_templates_are_tried_with_the_first_row() {
+        let mut t = Templates::new();
+        let row = Value::from(BTreeMap::from([("n", Value::from("seven"))]));
+        let scope = Scope {
+            feeds: BTreeMap::from([("users".to_string(), vec!["n".to_string()])]),
+            samples: BTreeMap::from([("users".to_string(), row)]),
+            ..Scope::default()
+        };
+        assert!(t.text("/u/{{ data.users.n | upper }}", &scope).is_ok());
+        let err = t.text("{{ data.users.n + 1 }}", &scope).unwrap_err();
+        assert!(err.contains("first row of each data feed"), "{err}");
     }
 
     #[test]

@@ -18,11 +18,23 @@ use super::raw::{
     RawStage, RawThreshold,
 };
 use super::requests::{Defaults, headers, validate_request};
-use super::template::{Scope, Templates, Text, is_template};
+use super::template::{Scope, Templates, Text};
 use super::units::{format_duration, parse_duration, parse_rate};
+use super::url::{check_path_or_url, check_protocol, check_target};
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
+/// Highest arrival rate a profile may ask for, all shards together (per second).
+pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
+/// Most users a profile may ask for, all shards together.
+pub const MAX_USERS: u64 = 100_000;
+/// Shortest stage (or step of `steps`): shorter ones are typos for longer units.
+pub const MIN_STAGE: Duration = Duration::from_millis(100);
+/// Longest run, warm-up included.
+pub const MAX_RUN: Duration = Duration::from_secs(7 * 86_400);
+/// Range of request and connect timeouts.
+pub const TIMEOUT_RANGE: (Duration, Duration) =
+    (Duration::from_millis(1), Duration::from_secs(600));
 /// Most recording intervals in one run (see `validate_load`).
 pub const MAX_INTERVALS: u32 = 900;
 
@@ -31,6 +43,8 @@ pub(super) struct Ctx<'a> {
     pub templates: Templates,
     /// Names templates may read at the point being validated.
     pub scope: Scope,
+    /// The protocol asked for (absolute URLs must allow it).
+    pub http_version: HttpVersion,
 }
 
 impl Ctx<'_> {
@@ -70,6 +84,7 @@ pub(super) fn validate(
         file,
         templates: Templates::new(),
         scope: Scope::default(),
+        http_version: HttpVersion::Auto,
     };
     if let Some(v) = &raw.version
         && v.value != 1
@@ -120,6 +135,12 @@ pub(super) fn validate(
             .connect_timeout
             .map_or(Duration::from_secs(5), |d| d.0),
     };
+    check_timeout(http.connect_timeout).map_err(|m| cx.err("http.connect_timeout", None, &m))?;
+    cx.http_version = http.version;
+    if let (Some(t), Some(raw_target)) = (&target, &raw.target) {
+        check_protocol(http.version, t)
+            .map_err(|m| cx.err("http.version", Some(raw_target.referenced), &m))?;
+    }
     let load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
     let feeds = validate_feeds(&cx, &raw.data, files, &load)?;
 
@@ -127,6 +148,7 @@ pub(super) fn validate(
     // before it extracted. Headers from `defaults` that read `vars` or `data` do not apply to
     // it (they may need what setup produces).
     let timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
+    check_timeout(timeout).map_err(|m| cx.err("defaults.timeout", None, &m))?;
     let mut setup = Vec::new();
     let setup_defaults = Defaults {
         headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers).unwrap_or_default(),
@@ -151,6 +173,11 @@ pub(super) fn validate(
     cx.scope.feeds = feeds
         .iter()
         .map(|f| (f.name.clone(), f.columns.clone()))
+        .collect();
+    // Feeds have at least one row (an empty data file is refused).
+    cx.scope.samples = feeds
+        .iter()
+        .filter_map(|f| Some((f.name.clone(), f.rows.first()?.clone())))
         .collect();
     let defaults = Defaults {
         headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers)?,
@@ -259,7 +286,7 @@ pub(super) fn validate(
     }
     cx.scope = Scope {
         vars: setup_vars,
-        feeds: std::collections::BTreeMap::new(),
+        ..Scope::default()
     };
     let auth = validate_auth(&mut cx, raw.auth.as_ref())?;
     let names: Vec<&str> = endpoints.iter().map(|e| e.name.as_str()).collect();
@@ -346,54 +373,18 @@ fn validate_name(cx: &Ctx<'_>, name: &Spanned<String>) -> Result<String, Profile
     Ok(n.to_string())
 }
 
-/// Checks a base URL: http or https, with a host.
-pub fn check_target(target: &str) -> Result<(), String> {
-    let t = target.trim();
-    let uri: http::Uri = t.parse().map_err(|_| {
-        format!("invalid target `{t}`: expected a URL like `http://localhost:8080`")
-    })?;
-    match uri.scheme_str() {
-        Some("http" | "https") => {}
-        Some(other) => {
-            return Err(format!(
-                "unsupported scheme `{other}` in target `{t}`: expected `http://` or `https://`"
-            ));
-        }
-        None => {
-            return Err(format!(
-                "target `{t}` has no scheme: expected a URL like `http://{t}`"
-            ));
-        }
-    }
-    if uri.host().is_none_or(str::is_empty) {
+/// A request or connect timeout must be within [`TIMEOUT_RANGE`].
+pub(super) fn check_timeout(timeout: Duration) -> Result<(), String> {
+    let (min, max) = TIMEOUT_RANGE;
+    if timeout < min || timeout > max {
         return Err(format!(
-            "target `{t}` has no host: expected a URL like `http://localhost:8080`"
-        ));
-    }
-    if uri.query().is_some() {
-        return Err(format!(
-            "target `{t}` has a query: expected a base URL; put query parameters in `query:`"
+            "timeout `{}` out of range: expected from `{}` to `{}`",
+            format_duration(timeout),
+            format_duration(min),
+            format_duration(max)
         ));
     }
     Ok(())
-}
-
-pub(super) fn check_path_or_url(text: &str) -> Result<(), String> {
-    if text.starts_with('/') {
-        return Ok(());
-    }
-    if text.starts_with("http://") || text.starts_with("https://") {
-        let origin_end = text[8..].find('/').map_or(text.len(), |i| i + 8);
-        if is_template(&text[..origin_end]) {
-            return Err(format!(
-                "the scheme and host of `{text}` are templated: expected a fixed origin (templates may only vary the path)"
-            ));
-        }
-        return check_target(&text[..origin_end]);
-    }
-    Err(format!(
-        "`{text}` is neither a path nor a URL: expected a path starting with `/` (joined to the target) or an absolute `http(s)://` URL"
-    ))
 }
 
 fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, ProfileError> {
@@ -442,11 +433,15 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
             level = to;
         }
     }
-    if t.is_zero() {
+    if t > MAX_RUN {
         return Err(cx.err(
             "load.stages",
             Some(at),
-            "the stages last `0s`: expected a total duration above zero",
+            &format!(
+                "the stages last `{}`: expected at most `{}` in one run",
+                format_duration(t),
+                format_duration(MAX_RUN)
+            ),
         ));
     }
     // Memory and file size stay bounded whatever the run length: a long run records at a
@@ -515,7 +510,7 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
         }
         r => r.as_ref().map(|r| r.value.0),
     };
-    Ok(Load {
+    let load = Load {
         model,
         warmup,
         interval,
@@ -523,7 +518,20 @@ fn validate_load(cx: &Ctx<'_>, raw: &RawLoad, at: Location) -> Result<Load, Prof
         max_in_flight,
         think_time,
         spawn_rate,
-    })
+    };
+    let nothing = match model {
+        LoadModel::Open if load.total_arrivals() == 0 => Some(
+            "the stages plan no requests (their rates add up to less than one arrival): expected a rate above zero, like `rate: 10/s`",
+        ),
+        LoadModel::Closed if load.peak_level() < 1.0 => {
+            Some("the stages plan no users: expected at least one, like `users: 10`")
+        }
+        _ => None,
+    };
+    if let Some(message) = nothing {
+        return Err(cx.err("load.stages", Some(at), message));
+    }
+    Ok(load)
 }
 
 /// A stage's pieces: (duration, from, to).
@@ -584,17 +592,35 @@ fn stage_segments(
             "`users` is for the closed model: expected `rate` (like `50/s`), or add `model: closed` to `load`",
         ));
     }
+    // A level the engine could never produce is a typo or a unit slip, not a plan.
+    let bounded = |v: f64, key: String, where_: Location| -> Result<f64, ProfileError> {
+        let too_high = match model {
+            LoadModel::Open if v > MAX_RATE_PER_SEC => Some(format!(
+                "rate `{}` is beyond what loadgate sends: expected at most `{}` (all shards together)",
+                format_rate_text(v),
+                format_rate_text(MAX_RATE_PER_SEC)
+            )),
+            LoadModel::Closed if v > MAX_USERS as f64 => Some(format!(
+                "`{v:.0}` users are beyond what loadgate runs: expected at most `{MAX_USERS}` (all shards together)"
+            )),
+            _ => None,
+        };
+        match too_high {
+            Some(m) => Err(cx.err(key, Some(where_), &m)),
+            None => Ok(v),
+        }
+    };
     let level = |l: &Spanned<RawLevel>, key: String| -> Result<f64, ProfileError> {
         match (model, &l.value) {
-            (LoadModel::Open, RawLevel::Text(t)) => {
-                parse_rate(t).map_err(|m| cx.err(key, Some(l.referenced), &m))
-            }
+            (LoadModel::Open, RawLevel::Text(t)) => parse_rate(t)
+                .map_err(|m| cx.err(key.clone(), Some(l.referenced), &m))
+                .and_then(|v| bounded(v, key, l.referenced)),
             (LoadModel::Open, RawLevel::Count(n)) => Err(cx.err(
                 key,
                 Some(l.referenced),
                 &format!("`{n}` has no unit: expected a rate like `{n}/s` (the open model sends arrivals per second)"),
             )),
-            (LoadModel::Closed, RawLevel::Count(n)) => Ok(*n as f64),
+            (LoadModel::Closed, RawLevel::Count(n)) => bounded(*n as f64, key, l.referenced),
             (LoadModel::Closed, RawLevel::Text(t)) => Err(cx.err(
                 key,
                 Some(l.referenced),
@@ -618,6 +644,9 @@ fn stage_segments(
                 )
             })?
             .0;
+        if hold < MIN_STAGE {
+            return Err(err(format!("{key}.hold"), &too_short(hold)));
+        }
         if steps.is_empty() {
             return Err(err(
                 format!("{key}.steps"),
@@ -648,15 +677,37 @@ fn stage_segments(
             )
         })?
         .0;
+    if duration < MIN_STAGE {
+        return Err(err(format!("{key}.duration"), &too_short(duration)));
+    }
     if let Some(r) = stage.rate {
-        return Ok(vec![(duration, r.0, r.0)]);
+        let r = bounded(r.0, format!("{key}.rate"), at)?;
+        return Ok(vec![(duration, r, r)]);
     }
     if let Some(u) = stage.users {
-        return Ok(vec![(duration, u as f64, u as f64)]);
+        let u = bounded(u as f64, format!("{key}.users"), at)?;
+        return Ok(vec![(duration, u, u)]);
     }
     let ramp = stage.ramp_to.as_ref().expect("one kind is present");
     let to = level(ramp, format!("{key}.ramp_to"))?;
     Ok(vec![(duration, previous, to)])
+}
+
+fn too_short(d: Duration) -> String {
+    format!(
+        "a stage of `{}` is too short to measure: expected at least `{}` (like `30s`)",
+        format_duration(d),
+        format_duration(MIN_STAGE)
+    )
+}
+
+/// A rate as a profile writes it (in exponent form when huge).
+fn format_rate_text(per_sec: f64) -> String {
+    if per_sec >= 1e7 {
+        format!("{per_sec:e}/s")
+    } else {
+        super::units::format_rate(per_sec)
+    }
 }
 
 pub(super) fn parse_think_time(text: &str) -> Result<ThinkTime, String> {

@@ -24,6 +24,8 @@ use tokio::net::TcpListener;
 /// - `GET /ok` → 200 `ok`
 /// - `GET /status/{code}` → that status
 /// - `GET /delay/{ms}` → 200 after `ms` milliseconds
+/// - `GET /exact/{ms}` → 200 after at least `ms` milliseconds of a blocking sleep (not rounded
+///   to the runtime's timer ticks: never shorter)
 /// - `GET /json` → `{"id": 7, "name": "seven", "tags": ["a", "b"]}`
 /// - `ANY /echo` → JSON with the method, path, query, headers and body received
 /// - `GET /close` → the connection is dropped without a response
@@ -207,6 +209,14 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
             let ms: u64 = ms.parse().unwrap_or(0);
             tokio::time::sleep(Duration::from_millis(ms)).await;
             text(StatusCode::OK, "late")
+        }
+        ["exact", ms] => {
+            let ms: u64 = ms.parse().unwrap_or(0);
+            let _ = tokio::task::spawn_blocking(move || {
+                std::thread::sleep(Duration::from_millis(ms));
+            })
+            .await;
+            text(StatusCode::OK, "held")
         }
         ["json"] => json(&serde_json::json!({"id": 7, "name": "seven", "tags": ["a", "b"]})),
         ["echo"] => {
@@ -453,6 +463,23 @@ pub fn run_profile(
         target,
         loadgate::engine::ShardSpec::WHOLE,
         None,
+        None,
+    )
+}
+
+/// Runs a profile (YAML text) on exactly `threads` engine threads.
+pub fn run_yaml_on_threads(
+    yaml: &str,
+    target: &str,
+    threads: usize,
+) -> Result<loadgate::results::RunResult, loadgate::engine::EngineError> {
+    let profile = Arc::new(loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap());
+    try_run(
+        profile,
+        target,
+        loadgate::engine::ShardSpec::WHOLE,
+        None,
+        Some(threads),
     )
 }
 
@@ -464,7 +491,7 @@ pub fn run_yaml_with(
     stop_after: Option<Duration>,
 ) -> loadgate::results::RunResult {
     let profile = Arc::new(loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap());
-    run_loaded(profile, target, shard, stop_after)
+    run_loaded(profile, target, shard, stop_after, None)
 }
 
 fn run_loaded(
@@ -472,7 +499,19 @@ fn run_loaded(
     target: &str,
     shard: loadgate::engine::ShardSpec,
     stop_after: Option<Duration>,
+    threads: Option<usize>,
 ) -> loadgate::results::RunResult {
+    try_run(profile, target, shard, stop_after, threads).unwrap()
+}
+
+/// Runs a loaded profile through the real engine; `Err` when the engine refuses to start.
+pub fn try_run(
+    profile: Arc<loadgate::profile::Profile>,
+    target: &str,
+    shard: loadgate::engine::ShardSpec,
+    stop_after: Option<Duration>,
+    threads: Option<usize>,
+) -> Result<loadgate::results::RunResult, loadgate::engine::EngineError> {
     use loadgate::engine::{self, RunMeta, RunOptions, Stop};
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -494,7 +533,7 @@ fn run_loaded(
             target: target.to_string(),
             session,
             shard,
-            threads: None,
+            threads,
             meta: RunMeta {
                 profile_path: Some("test.yaml".into()),
                 git: None,
@@ -504,7 +543,7 @@ fn run_loaded(
                 },
             },
         };
-        engine::run(profile, options, stop, |_| {}).await.unwrap()
+        engine::run(profile, options, stop, |_| {}).await
     })
 }
 
