@@ -190,6 +190,13 @@ fn a_missing_target_is_a_usage_error() {
         ))
         .stderr(predicate::str::contains("auth: { basic:"))
         .stderr(predicate::str::contains("hunter2pass").not());
+    // `validate` checks a target from the environment the same way.
+    loadgate()
+        .args(["validate", p.to_str().unwrap()])
+        .env("LOADGATE_TARGET", "http://127.0.0.1:0")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid port `0`"));
 }
 
 #[test]

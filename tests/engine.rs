@@ -285,6 +285,64 @@ requests:
 }
 
 #[test]
+fn header_and_latency_checks_fail_as_check_errors() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = r"
+name: checks
+load:
+  stages: [ { duration: 1s, rate: 50/s } ]
+requests:
+  - { name: missing header, get: /json, check: { headers: { x-request-id: true } } }
+  - { name: wrong header, get: /json, check: { headers: { content-type: xml } } }
+  - { name: unwanted header, get: /json, check: { headers: { content-type: false } } }
+  - { name: good headers, get: /json, check: { headers: { content-type: json, x-debug: false } } }
+  - { name: too slow, get: /delay/100, check: { max_latency: 20ms } }
+  - { name: fast enough, get: /ok, check: { max_latency: 2s } }
+";
+    let result = run_yaml(yaml, &target.url());
+    let by = |name: &str| result.endpoints.iter().find(|e| e.name == name).unwrap();
+    for (name, message) in [
+        ("missing header", "header `x-request-id` is missing"),
+        (
+            "wrong header",
+            "header `content-type` is `application/json`, expected it to contain `xml`",
+        ),
+        (
+            "unwanted header",
+            "header `content-type` is present, expected it absent",
+        ),
+    ] {
+        let e = by(name);
+        let n = requests_of(e);
+        assert!(n > 0, "{name}");
+        assert_eq!(errors_of(e, ErrorClass::Check), n, "{name}");
+        assert_eq!(e.error_samples[0].message, message);
+    }
+    let slow = by("too slow");
+    assert!(requests_of(slow) > 0);
+    assert_eq!(errors_of(slow, ErrorClass::Check), requests_of(slow));
+    let message = &slow.error_samples[0].message;
+    assert!(
+        message.starts_with("took ") && message.ends_with(", limit 20.0ms"),
+        "{message}"
+    );
+    assert_eq!(
+        slow.summary.latency.samples, slow.summary.requests,
+        "a response that failed its latency check still has its latency recorded"
+    );
+    for name in ["good headers", "fast enough"] {
+        assert!(requests_of(by(name)) > 0, "{name}");
+        assert_eq!(
+            by(name).summary.errors,
+            0,
+            "{name}: {:?}",
+            by(name).error_samples
+        );
+    }
+}
+
+#[test]
 fn warmup_is_recorded_but_excluded_from_the_summary() {
     let _serial = serial();
     let target = Target::start();

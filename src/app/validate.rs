@@ -2,7 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::run::{check_shard_count, load_profile};
+use super::run::{check_shard_count, load_profile, resolve_target};
 use crate::cli::ValidateArgs;
 use crate::engine::schedule::{Arrivals, Share};
 use crate::error::{Error, ExitCode};
@@ -20,6 +20,10 @@ pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let target = std::env::var("LOADGATE_TARGET")
         .ok()
         .filter(|t| !t.is_empty());
+    if let Some(t) = &target {
+        // The same checks `run` makes (valid URL and port, no credentials, protocol).
+        resolve_target(&profile, Some(t))?;
+    }
     print!(
         "{}",
         plan(

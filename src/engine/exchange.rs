@@ -342,3 +342,42 @@ fn closed_failure(e: &hyper::Error) -> Failure {
     }
     (ErrorClass::Closed, message)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feed(mode: FeedMode, rows: usize) -> Feed {
+        Feed {
+            name: "users".into(),
+            path: "users.csv".into(),
+            mode,
+            columns: vec!["n".into()],
+            rows: std::sync::Arc::new(
+                (0..rows)
+                    .map(|n| Value::from(BTreeMap::from([("n", Value::from(n))])))
+                    .collect(),
+            ),
+        }
+    }
+
+    #[test]
+    fn rows_are_handed_out_by_mode_and_a_unique_feed_runs_out_with_a_message() {
+        let row_n = |feeds: &[Feed], index| {
+            let data = rows_for(feeds, index).unwrap();
+            let n = data.get_attr("users").unwrap().get_attr("n").unwrap();
+            u64::try_from(n).unwrap()
+        };
+        let sequential = [feed(FeedMode::Sequential, 3)];
+        assert_eq!(row_n(&sequential, 4), 1, "wraps around");
+        let unique = [feed(FeedMode::Unique, 2)];
+        assert_eq!(row_n(&unique, 1), 1);
+        // The load plan is checked against the feed's size (and the schedule sends exactly the
+        // planned arrivals), so the engine never gets here; if it did, it stops with this.
+        assert_eq!(
+            rows_for(&unique, 2).unwrap_err(),
+            "data feed `users` (`users.csv`) ran out of unique rows after 2"
+        );
+        assert!(rows_for(&[], 9).unwrap().is_undefined());
+    }
+}

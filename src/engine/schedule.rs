@@ -54,6 +54,8 @@ pub struct Arrivals {
     segments: Vec<Segment>,
     /// Cumulative arrivals at the start of each segment.
     before: Vec<f64>,
+    /// Arrivals of the whole schedule (all shares), exactly as the plan counts them.
+    total: u64,
     share: Share,
     next: u64,
     cursor: usize,
@@ -71,13 +73,14 @@ impl Arrivals {
         Self {
             segments: segments.to_vec(),
             before,
+            total: crate::profile::arrivals_in(segments),
             share,
             next: share.offset,
             cursor: 0,
         }
     }
 
-    /// Time of global arrival `g`, or `None` past the end of the schedule.
+    /// Time of global arrival `g` (one the plan counts).
     fn time_of(&mut self, index: u64) -> Option<Duration> {
         let target = index as f64 + 0.5;
         while self.cursor < self.segments.len() {
@@ -98,7 +101,13 @@ impl Arrivals {
             }
             self.cursor += 1;
         }
-        None
+        // Only rounding can leave an arrival the plan counts past the last segment: it goes
+        // at the end of the last segment that sends anything.
+        self.segments
+            .iter()
+            .rev()
+            .find(|s| s.from > 0.0 || s.to > 0.0)
+            .map(|s| s.start + s.duration)
     }
 }
 
@@ -108,6 +117,10 @@ impl Iterator for Arrivals {
 
     fn next(&mut self) -> Option<(u64, Duration)> {
         let index = self.next;
+        // Exactly the planned arrivals: a `unique` data feed was checked against this number.
+        if index >= self.total {
+            return None;
+        }
         let t = self.time_of(index)?;
         self.next += self.share.stride;
         Some((index, t))
@@ -216,6 +229,35 @@ mod tests {
             all.iter()
                 .all(|(_, t)| !(Duration::from_secs(7)..Duration::from_secs(9)).contains(t))
         );
+    }
+
+    proptest::proptest! {
+        /// The arrivals the engine sends are exactly the ones the plan counts (which a
+        /// `unique` data feed is checked against when the profile loads, so the engine cannot
+        /// run out of rows mid-run in the open model).
+        #[test]
+        fn arrivals_sent_are_the_arrivals_planned(
+            pieces in proptest::collection::vec((1u64..20_000, 0u32..400, 0u32..400), 1..6),
+        ) {
+            let mut segments = Vec::new();
+            let mut start = Duration::ZERO;
+            for (ms, from, to) in pieces {
+                let duration = Duration::from_millis(ms);
+                segments.push(Segment { start, duration, from: f64::from(from) / 4.0, to: f64::from(to) / 4.0 });
+                start += duration;
+            }
+            let load = crate::profile::Load {
+                model: crate::profile::LoadModel::Open,
+                warmup: Duration::ZERO,
+                interval: Duration::from_secs(1),
+                segments: segments.clone(),
+                max_in_flight: 1,
+                think_time: crate::profile::ThinkTime::default(),
+                spawn_rate: None,
+            };
+            let sent = Arrivals::new(&segments, Share::WHOLE).count() as u64;
+            proptest::prop_assert_eq!(sent, load.total_arrivals());
+        }
     }
 
     #[test]

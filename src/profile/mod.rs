@@ -25,7 +25,7 @@ pub use json_path::JsonPath;
 pub use model::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
     HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel, Profile,
-    Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+    Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor, arrivals_in,
 };
 pub use raw::{RawProfile, StatusPattern};
 pub use template::{Scope, Templates, Text};

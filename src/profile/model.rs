@@ -195,12 +195,7 @@ impl Load {
     /// Open model: arrivals in the whole run (all shards). Arrival `g` is scheduled where the
     /// area under the rate reaches `g + ½`, so the count is the area rounded to the nearest.
     pub fn total_arrivals(&self) -> u64 {
-        let area: f64 = self
-            .segments
-            .iter()
-            .map(|s| f64::midpoint(s.from, s.to) * s.duration.as_secs_f64())
-            .sum();
-        (area + 0.5).floor() as u64
+        arrivals_in(&self.segments)
     }
 
     /// The highest level the schedule reaches (rate per second, or users).
@@ -210,6 +205,16 @@ impl Load {
             .map(|s| s.from.max(s.to))
             .fold(0.0, f64::max)
     }
+}
+
+/// Arrivals a rate schedule plans: the area under the rate, rounded to the nearest (see
+/// [`Load::total_arrivals`]). The engine's schedule sends exactly this many.
+pub fn arrivals_in(segments: &[Segment]) -> u64 {
+    let area: f64 = segments
+        .iter()
+        .map(|s| f64::midpoint(s.from, s.to) * s.duration.as_secs_f64())
+        .sum();
+    (area + 0.5).floor() as u64
 }
 
 /// One linear piece of the schedule.
