@@ -141,15 +141,19 @@ class Nginx:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
+        # Ready when the worker answers a request, not when the master's socket accepts a
+        # connection: a generator started before the worker would pile up connections in the
+        # backlog and measure nginx's start-up.
         deadline = time.time() + 5
         while time.time() < deadline:
             try:
-                with socket.create_connection(("127.0.0.1", PORT), timeout=0.2):
-                    pass
-                # The probe connection is not logged (no request on it).
-                return
+                with socket.create_connection(("127.0.0.1", PORT), timeout=0.5) as s:
+                    s.sendall(b"GET /probe HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                    if s.recv(64).startswith(b"HTTP/1.1 204"):
+                        return
             except OSError:
-                time.sleep(0.02)
+                pass
+            time.sleep(0.02)
         raise RuntimeError("nginx did not start; see " + str(self.dir / "error.log"))
 
     def worker_pid(self) -> int:
@@ -267,17 +271,23 @@ class Run:
     stderr: str
     launched: float
     extra: dict
+    switches: int = 0
 
     @property
     def requests(self) -> int:
         return self.log.requests
 
     @property
+    def switches_per_request(self) -> float | None:
+        """Voluntary context switches (sleeps and wake-ups) per request."""
+        return self.switches / self.requests if self.requests else None
+
+    @property
     def us_per_request(self) -> float | None:
         return self.cpu_s / self.requests * 1e6 if self.requests else None
 
 
-def parse_time_v(text: str) -> tuple[float, int, float]:
+def parse_time_v(text: str) -> tuple[float, int, float, int]:
     def field(name: str) -> str:
         m = re.search(rf"^\s*{re.escape(name)}: (.*)$", text, re.M)
         return m.group(1).strip() if m else "0"
@@ -288,7 +298,8 @@ def parse_time_v(text: str) -> tuple[float, int, float]:
     secs = 0.0
     for part in wall.split(":"):
         secs = secs * 60 + float(part)
-    return cpu, rss, secs
+    switches = int(field("Voluntary context switches"))
+    return cpu, rss, secs, switches
 
 
 def generator_pid(time_pid: int) -> int | None:
@@ -331,10 +342,10 @@ def measure(
         out.seek(0)
         err.seek(0)
         stdout, stderr = out.read(), err.read()
-    cpu, rss, wall = parse_time_v(time_file.read_text() if time_file.exists() else "")
+    cpu, rss, wall, switches = parse_time_v(time_file.read_text() if time_file.exists() else "")
     log = read_log(nginx.log)
     nginx.log.unlink(missing_ok=True)
-    run = Run(tool, argv, cpu, rss, wall, code, log, stdout, stderr, launched, extra)
+    run = Run(tool, argv, cpu, rss, wall, code, log, stdout, stderr, launched, extra, switches)
     us = f"{run.us_per_request:.1f} µs/req" if run.us_per_request else "no requests"
     print(
         f"  {name:<34} {run.requests:>9,} req  {cpu:6.2f} s CPU  {us:>14}  "
@@ -510,6 +521,7 @@ def scenario_closed(plan: Plan, results: Results) -> dict:
             spread([r.us_per_request for r in rs], 2),
             fmt(ratio(cpu[tool], cpu.get("wrk")), 2, "×"),
             fmt(ratio(cpu[tool], cpu.get("oha")), 2, "×"),
+            spread([r.switches_per_request for r in rs], 2),
             spread([r.rss_kb / 1024 for r in rs], 1),
             errors_of(rs),
         ])
@@ -519,7 +531,8 @@ def scenario_closed(plan: Plan, results: Results) -> dict:
         "repetitions, (min–max) beside them. The ratio columns divide each tool's median CPU per "
         "request by wrk's and oha's.\n\n"
         + table(
-            ["tool", "runs", "requests/s", "CPU µs/request", "÷ wrk", "÷ oha", "peak RSS MB", "non-2xx"],
+            ["tool", "runs", "requests/s", "CPU µs/request", "÷ wrk", "÷ oha", "sleeps/request",
+             "peak RSS MB", "non-2xx"],
             rows,
         )
     )
@@ -564,11 +577,7 @@ def scenario_rates(plan: Plan, results: Results) -> None:
             "millisecond against the mean arrivals per millisecond, and the share of "
             "milliseconds with no arrival (bursts show as both). h2load and hey pace per "
             "connection (50 connections at rate/50 each); oha and loadgate pace the whole load.\n\n"
-            + table(
-                ["tool", "runs", "achieved", "CPU µs/request", "÷ h2load", "÷ oha",
-                 "busiest ms ÷ mean", "empty ms", "connections", "peak RSS MB", "non-2xx"],
-                rows,
-            )
+            + table(RATE_HEADER, rows)
         )
         h2 = cpu.get("h2load")
         results.target(
@@ -602,11 +611,18 @@ def rate_rows(runs: dict, rate: int, seconds: int):
             fmt(ratio(cpu[tool], cpu.get("oha")), 2, "×"),
             spread([p["ratio"] if p else None for p in pacing], 1),
             spread([p["empty_ratio"] * 100 if p else None for p in pacing], 0) + "%",
+            spread([r.switches_per_request for r in rs], 2),
             spread([r.log.connections for r in rs], 0),
             spread([r.rss_kb / 1024 for r in rs], 1),
             errors_of(rs),
         ])
     return rows, cpu
+
+
+RATE_HEADER = [
+    "tool", "runs", "achieved", "CPU µs/request", "÷ h2load", "÷ oha", "busiest ms ÷ mean",
+    "empty ms", "sleeps/request", "connections", "peak RSS MB", "non-2xx",
+]
 
 
 def scenario_low_rate(plan: Plan, results: Results) -> None:
@@ -623,14 +639,24 @@ def scenario_low_rate(plan: Plan, results: Results) -> None:
         results.command("3", argv, env)
         runs["locust"] = [measure("low-locust-0", "locust", argv, plan.low_s + 60, env=env)]
     rows, cpu = rate_rows(runs, rate, plan.low_s)
+    reference = ""
+    if plan.peers and peer_available("wrk"):
+        argv = ["wrk", "-t1", "-c1", f"-d{plan.low_s}s", URL]
+        results.command("3", argv)
+        ref = measure("low-wrk-c1", "wrk", argv, plan.low_s + 60)
+        reference = (
+            "\nFor scale: wrk with one connection (a closed loop that sleeps in `epoll_wait` for "
+            f"every response) spends {fmt(ref.us_per_request, 1)} µs per request at "
+            f"{fmt(ref.switches_per_request, 2)} sleeps per request. A generator that paces "
+            "smoothly at 1,000/s sleeps until each send time and again until each response, "
+            "so two such wake-ups per request are its floor on this machine unless it sends in "
+            "bursts (h2load's empty milliseconds).\n"
+        )
     results.section(
         f"## 3. Fixed rate 1,000/s, {plan.low_s} s, simple GET\n\n"
-        "Mostly idle time: what a generator costs between requests (timers, wake-ups).\n\n"
-        + table(
-            ["tool", "runs", "achieved", "CPU µs/request", "÷ h2load", "÷ oha",
-             "busiest ms ÷ mean", "empty ms", "connections", "peak RSS MB", "non-2xx"],
-            rows,
-        )
+        "Mostly idle time: what a generator costs between requests (timers, wake-ups). "
+        "Sleeps/request counts the generator's voluntary context switches.\n\n"
+        + table(RATE_HEADER, rows) + reference
     )
     lg = cpu["loadgate"]
     results.target("3. 1k/s: CPU/request ≤ 30 µs", f"{fmt(lg, 2)} µs", lg <= 30 if lg else None)
@@ -840,9 +866,12 @@ def reported_latencies(tool: str, run: Run, out: str) -> tuple:
 
 
 def oha_latency(text: str) -> tuple:
-    p99 = re.search(r"99(?:\.00)?% in ([\d.]+) secs", text)
-    slowest = re.search(r"Slowest:\s+([\d.]+) secs", text)
-    return (float(p99.group(1)) if p99 else None, float(slowest.group(1)) if slowest else None)
+    def seconds(m):
+        return float(m.group(1)) * (1e-3 if m.group(2) == "ms" else 1.0) if m else None
+
+    p99 = re.search(r"99(?:\.00)?% in ([\d.]+) (secs|ms)", text)
+    slowest = re.search(r"Slowest:\s+([\d.]+) (secs|ms)", text)
+    return seconds(p99), seconds(slowest)
 
 
 def duration_s(text: str) -> float:
@@ -951,47 +980,106 @@ def scenario_gate(plan: Plan, results: Results) -> None:
 # Profiling
 
 
+GROUPS = (
+    ("HTTP/1 client: hyper, httparse, http", ("hyper-", "httparse", "/http-1.", "want-")),
+    ("runtime: tokio, mio", ("tokio-", "mio-")),
+    ("allocator: malloc, free", ("malloc",)),
+    ("memory copies: memcpy, memset", ("memmove", "memcpy", "memset")),
+    ("histograms: hdrhistogram", ("hdrhistogram",)),
+    ("templates: minijinja", ("minijinja",)),
+    ("JSON: serde_json", ("serde_json",)),
+    ("loadgate's own code", ("/src/engine/", "/src/metrics/", "/src/profile/", "loadgate::")),
+)
+
+
+def group_of(symbol: str) -> str:
+    for name, needles in GROUPS:
+        if any(n in symbol for n in needles):
+            return name
+    return "other (std, bytes, clock, …)"
+
+
 def profile_callgrind(plan: Plan, results: Results) -> None:
-    """Instruction counts per request and where they go (repeatable on a busy machine)."""
+    """Instructions per request and where they go (repeatable on a busy machine)."""
     if not shutil.which("valgrind") or not shutil.which("callgrind_annotate"):
         return
-    print("profile: callgrind", flush=True)
+    print("profile: callgrind and perf", flush=True)
     sections = []
-    for label, profile, seconds in (
-        ("closed loop, 50 users, simple GET", write_profile("closed", duration="3s", users=50), 3),
-        ("1,000/s, simple GET", write_profile("rate", duration="3s", rate=1000), 3),
-        ("closed loop, 50 users, realistic profile", write_profile("realistic", duration="3s", users=50), 3),
+    for label, profile in (
+        ("closed loop, 50 users, simple GET", write_profile("closed", duration="3s", users=50)),
+        ("closed loop, 50 users, realistic profile", write_profile("realistic", duration="3s", users=50)),
+        ("300/s, simple GET", write_profile("rate", duration="5s", rate=300)),
     ):
         out = WORK / "runs" / f"callgrind-{re.sub(r'[^a-z0-9]+', '-', label)}.out"
         argv = [
-            "valgrind", "--tool=callgrind", f"--callgrind-out-file={out}",
-            *loadgate_run(profile, "callgrind.json"),
+            "valgrind", "--tool=callgrind", "--toggle-collect=*worker::run_thread*",
+            f"--callgrind-out-file={out}", *loadgate_run(profile, "callgrind.json"),
         ]
         results.command("profile", argv)
-        run = measure(f"callgrind-{len(sections)}", "loadgate", argv, seconds + 120)
+        run = measure(f"callgrind-{len(sections)}", "loadgate", argv, 180)
         annotate = subprocess.run(
-            ["callgrind_annotate", "--inclusive=no", str(out)], capture_output=True, text=True
+            ["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],
+            capture_output=True, text=True,
         ).stdout
         total = re.search(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", annotate, re.M)
-        total_ir = int(total.group(1).replace(",", "")) if total else None
-        per = total_ir / run.requests if total_ir and run.requests else None
+        total_ir = int(total.group(1).replace(",", "")) if total else 0
+        n = max(run.requests, 1)
+        groups: Counter = Counter()
         top = []
         for line in annotate.splitlines():
             m = re.match(r"^\s*([\d,]+) \(\s*([\d.]+)%\)\s+(.*)$", line)
-            if m and "PROGRAM TOTALS" not in line and len(top) < 15:
-                top.append(f"{m.group(2):>5}%  {clean_symbol(m.group(3))}")
+            if not m or "PROGRAM TOTALS" in line:
+                continue
+            ir = int(m.group(1).replace(",", ""))
+            groups[group_of(m.group(3))] += ir
+            if len(top) < 12:
+                top.append(f"{ir / n:>7,.0f}  {clean_symbol(m.group(3))}")
+        rows = [[g, f"{ir / n:,.0f}", f"{ir / total_ir * 100:.0f}%"] for g, ir in groups.most_common()]
         sections.append(
-            f"**{label}** under callgrind: {run.requests:,} requests, "
-            f"{fmt(per, 0)} instructions per request (whole process, start-up included). "
-            "Self cost, top 15:\n\n```text\n" + "\n".join(top) + "\n```\n"
+            f"**{label}**: {run.requests:,} requests, **{total_ir / n:,.0f} instructions per "
+            "request** in the engine thread.\n\n"
+            + table(["where", "instructions/request", "share"], rows)
+            + "\nTop functions (self instructions per request):\n\n```text\n" + "\n".join(top) + "\n```\n"
         )
+    perf = profile_perf(results)
     results.section(
-        "## Profile: where loadgate's instructions go\n\n"
-        "`valgrind --tool=callgrind` counts instructions, repeatably on a shared machine. Under "
-        "callgrind the generator runs ~50× slower, so these runs are closed loops or low rates; "
-        "the counts are per request and include the kernel boundary only as the syscall "
-        "instruction (the time inside the kernel is not counted).\n\n" + "\n".join(sections)
+        "## Profile: where loadgate's work goes\n\n"
+        "`valgrind --tool=callgrind --toggle-collect=*worker::run_thread*` counts the "
+        "instructions of the engine thread (start-up and the results file left out), repeatably "
+        "on a shared machine. It sees user space only: a system call counts as one instruction. "
+        "Under callgrind the generator runs ~50× slower, so the open-model run is at 300/s.\n\n"
+        + "\n".join(sections) + perf
     )
+
+
+def profile_perf(results: Results) -> str:
+    """Kernel and user time by symbol (perf's software clock; hardware counters are absent)."""
+    if not shutil.which("perf"):
+        return ""
+    parts = []
+    for rate in (1000, 10000):
+        data = WORK / "runs" / f"perf-{rate}.data"
+        argv = ["perf", "record", "-q", "-e", "cpu-clock", "-F", "10000", "-o", str(data), "--",
+                *rate_argv("loadgate", rate, 5, f"perf-{rate}")[0]]
+        results.command("profile", argv)
+        run = measure(f"perf-{rate}", "loadgate", argv, 120)
+        report = subprocess.run(
+            ["perf", "report", "-i", str(data), "--stdio", "--sort", "dso,sym", "--percent-limit", "1.5"],
+            capture_output=True, text=True,
+        ).stdout
+        lines = [l.strip() for l in report.splitlines() if l.strip() and not l.startswith("#")]
+        kernel = subprocess.run(
+            ["perf", "report", "-i", str(data), "--stdio", "--sort", "dso"], capture_output=True, text=True
+        ).stdout
+        k = re.search(r"([\d.]+)%\s+\[kernel\.kallsyms\]", kernel)
+        parts.append(
+            f"**{rate:,}/s for 5 s under `perf record -e cpu-clock`** ({run.requests:,} requests, "
+            f"{fmt(run.us_per_request, 1)} µs/request with perf attached, "
+            f"{fmt(run.switches_per_request, 2)} sleeps/request): "
+            f"{k.group(1) if k else '?'}% of the samples in the kernel. Symbols above 1.5%:\n\n"
+            "```text\n" + "\n".join(lines[:16]) + "\n```\n"
+        )
+    return "\n" + "\n".join(parts)
 
 
 def clean_symbol(text: str) -> str:
