@@ -2,9 +2,9 @@
 //! connections, its recording and its share of the schedule.
 //!
 //! Both models feed one function, [`exchange`], that sends a request and records its outcome
-//! against the intended send time: the open model's dispatcher calls it at each arrival of
-//! the schedule (dropping arrivals beyond the in-flight cap), the closed model's users call it in
-//! a loop with think time. Latency is measured from the intended send time (from the actual
+//! against the intended send time: the open model's dispatcher hands each arrival of the
+//! schedule to a runner task that calls it (dropping arrivals beyond the in-flight cap), the
+//! closed model's users call it in a loop with think time. Latency is measured from the intended send time (from the actual
 //! one only when that was earlier, see `exchange`).
 
 use std::cell::{Cell, RefCell};
@@ -20,6 +20,7 @@ use tokio::time::Instant;
 use super::client::{ClientSettings, Pool};
 use super::exchange::{rows_for, run_scenario};
 use super::request::Prepared;
+use super::runner::{Arrival, Runners};
 use super::schedule::{Arrivals, Share, UsersCurve};
 use crate::metrics::{ClosedInterval, ErrorSamples, Histogram, IntervalSet};
 use crate::profile::{LoadModel, Profile};
@@ -143,6 +144,8 @@ pub(super) struct Thread {
     alive: RefCell<Vec<bool>>,
     /// Wakes users out of think time at the end.
     pub(super) shutdown: Notify,
+    /// Open model: tasks that run arrivals.
+    pub(super) runners: Runners,
 }
 
 impl Thread {
@@ -218,6 +221,7 @@ async fn thread_main(plan: ThreadPlan) {
         active_users: Cell::new(0),
         alive: RefCell::new(Vec::new()),
         shutdown: Notify::new(),
+        runners: Runners::default(),
         plan,
     });
     let ticker = tokio::task::spawn_local(ticker(state.clone()));
@@ -347,11 +351,15 @@ async fn open_loop(state: &Rc<Thread>) {
         }
         let scenario = state.plan.prepared.pick();
         enter(state);
-        let st = state.clone();
-        tokio::task::spawn_local(async move {
-            run_scenario(&st, scenario, intended, k, data).await;
-            leave(&st);
-        });
+        state.runners.dispatch(
+            state,
+            Arrival {
+                scenario,
+                intended,
+                interval: k,
+                data,
+            },
+        );
     }
 }
 
@@ -363,7 +371,7 @@ fn enter(state: &Thread) {
     }
 }
 
-fn leave(state: &Thread) {
+pub(super) fn leave(state: &Thread) {
     let n = state.in_flight.get().saturating_sub(1);
     state.in_flight.set(n);
     if n == 0 {
