@@ -256,12 +256,10 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .build(templates, origin, h2, context)
             .map_err(SendError::Template)
     };
-    let mut sender = match pool.take() {
-        Some(s) => s,
-        None => Box::pin(client::connect(origin, &state.plan.settings))
-            .await
-            .map_err(|e| (e.class, e.message))?,
-    };
+    let mut sender = pool
+        .acquire(origin, &state.plan.settings)
+        .await
+        .map_err(|e| (e.class, e.message))?;
     let request = match build(sender.is_h2()) {
         Ok(r) => r,
         Err(e) => {

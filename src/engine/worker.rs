@@ -17,8 +17,9 @@ use std::time::Duration;
 use tokio::sync::{Notify, mpsc};
 use tokio::time::Instant;
 
-use super::client::{ClientSettings, Pool};
+use super::client::ClientSettings;
 use super::exchange::{rows_for, run_scenario};
+use super::pool::Pool;
 use super::request::Prepared;
 use super::runner::{Arrival, Runners};
 use super::schedule::{Arrivals, Share, UsersCurve};
