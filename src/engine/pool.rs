@@ -2,11 +2,13 @@
 //! most recently used first) or one shared HTTP/2 connection, and a bound on the connections
 //! being opened at once.
 //!
-//! A request that finds every connection busy opens a new one only while fewer than
-//! [`MAX_CONNECTING`] are being opened; otherwise it waits for the first connection to come free
-//! or to open (its latency still runs from its intended send time). Without the bound, a moment
-//! of server slowness at a high rate turns into thousands of connections being opened at once,
-//! each costing both sides more than a request, and the generator never catches up.
+//! In the open model, a request that finds every connection busy opens a new one only while
+//! fewer than [`MAX_CONNECTING`] are being opened; otherwise it waits for the first connection to
+//! come free or to open (its latency still runs from its intended send time). Without the bound,
+//! a moment of server slowness at a high rate turns into thousands of connections being opened
+//! at once, each costing both sides more than a request, and the generator never catches up.
+//! The closed model's users are independent clients: each opens its own connection when none is
+//! idle ([`Pool::unbounded`]), as many as there are users.
 
 use std::cell::{Cell, RefCell};
 use std::collections::VecDeque;
@@ -20,16 +22,38 @@ use super::client::{ClientSettings, ConnectError, Origin, ReqBody, Sender, conne
 pub const MAX_CONNECTING: usize = 8;
 
 /// One thread's connections to one origin.
-#[derive(Default)]
 pub struct Pool {
     idle: RefCell<Vec<http1::SendRequest<ReqBody>>>,
     h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
+    /// Connections opened at once, at most.
+    max_connecting: usize,
     connecting: Cell<usize>,
     /// Requests waiting for a connection: handed one, or `None` when they may open one.
     waiters: RefCell<VecDeque<oneshot::Sender<Option<Sender>>>>,
 }
 
+impl Default for Pool {
+    /// The open model's pool: at most [`MAX_CONNECTING`] connections opened at once.
+    fn default() -> Self {
+        Self {
+            idle: RefCell::default(),
+            h2: RefCell::default(),
+            max_connecting: MAX_CONNECTING,
+            connecting: Cell::default(),
+            waiters: RefCell::default(),
+        }
+    }
+}
+
 impl Pool {
+    /// The closed model's pool: a request that finds no idle connection opens one.
+    pub fn unbounded() -> Self {
+        Self {
+            max_connecting: usize::MAX,
+            ..Self::default()
+        }
+    }
+
     /// An idle connection, if one is alive.
     pub fn take(&self) -> Option<Sender> {
         if let Some(h2) = self.h2.borrow().as_ref().filter(|s| !s.is_closed()) {
@@ -54,7 +78,7 @@ impl Pool {
             if let Some(s) = self.take() {
                 return Ok(s);
             }
-            if self.connecting.get() < MAX_CONNECTING {
+            if self.connecting.get() < self.max_connecting {
                 let _slot = Connecting::start(self);
                 // Boxed: opening a connection (TLS included) is rare and its future is large.
                 return Box::pin(connect(origin, settings)).await;
@@ -227,6 +251,32 @@ mod tests {
                 1,
                 "the connection is kept for the next request"
             );
+            assert!(pool.waiters.borrow().is_empty());
+        });
+    }
+
+    #[test]
+    fn the_closed_models_pool_opens_a_connection_whatever_is_being_opened() {
+        local().block_on(async {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("a port");
+            let url = format!("http://{}", listener.local_addr().expect("address"));
+            let pool = Pool::unbounded();
+            let _busy: Vec<_> = (0..MAX_CONNECTING)
+                .map(|_| Connecting::start(&pool))
+                .collect();
+            let origin = Origin::resolve(&url).await.expect("origin");
+            let settings = ClientSettings::new(
+                crate::profile::HttpVersion::Http1,
+                Duration::from_secs(1),
+                false,
+            )
+            .expect("settings");
+            let opened =
+                tokio::time::timeout(Duration::from_secs(2), pool.acquire(&origin, &settings))
+                    .await;
+            assert!(matches!(opened, Ok(Ok(_))), "it opened its own connection");
             assert!(pool.waiters.borrow().is_empty());
         });
     }

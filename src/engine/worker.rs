@@ -212,7 +212,10 @@ async fn thread_main(plan: ThreadPlan) {
             .prepared
             .origins
             .iter()
-            .map(|_| Pool::default())
+            .map(|_| match plan.profile.load.model {
+                LoadModel::Open => Pool::default(),
+                LoadModel::Closed => Pool::unbounded(),
+            })
             .collect(),
         in_flight: Cell::new(0),
         peak_in_flight: Cell::new(0),
