@@ -1027,7 +1027,8 @@ def profile_callgrind(plan: Plan, results: Results) -> None:
         results.command("profile", argv)
         run = measure(f"callgrind-{len(sections)}", "loadgate", argv, 180)
         annotate = subprocess.run(
-            ["callgrind_annotate", "--inclusive=no", "--threshold=100", str(out)],
+            # Without the annotated sources, whose lines look like the summary's.
+            ["callgrind_annotate", "--inclusive=no", "--threshold=100", "--auto=no", str(out)],
             capture_output=True, text=True,
         ).stdout
         total = re.search(r"^([\d,]+) \(100\.0%\)\s+PROGRAM TOTALS", annotate, re.M)
