@@ -63,6 +63,22 @@ fn open_model_holds_500_per_second_within_3_percent() {
 }
 
 #[test]
+fn requests_beyond_the_connections_being_opened_wait_for_one() {
+    let _serial = serial();
+    let target = Target::start();
+    // Ten arrivals a millisecond, each held 30 ms by the server: more requests need a
+    // connection at once than a thread opens at a time, so many wait for one to open or come
+    // free. Every one is sent and answered.
+    let yaml = "name: t\nload:\n  stages:\n    - { duration: 1s, rate: 10000/s }\n  max_in_flight: 5000\nrequests:\n  - get: /delay/30\n";
+    let result = support::run_yaml_on_threads(yaml, &target.url(), 1).unwrap();
+    let e = &result.endpoints[0];
+    assert_eq!(e.summary.errors, 0, "{:?}", e.error_samples);
+    let g = result.generator_totals();
+    assert_eq!((g.planned, g.sent, g.dropped), (10_000, 10_000, 0));
+    assert_eq!(target.count("/delay/30"), 10_000);
+}
+
+#[test]
 fn open_model_latency_is_never_shorter_than_the_server_takes() {
     let _serial = serial();
     let target = Target::start();

@@ -1,11 +1,10 @@
 //! Connections on the hot path: tokio TCP, rustls TLS, and hyper's connection API for HTTP/1.1
 //! and HTTP/2.
 //!
-//! Each engine thread owns its connections: a stack of idle HTTP/1.1 senders, or one shared
-//! HTTP/2 sender, per origin. No pool lookups across threads, no locks. Origins are resolved once
-//! before the load starts, so DNS never sits on the request path.
+//! Each engine thread owns its connections ([`super::pool`]): no pool lookups across threads,
+//! no locks. Origins are resolved once before the load starts, so DNS never sits on the request
+//! path.
 
-use std::cell::RefCell;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -251,51 +250,6 @@ where
             let _ = conn.await;
         });
         Ok(Sender::H1(sender))
-    }
-}
-
-/// One thread's connections to one origin.
-#[derive(Default)]
-pub struct Pool {
-    idle: RefCell<Vec<http1::SendRequest<ReqBody>>>,
-    h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
-}
-
-impl Pool {
-    /// An idle connection, if one is alive.
-    pub fn take(&self) -> Option<Sender> {
-        if let Some(h2) = self.h2.borrow().as_ref().filter(|s| !s.is_closed()) {
-            return Some(Sender::H2(h2.clone()));
-        }
-        let mut idle = self.idle.borrow_mut();
-        while let Some(s) = idle.pop() {
-            if s.is_ready() {
-                return Some(Sender::H1(s));
-            }
-        }
-        None
-    }
-
-    /// Returns a connection after a complete exchange.
-    pub fn put(&self, sender: Sender) {
-        match sender {
-            Sender::H1(s) => {
-                if !s.is_closed() {
-                    self.idle.borrow_mut().push(s);
-                }
-            }
-            Sender::H2(s) => {
-                let mut slot = self.h2.borrow_mut();
-                if slot.as_ref().is_none_or(http2::SendRequest::is_closed) && !s.is_closed() {
-                    *slot = Some(s);
-                }
-            }
-        }
-    }
-
-    /// Idle HTTP/1.1 connections (for tests and health).
-    pub fn idle_len(&self) -> usize {
-        self.idle.borrow().len()
     }
 }
 

@@ -256,12 +256,10 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .build(templates, origin, h2, context)
             .map_err(SendError::Template)
     };
-    let mut sender = match pool.take() {
-        Some(s) => s,
-        None => client::connect(origin, &state.plan.settings)
-            .await
-            .map_err(|e| (e.class, e.message))?,
-    };
+    let mut sender = pool
+        .acquire(origin, &state.plan.settings)
+        .await
+        .map_err(|e| (e.class, e.message))?;
     let request = match build(sender.is_h2()) {
         Ok(r) => r,
         Err(e) => {
@@ -275,11 +273,12 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             // A kept-alive connection the server closed before our request went out: retry
             // once on a new connection rather than count the server's idle timeout as an error.
             Err(e) if e.message().is_some() && e.error().is_canceled() => {
-                sender = client::connect(origin, &state.plan.settings)
+                // Rare: boxed, so that its futures do not size every request's task.
+                sender = Box::pin(client::connect(origin, &state.plan.settings))
                     .await
                     .map_err(|e| (e.class, e.message))?;
                 let h2 = sender.is_h2();
-                send_once(&mut sender, build(h2)?).await?
+                Box::pin(send_once(&mut sender, build(h2)?)).await?
             }
             Err(e) => return Err(closed_failure(e.error()).into()),
         },

@@ -3,13 +3,17 @@
 //! `run` starts one OS thread per engine thread, each with its own single-threaded tokio
 //! runtime, connections and recorder ([`worker`]); a collector on the caller's runtime merges
 //! their intervals as they close ([`collector`]). Schedules are pure ([`schedule`]); requests
-//! are prepared once ([`request`]); connections use hyper's connection API ([`client`]).
+//! are prepared once ([`request`]); connections use hyper's connection API ([`client`]) and
+//! are kept per thread and origin ([`pool`]); the open model's arrivals run on reusable tasks
+//! (`runner`).
 
 pub mod client;
 pub mod collector;
 pub mod exchange;
+pub mod pool;
 pub mod probe;
 pub mod request;
+mod runner;
 pub mod schedule;
 pub mod setup;
 pub mod worker;

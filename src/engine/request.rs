@@ -28,6 +28,8 @@ pub struct PreparedEndpoint {
     path: PathText,
     query: Vec<(String, Text)>,
     static_headers: HeaderMap,
+    /// `static_headers` plus `Host` (unless set), for HTTP/1.1: cloned per request, never built.
+    h1_headers: HeaderMap,
     dynamic_headers: Vec<(HeaderName, Text)>,
     body: PreparedBody,
     /// Origin-form and absolute-form URIs when nothing is templated.
@@ -183,9 +185,23 @@ pub async fn prepare_all(
             value.set_sensitive(true);
             prepared.static_headers.insert(AUTHORIZATION, value);
         }
+        prepared.h1_headers = with_host(&prepared.static_headers, &origins[origin]);
         endpoints.push(prepared);
     }
     Ok((endpoints, origins))
+}
+
+/// `headers` with `Host` added from the origin, unless they set it.
+fn with_host(headers: &HeaderMap, origin: &Origin) -> HeaderMap {
+    let mut h1 = headers.clone();
+    if !h1.contains_key(HOST) {
+        h1.insert(
+            HOST,
+            HeaderValue::from_str(origin.authority.as_str())
+                .expect("an authority is a valid header value"),
+        );
+    }
+    h1
 }
 
 fn same_origin(o: &Origin, text: &str) -> bool {
@@ -262,6 +278,7 @@ fn prepare(
         prefix,
         path,
         query: e.query.clone(),
+        h1_headers: with_host(&static_headers, o),
         static_headers,
         dynamic_headers,
         body,
@@ -384,14 +401,11 @@ impl PreparedEndpoint {
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
-        *headers = self.static_headers.clone();
-        if !h2 && !headers.contains_key(HOST) {
-            headers.insert(
-                HOST,
-                HeaderValue::from_str(origin.authority.as_str())
-                    .expect("an authority is a valid header value"),
-            );
-        }
+        *headers = if h2 {
+            self.static_headers.clone()
+        } else {
+            self.h1_headers.clone()
+        };
         for (name, text) in &self.dynamic_headers {
             let value = templates.render_text(text, ctx)?;
             let value = HeaderValue::from_str(&value)
