@@ -195,3 +195,45 @@ fn long_runs_record_at_a_coarser_interval() {
     let p = Profile::from_yaml(&fifteen_minutes, "profile.yaml").unwrap();
     assert_eq!(p.load.interval, std::time::Duration::from_secs(1));
 }
+
+#[test]
+fn settings_load_does_not_need_the_runs_secrets() {
+    let yaml = "\
+name: shop
+load:
+  stages:
+    - { duration: 30s, rate: 50/s }
+requests:
+  - name: home
+    get: /
+    headers: { authorization: \"Bearer {{ env.LOADGATE_TEST_NEVER_SET_TOKEN }}\" }
+gate:
+  metrics: { p95: 12% }
+";
+    // A run needs the variable, and says so.
+    let err = error_of(yaml);
+    assert!(
+        err.contains("`LOADGATE_TEST_NEVER_SET_TOKEN`, which is not set"),
+        "{err}"
+    );
+    // Reading the gate settings (compare, report) does not.
+    let p = Profile::settings_from_yaml_with_files(
+        yaml,
+        "profile.yaml",
+        &loadgate::profile::NoDataFiles,
+    )
+    .unwrap();
+    assert_eq!(p.name, "shop");
+    assert_eq!(p.gate.metrics.len(), 1, "{:?}", p.gate);
+    assert!((p.gate.metrics[0].1 - 0.12).abs() < 1e-9, "{:?}", p.gate);
+    // Every other check still applies: a typo in a template is an error either way.
+    let broken = yaml.replace("{{ env.", "{{ envv.");
+    let err = Profile::settings_from_yaml_with_files(
+        &broken,
+        "profile.yaml",
+        &loadgate::profile::NoDataFiles,
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(err.contains("unknown variable `envv`"), "{err}");
+}

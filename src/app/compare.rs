@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::run::load_profile;
+use super::run::load_profile_settings;
 use crate::baseline::{Baseline, BaselineRun, DEFAULT_KEEP, Restart};
 use crate::cli::{BaselineUpdateArgs, CompareArgs};
 use crate::compare::{self, Comparison, GateInput};
@@ -134,7 +134,7 @@ impl GateSettings {
                 ),
             });
         };
-        let profile = load_profile(&path)?;
+        let profile = load_profile_settings(&path)?;
         if profile.name != result.profile.name {
             return Err(Error::Usage(format!(
                 "profile `{}` ({}) is not the profile of the results (`{}`): pass the right `--profile`",

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use super::compare::read_baseline;
 use super::report::{render, renderer};
-use super::run::{execute_run, load_profile};
+use super::run::{execute_run, load_profile, load_profile_settings};
 use crate::baseline::{Baseline, BaselineRun, Restart};
 use crate::cli::{GateArgs, ProgressMode, RunFlags, parse_shard};
 use crate::compare::{Comparison, Verdict};
@@ -213,7 +213,13 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         }
     }
     let mode = settings.mode.resolve(ctx.as_ref());
-    let profile = Arc::new(load_profile(&settings.profile)?);
+    // Report mode renders saved results: the run's secrets may be absent (the fork-safe
+    // comment workflow), and nothing is sent, so only the profile's settings are read.
+    let profile = Arc::new(if mode == Mode::Report {
+        load_profile_settings(&settings.profile)?
+    } else {
+        load_profile(&settings.profile)?
+    });
     eprintln!(
         "loadgate gate: profile `{}`, mode {mode}",
         settings.profile.display()

@@ -83,6 +83,19 @@ pub fn load_profile(path: &Path) -> Result<Profile, Error> {
     )?)
 }
 
+/// Reads a profile for its settings only (`compare`, `report`, the gate's report mode): the
+/// environment variables its templates read need not be set, so a job without the run's
+/// secrets can still render the verdict.
+pub fn load_profile_settings(path: &Path) -> Result<Profile, Error> {
+    let text = super::read_file(path)?;
+    let files = FilesBeside(path.parent().map(Path::to_path_buf).unwrap_or_default());
+    Ok(Profile::settings_from_yaml_with_files(
+        &text,
+        &path.display().to_string(),
+        &files,
+    )?)
+}
+
 /// Data files, relative to the profile's directory.
 struct FilesBeside(std::path::PathBuf);
 

@@ -47,7 +47,20 @@ impl Profile {
         files: &dyn DataFiles,
     ) -> Result<Profile, ProfileError> {
         let raw = parse(text, file)?;
-        validate::validate(&raw, file, files)
+        validate::validate(&raw, file, files, Templates::new())
+    }
+
+    /// Parses and validates profile text for its settings only (gate, thresholds, names), as
+    /// `compare` and `report` need them: the same checks, except that environment variables the
+    /// templates read need not be set (see [`Templates::for_settings`]). Such a profile is not
+    /// for running: its secrets stand in empty.
+    pub fn settings_from_yaml_with_files(
+        text: &str,
+        file: &str,
+        files: &dyn DataFiles,
+    ) -> Result<Profile, ProfileError> {
+        let raw = parse(text, file)?;
+        validate::validate(&raw, file, files, Templates::for_settings())
     }
 
     /// The JSON Schema of the profile format (for editors and `loadgate schema`).

@@ -139,6 +139,9 @@ pub struct Templates {
     count: usize,
     /// Environment variables the templates read (their values are secrets to mask).
     env_vars: BTreeMap<String, String>,
+    /// Whether a variable that is not set is an error (a run) or stands in empty (reading the
+    /// profile for its gate settings only, see [`Templates::for_settings`]).
+    env_required: bool,
 }
 
 impl std::fmt::Debug for Templates {
@@ -183,6 +186,18 @@ impl Templates {
             env,
             count: 0,
             env_vars: BTreeMap::new(),
+            env_required: true,
+        }
+    }
+
+    /// An engine for reading a profile's settings (gate, thresholds) without sending anything:
+    /// templates are still compiled and checked, but an environment variable that is not set
+    /// stands in as an empty string and templates are not rendered with sample values. Rendering
+    /// a report in a job without the run's secrets (the fork-safe comment workflow) needs this.
+    pub fn for_settings() -> Self {
+        Self {
+            env_required: false,
+            ..Self::new()
         }
     }
 
@@ -275,14 +290,22 @@ impl Templates {
             wanted_env.insert(cap[1].to_string());
         }
         for name in wanted_env {
-            let value = std::env::var(&name).map_err(|_| {
-                format!("template reads environment variable `{name}`, which is not set: expected it set before loadgate starts (`export {name}=…`)")
-            })?;
+            let value = match std::env::var(&name) {
+                Ok(value) => value,
+                Err(_) if !self.env_required => String::new(),
+                Err(_) => {
+                    return Err(format!(
+                        "template reads environment variable `{name}`, which is not set: expected it set before loadgate starts (`export {name}=…`)"
+                    ));
+                }
+            };
             self.env_vars.insert(name, value);
         }
         self.env
             .add_global("env", functions::env_global(self.env_vars.clone()));
-        self.try_render(&name, shown, scope, reads_vars)?;
+        if self.env_required {
+            self.try_render(&name, shown, scope, reads_vars)?;
+        }
         self.count += 1;
         Ok((id, contextual))
     }

@@ -80,10 +80,11 @@ pub(super) fn validate(
     raw: &RawProfile,
     file: &str,
     files: &dyn DataFiles,
+    templates: Templates,
 ) -> Result<Profile, ProfileError> {
     let mut cx = Ctx {
         file,
-        templates: Templates::new(),
+        templates,
         scope: Scope::default(),
         http_version: HttpVersion::Auto,
     };
