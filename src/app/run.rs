@@ -74,26 +74,23 @@ pub(super) fn finish_run(
 
 /// Reads and validates a profile file; its data files are read relative to it.
 pub fn load_profile(path: &Path) -> Result<Profile, Error> {
-    let text = super::read_file(path)?;
-    let files = FilesBeside(path.parent().map(Path::to_path_buf).unwrap_or_default());
-    Ok(Profile::from_yaml_with_files(
-        &text,
-        &path.display().to_string(),
-        &files,
-    )?)
+    read_profile(path, Profile::from_yaml_with_files)
 }
 
 /// Reads a profile for its settings only (`compare`, `report`, the gate's report mode): the
 /// environment variables its templates read need not be set, so a job without the run's
 /// secrets can still render the verdict.
 pub fn load_profile_settings(path: &Path) -> Result<Profile, Error> {
+    read_profile(path, Profile::settings_from_yaml_with_files)
+}
+
+type ProfileParser =
+    fn(&str, &str, &dyn crate::profile::DataFiles) -> Result<Profile, crate::profile::ProfileError>;
+
+fn read_profile(path: &Path, parse: ProfileParser) -> Result<Profile, Error> {
     let text = super::read_file(path)?;
     let files = FilesBeside(path.parent().map(Path::to_path_buf).unwrap_or_default());
-    Ok(Profile::settings_from_yaml_with_files(
-        &text,
-        &path.display().to_string(),
-        &files,
-    )?)
+    Ok(parse(&text, &path.display().to_string(), &files)?)
 }
 
 /// Data files, relative to the profile's directory.
