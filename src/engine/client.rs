@@ -144,7 +144,9 @@ impl ClientSettings {
 
 /// A connection's request side.
 pub enum Sender {
-    /// HTTP/1.1: one request at a time.
+    /// HTTP/1.1 over plain TCP, loadgate's own client (`h1`): the hot path.
+    Raw(super::h1::Conn),
+    /// HTTP/1.1 over TLS (hyper): one request at a time.
     H1(http1::SendRequest<ReqBody>),
     /// HTTP/2: multiplexed, cloneable.
     H2(http2::SendRequest<ReqBody>),
@@ -223,7 +225,12 @@ pub async fn connect(origin: &Origin, settings: &ClientSettings) -> Result<Sende
         }
         handshake(TokioIo::new(stream), h2).await
     } else {
-        handshake(TokioIo::new(tcp), settings.version == HttpVersion::H2c).await
+        match settings.version {
+            HttpVersion::H2c => handshake(TokioIo::new(tcp), true).await,
+            HttpVersion::Auto | HttpVersion::Http1 => Ok(Sender::Raw(super::h1::Conn::new(tcp))),
+            // Refused when the profile loads: HTTP/2 needs TLS or `h2c`.
+            HttpVersion::Http2 => handshake(TokioIo::new(tcp), false).await,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use minijinja::Value;
 use tokio::time::Instant;
 
 use super::client::{self, Sender};
+use super::h1;
 use super::request::{Failure, ResponseView, evaluate};
 use super::worker::Thread;
 use crate::metrics::{ErrorClass, Outcome};
@@ -256,10 +257,14 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .build(templates, origin, h2, context)
             .map_err(SendError::Template)
     };
-    let mut sender = pool
+    let sender = pool
         .acquire(origin, &state.plan.settings)
         .await
         .map_err(|e| (e.class, e.message))?;
+    let mut sender = match sender {
+        Sender::Raw(conn) => return send_raw(state, endpoint, context, conn).await,
+        other => other,
+    };
     let request = match build(sender.is_h2()) {
         Ok(r) => r,
         Err(e) => {
@@ -286,6 +291,8 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
             .send_request(request)
             .await
             .map_err(|e| closed_failure(&e))?,
+        // Plain-HTTP connections left above; an origin's scheme does not change.
+        Sender::Raw(_) => return Err(unexpected_raw().into()),
     };
     let status = response.status().as_u16();
     let (parts, mut body) = response.into_parts();
@@ -313,6 +320,71 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
     })
 }
 
+/// The exchange on a connection of loadgate's own HTTP/1.1 client.
+async fn send_raw(
+    state: &Thread,
+    endpoint: usize,
+    context: &Value,
+    conn: h1::Conn,
+) -> Result<Received, SendError> {
+    let prepared = &state.plan.prepared.endpoints[endpoint];
+    let origin = &state.plan.prepared.origins[prepared.origin];
+    let pool = &state.pools[prepared.origin];
+    let build = || {
+        prepared
+            .build_bytes(&state.plan.profile.templates, origin, false, context)
+            .map_err(SendError::Template)
+    };
+    let request = match build() {
+        Ok(r) => r,
+        Err(e) => {
+            pool.put(Sender::Raw(conn));
+            return Err(e);
+        }
+    };
+    let wanted = h1::Wanted {
+        headers: prepared.needs_headers,
+        body: prepared.needs_body,
+        max_body: MAX_CHECKED_BODY,
+    };
+    let idempotent = request.method().is_idempotent();
+    let result = match conn.exchange(request, wanted).await {
+        // A kept-alive connection the server closed while it was idle, and nothing came back:
+        // retry once on a new connection rather than count the server's idle timeout as an
+        // error (idempotent methods only: the server may have seen the request).
+        Err(h1::Error::ClosedIdle(_)) if idempotent => {
+            // Rare: boxed, so that its futures do not size every request's task.
+            match Box::pin(client::connect(origin, &state.plan.settings))
+                .await
+                .map_err(|e| (e.class, e.message))?
+            {
+                Sender::Raw(fresh) => Box::pin(fresh.exchange(build()?, wanted)).await,
+                other => {
+                    pool.put(other);
+                    return Err(SendError::Failed((
+                        ErrorClass::Closed,
+                        "connection closed before a response".into(),
+                    )));
+                }
+            }
+        }
+        other => other,
+    };
+    match result {
+        Ok((response, keep)) => {
+            if let Some(conn) = keep {
+                pool.put(Sender::Raw(conn));
+            }
+            Ok(Received {
+                status: response.status,
+                headers: response.headers,
+                body: response.body,
+            })
+        }
+        Err(h1::Error::ClosedIdle(f) | h1::Error::Failed(f)) => Err(f.into()),
+    }
+}
+
 async fn send_once(
     sender: &mut Sender,
     request: http::Request<client::ReqBody>,
@@ -326,7 +398,17 @@ async fn send_once(
             .send_request(request)
             .await
             .map_err(|e| closed_failure(&e)),
+        Sender::Raw(_) => Err(unexpected_raw()),
     }
+}
+
+/// A plain-HTTP connection where a TLS one was expected: cannot happen, as an origin's scheme
+/// is fixed, but it is a failure of the request rather than a panic.
+fn unexpected_raw() -> Failure {
+    (
+        ErrorClass::Closed,
+        "internal: a plain-HTTP connection on the TLS path".into(),
+    )
 }
 
 /// A failure before a status arrived: the connection closed or reset, or the response head

@@ -10,6 +10,7 @@
 pub mod client;
 pub mod collector;
 pub mod exchange;
+pub mod h1;
 pub mod pool;
 pub mod probe;
 pub mod request;

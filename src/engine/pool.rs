@@ -17,6 +17,7 @@ use hyper::client::conn::{http1, http2};
 use tokio::sync::oneshot;
 
 use super::client::{ClientSettings, ConnectError, Origin, ReqBody, Sender, connect};
+use super::h1;
 
 /// Connections one thread opens to one origin at the same time, at most.
 pub const MAX_CONNECTING: usize = 8;
@@ -24,6 +25,8 @@ pub const MAX_CONNECTING: usize = 8;
 /// One thread's connections to one origin.
 pub struct Pool {
     idle: RefCell<Vec<http1::SendRequest<ReqBody>>>,
+    /// Idle plain-HTTP connections of loadgate's own HTTP/1.1 client.
+    raw_idle: RefCell<Vec<h1::Conn>>,
     h2: RefCell<Option<http2::SendRequest<ReqBody>>>,
     /// Connections opened at once, at most.
     max_connecting: usize,
@@ -37,6 +40,7 @@ impl Default for Pool {
     fn default() -> Self {
         Self {
             idle: RefCell::default(),
+            raw_idle: RefCell::default(),
             h2: RefCell::default(),
             max_connecting: MAX_CONNECTING,
             connecting: Cell::default(),
@@ -58,6 +62,14 @@ impl Pool {
     pub fn take(&self) -> Option<Sender> {
         if let Some(h2) = self.h2.borrow().as_ref().filter(|s| !s.is_closed()) {
             return Some(Sender::H2(h2.clone()));
+        }
+        {
+            let mut raw = self.raw_idle.borrow_mut();
+            while let Some(mut c) = raw.pop() {
+                if c.usable() {
+                    return Some(Sender::Raw(c));
+                }
+            }
         }
         let mut idle = self.idle.borrow_mut();
         while let Some(s) = idle.pop() {
@@ -96,6 +108,17 @@ impl Pool {
     /// else to the idle stack.
     pub fn put(&self, sender: Sender) {
         match sender {
+            Sender::Raw(mut c) => {
+                while let Some(tx) = self.pop_waiter() {
+                    match tx.send(Some(Sender::Raw(c))) {
+                        // That request gave up (timed out): the next one gets it.
+                        Err(Some(Sender::Raw(back))) => c = back,
+                        // Taken (or, impossibly, something else came back).
+                        _ => return,
+                    }
+                }
+                self.raw_idle.borrow_mut().push(c);
+            }
             Sender::H1(s) => {
                 if s.is_closed() {
                     return;
@@ -133,7 +156,7 @@ impl Pool {
 
     /// Idle HTTP/1.1 connections (for tests and health).
     pub fn idle_len(&self) -> usize {
-        self.idle.borrow().len()
+        self.idle.borrow().len() + self.raw_idle.borrow().len()
     }
 
     fn pop_waiter(&self) -> Option<oneshot::Sender<Option<Sender>>> {

@@ -357,6 +357,18 @@ impl PreparedEndpoint {
         h2: bool,
         ctx: &minijinja::Value,
     ) -> Result<Request<ReqBody>, String> {
+        self.build_bytes(templates, origin, h2, ctx)
+            .map(|r| r.map(Full::new))
+    }
+
+    /// The request with its body as bytes (loadgate's own HTTP/1.1 client writes them).
+    pub fn build_bytes(
+        &self,
+        templates: &Templates,
+        origin: &Origin,
+        h2: bool,
+        ctx: &minijinja::Value,
+    ) -> Result<Request<Bytes>, String> {
         let uri = match &self.static_uri {
             Some((origin_form, absolute_form)) => {
                 if h2 {
@@ -397,7 +409,7 @@ impl PreparedEndpoint {
                 Bytes::from(serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?)
             }
         };
-        let mut request = Request::new(Full::new(body));
+        let mut request = Request::new(body);
         *request.method_mut() = self.method.clone();
         *request.uri_mut() = uri;
         let headers = request.headers_mut();
