@@ -3,7 +3,7 @@
 //! Versioned by `format_version`; readers accept every version up to [`FORMAT_VERSION`] and
 //! refuse newer ones with a message that says to upgrade. Interval histograms stay encoded
 //! (base64 HdrHistogram V2-deflate) in memory and on disk; summaries are derived from them by
-//! [`crate::metrics::summarize`] and refreshed by [`RunResult::refresh_summaries`]. Pure: parsing
+//! [`crate::metrics::SummaryBuilder`] and refreshed by [`RunResult::refresh_summaries`]. Pure: parsing
 //! and printing work on strings; the app layer reads and writes the files.
 
 use std::collections::BTreeMap;
@@ -11,7 +11,9 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::metrics::{EncodedHistogram, ErrorClass, Histogram, HistogramError, Summary, summarize};
+use crate::metrics::{
+    EncodedHistogram, ErrorClass, Histogram, HistogramError, Summary, SummaryBuilder,
+};
 
 /// The newest results format this build reads and the one it writes.
 pub const FORMAT_VERSION: u32 = 1;
@@ -474,13 +476,18 @@ impl RunResult {
                     .map(|s| (&s.name, &s.intervals, &mut s.summary, &mut s.warmup)),
             );
         for (name, intervals, summary, warmup_summary) in series {
-            let mut decoded = Vec::with_capacity(intervals.len());
+            // One interval decoded at a time: memory does not grow with the run's length.
+            let (mut w, mut m) = (SummaryBuilder::default(), SummaryBuilder::default());
             for (i, interval) in intervals.iter().enumerate() {
-                decoded.push((interval, decode(interval, name, i)?));
+                let histogram = decode(interval, name, i)?;
+                if interval.index < warmup {
+                    w.add(interval, &histogram);
+                } else {
+                    m.add(interval, &histogram);
+                }
             }
-            let (w, m): (Vec<_>, Vec<_>) = decoded.iter().partition(|(iv, _)| iv.index < warmup);
-            *warmup_summary = summarize(w.iter().map(|(iv, h)| (*iv, h)), warmup_secs);
-            *summary = summarize(m.iter().map(|(iv, h)| (*iv, h)), measured_secs);
+            *warmup_summary = w.finish(warmup_secs);
+            *summary = m.finish(measured_secs);
         }
         Ok(())
     }

@@ -146,16 +146,16 @@ impl Conn {
         }
         let head_request = request.method() == Method::HEAD;
         let (response, keep) = self.read_response(head_request, wanted).await?;
-        if !keep {
+        // Bytes after the response that nobody asked for would be read as the next response's
+        // head: such a connection is not reused.
+        if !keep || self.start != self.buf.len() {
             return Ok((response, None));
         }
         self.reused = true;
         self.idle_since = Instant::now();
-        if self.start == self.buf.len() {
-            self.start = 0;
-            self.buf.clear();
-        }
-        if self.buf.capacity() > KEEP_BUFFER && self.buf.is_empty() {
+        self.start = 0;
+        self.buf.clear();
+        if self.buf.capacity() > KEEP_BUFFER {
             self.buf = Vec::new();
         }
         Ok((response, Some(self)))
@@ -733,6 +733,8 @@ mod tests {
             for answer in [
                 &b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok"[..],
                 &b"HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok"[..],
+                // Bytes beyond the response would be misread as the next one.
+                &b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokEXTRA"[..],
             ] {
                 let (conn, _server) = serve(vec![answer], usize::MAX).await;
                 let (r, conn) = conn.exchange(get("/"), ALL).await.ok().expect("response");

@@ -14,7 +14,7 @@ pub use histogram::{EncodedHistogram, Histogram, HistogramError, SIGNIFICANT_FIG
 pub use merge::{MergeError, merge};
 pub use recorder::{ClosedInterval, EndpointInterval, GeneratorInterval, IntervalSet, Outcome};
 pub use samples::ErrorSamples;
-pub use summary::{LatencySummary, Summary, summarize};
+pub use summary::{LatencySummary, Summary, SummaryBuilder, summarize};
 
 use serde::{Deserialize, Serialize};
 

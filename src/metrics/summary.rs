@@ -66,31 +66,52 @@ impl LatencySummary {
     }
 }
 
+/// Totals of intervals, added one at a time (so that a long run's intervals need not all be
+/// decoded at once), then summarized over the seconds they span.
+#[derive(Debug, Default)]
+pub struct SummaryBuilder {
+    requests: u64,
+    errors: u64,
+    latency: Histogram,
+}
+
+impl SummaryBuilder {
+    /// Adds one interval and its decoded latency histogram.
+    pub fn add(&mut self, interval: &Interval, histogram: &Histogram) {
+        self.requests += interval.requests;
+        self.errors += interval.error_total();
+        self.latency.add(histogram);
+    }
+
+    /// The summary of what was added, over `secs` seconds.
+    pub fn finish(&self, secs: f64) -> Summary {
+        let (requests, errors) = (self.requests, self.errors);
+        Summary {
+            requests,
+            errors,
+            error_ratio: if requests == 0 {
+                0.0
+            } else {
+                errors as f64 / requests as f64
+            },
+            rate_per_sec: if secs > 0.0 {
+                ((requests as f64 / secs) * 100.0).round() / 100.0
+            } else {
+                0.0
+            },
+            latency: LatencySummary::of(&self.latency),
+        }
+    }
+}
+
 /// Summarizes intervals (with their decoded histograms) that span `secs` seconds.
 pub fn summarize<'a>(
     intervals: impl Iterator<Item = (&'a Interval, &'a Histogram)>,
     secs: f64,
 ) -> Summary {
-    let mut latency = Histogram::new();
-    let (mut requests, mut errors) = (0, 0);
+    let mut builder = SummaryBuilder::default();
     for (interval, histogram) in intervals {
-        requests += interval.requests;
-        errors += interval.error_total();
-        latency.add(histogram);
+        builder.add(interval, histogram);
     }
-    Summary {
-        requests,
-        errors,
-        error_ratio: if requests == 0 {
-            0.0
-        } else {
-            errors as f64 / requests as f64
-        },
-        rate_per_sec: if secs > 0.0 {
-            ((requests as f64 / secs) * 100.0).round() / 100.0
-        } else {
-            0.0
-        },
-        latency: LatencySummary::of(&latency),
-    }
+    builder.finish(secs)
 }
