@@ -275,6 +275,18 @@ pub struct Generator {
     pub intervals: Vec<GeneratorRecord>,
 }
 
+impl Generator {
+    /// The 95th percentile of the schedule lag in µs (0 when the histogram does not decode:
+    /// `RunResult::check` refuses such a file on reading).
+    pub fn schedule_lag_p95_us(&self) -> u64 {
+        self.schedule_lag
+            .decode()
+            .ok()
+            .and_then(|h| h.quantile_us(0.95))
+            .unwrap_or(0)
+    }
+}
+
 /// Generator counts for one interval.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

@@ -78,13 +78,7 @@ pub fn judge_step(
             ThresholdStatus::Ok
         },
     });
-    let lag_p95_us = result
-        .generator
-        .schedule_lag
-        .decode()
-        .ok()
-        .and_then(|h| h.quantile_us(0.95))
-        .unwrap_or(0);
+    let lag_p95_us = result.generator.schedule_lag_p95_us();
     let collapsed =
         end == StepEnd::Collapsed || (requests > 0 && error_ratio >= search.collapse_error_ratio);
     let status = if collapsed {

@@ -98,13 +98,7 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                     count(totals.dropped)
                 ));
             }
-            let lag_p95 = result
-                .generator
-                .schedule_lag
-                .decode()
-                .ok()
-                .and_then(|h| h.quantile_us(0.95))
-                .unwrap_or(0);
+            let lag_p95 = result.generator.schedule_lag_p95_us();
             if lag_p95 > MAX_LAG_P95_US {
                 problems.push(format!(
                     "schedule lag p95 {} exceeds {}",

@@ -462,9 +462,9 @@ impl Head {
     ) -> Result<(Head, usize), Error> {
         let status = response.code.unwrap_or(0);
         let http11 = response.version == Some(1);
-        let mut framing = Framing::UntilClose;
         let mut length: Option<u64> = None;
-        let mut chunked = false;
+        // Whether the last transfer coding is `chunked`, when the header is present.
+        let mut chunked: Option<bool> = None;
         let mut close = !http11;
         for h in response.headers.iter() {
             let name = h.name;
@@ -495,10 +495,7 @@ impl Head {
                     .next()
                     .map(<[u8]>::trim_ascii)
                     .unwrap_or_default();
-                chunked = last.eq_ignore_ascii_case(b"chunked");
-                if !chunked {
-                    length = None;
-                }
+                chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
             } else if name.eq_ignore_ascii_case("connection") {
                 for token in h.value.split(|b| *b == b',').map(<[u8]>::trim_ascii) {
                     if token.eq_ignore_ascii_case(b"close") {
@@ -509,18 +506,12 @@ impl Head {
                 }
             }
         }
-        if chunked {
-            framing = Framing::Chunked;
-        } else if let Some(n) = length {
-            framing = Framing::Length(n);
-        }
-        let has_transfer_encoding = response
-            .headers
-            .iter()
-            .any(|h| h.name.eq_ignore_ascii_case("transfer-encoding"));
-        if has_transfer_encoding && !chunked {
-            framing = Framing::UntilClose;
-        }
+        // A transfer coding overrides any length; one that is not chunked runs to the close.
+        let framing = match (chunked, length) {
+            (Some(true), _) => Framing::Chunked,
+            (Some(false), _) | (None, None) => Framing::UntilClose,
+            (None, Some(n)) => Framing::Length(n),
+        };
         Ok((
             Head {
                 status,
