@@ -13,7 +13,7 @@ use crate::metrics::ErrorClass;
 use crate::profile::url::split_origin;
 use crate::profile::{
     Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
-    JsonPiece, Profile, Templates, Text, ThinkTime,
+    JsonPath, JsonPiece, Profile, Templates, Text, ThinkTime,
 };
 
 /// A request whose static parts are built once.
@@ -508,18 +508,32 @@ pub struct Evaluation {
 /// body; extraction runs on responses that passed.
 pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Evaluation {
     let check = &endpoint.check;
-    let needs_doc = !check.json.is_empty()
-        || endpoint
-            .extract
-            .iter()
-            .any(|e| matches!(e.source, ExtractSource::Json(_)));
-    let doc: Option<Result<serde_json::Value, String>> = needs_doc.then(|| {
-        serde_json::from_slice(response.body).map_err(|e| format!("body is not JSON: {e}"))
+    // The values the JSON checks and extractions read, in that order, read from the body in
+    // one pass (see [`JsonPath::select`]).
+    let paths: Vec<&JsonPath> = check
+        .json
+        .iter()
+        .map(|(path, _)| path)
+        .chain(endpoint.extract.iter().filter_map(|e| match &e.source {
+            ExtractSource::Json(path) => Some(path),
+            _ => None,
+        }))
+        .collect();
+    let selected: Option<Selected> = (!paths.is_empty()).then(|| {
+        JsonPath::select(response.body, &paths).map_err(|e| format!("body is not JSON: {e}"))
     });
+    let (checked, extracted) = match &selected {
+        Some(Ok(values)) => {
+            let (c, x) = values.split_at(check.json.len());
+            (Some(Ok(c)), Some(Ok(x)))
+        }
+        Some(Err(e)) => (Some(Err(e.as_str())), Some(Err(e.as_str()))),
+        None => (None, None),
+    };
     let failure = judge_status(check, response.status)
         .or_else(|| judge_latency(check, response.latency))
         .or_else(|| judge_headers(check, response.headers))
-        .or_else(|| judge_body(check, response.body, doc.as_ref()));
+        .or_else(|| judge_body(check, response.body, checked));
     if failure.is_some() {
         return Evaluation {
             stop: !endpoint.extract.is_empty(),
@@ -527,7 +541,7 @@ pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Eva
             vars: Vec::new(),
         };
     }
-    match extract(&endpoint.extract, response, doc.as_ref()) {
+    match extract(&endpoint.extract, response, extracted) {
         Ok(vars) => Evaluation {
             failure: None,
             vars,
@@ -540,6 +554,13 @@ pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Eva
         },
     }
 }
+
+/// The values at the JSON paths of an endpoint's checks and extractions, or why the body is
+/// not JSON.
+type Selected = Result<Vec<Option<serde_json::Value>>, String>;
+
+/// Values selected for some paths, in their order (a slice of [`Selected`]).
+type Values<'a> = Option<Result<&'a [Option<serde_json::Value>], &'a str>>;
 
 fn judge_latency(check: &Check, latency: std::time::Duration) -> Option<Failure> {
     let limit = check.max_latency?;
@@ -580,12 +601,9 @@ fn judge_headers(check: &Check, headers: &http::HeaderMap) -> Option<Failure> {
     None
 }
 
-/// Judges a body against the checks (`doc` is the parsed body when JSON checks need it).
-pub fn judge_body(
-    check: &Check,
-    body: &[u8],
-    doc: Option<&Result<serde_json::Value, String>>,
-) -> Option<Failure> {
+/// Judges a body against the checks (`values`: the values at the JSON checks' paths, in
+/// order, when there are JSON checks).
+fn judge_body(check: &Check, body: &[u8], values: Values<'_>) -> Option<Failure> {
     if let Some(needle) = &check.body_contains
         && memchr::memmem::find(body, needle.as_bytes()).is_none()
     {
@@ -597,13 +615,13 @@ pub fn judge_body(
     if check.json.is_empty() {
         return None;
     }
-    let doc = match doc {
-        Some(Ok(d)) => d,
-        Some(Err(e)) => return Some((ErrorClass::Check, e.clone())),
+    let values = match values {
+        Some(Ok(v)) => v,
+        Some(Err(e)) => return Some((ErrorClass::Check, e.to_string())),
         None => return Some((ErrorClass::Check, "body was not read".into())),
     };
-    for (path, expect) in &check.json {
-        let actual = path.resolve(doc);
+    for ((path, expect), actual) in check.json.iter().zip(values) {
+        let actual = actual.as_ref();
         let problem = match (expect, actual) {
             (JsonExpect::Equals(_), None) => Some(format!("JSON field `{path}` is missing")),
             (JsonExpect::Equals(e), Some(a)) if !json_equal(a, e) => {
@@ -652,7 +670,7 @@ fn compare(c: &Comparison, actual: Option<&serde_json::Value>) -> bool {
 fn extract(
     extractions: &[Extraction],
     response: &ResponseView<'_>,
-    doc: Option<&Result<serde_json::Value, String>>,
+    values: Values<'_>,
 ) -> Result<Vec<(String, minijinja::Value)>, Failure> {
     let fail = |name: &str, why: String| {
         (
@@ -660,18 +678,20 @@ fn extract(
             format!("cannot extract `{name}`: {why}"),
         )
     };
+    // The JSON extractions' values, in order.
+    let mut json_values = values.map(|v| v.map(<[_]>::iter));
     extractions
         .iter()
         .map(|x| {
             let value = match &x.source {
-                ExtractSource::Json(path) => match doc {
-                    Some(Ok(d)) => match path.resolve(d) {
+                ExtractSource::Json(path) => match &mut json_values {
+                    Some(Ok(values)) => match values.next().and_then(Option::as_ref) {
                         Some(v) => minijinja::Value::from(minijinja::value::Serde(v)),
                         None => {
                             return Err(fail(&x.name, format!("JSON field `{path}` is missing")));
                         }
                     },
-                    Some(Err(e)) => return Err(fail(&x.name, e.clone())),
+                    Some(Err(e)) => return Err(fail(&x.name, (*e).to_string())),
                     None => return Err(fail(&x.name, "body was not read".into())),
                 },
                 ExtractSource::Header(h) => match response.headers.get(h) {
@@ -717,7 +737,7 @@ fn json_equal(a: &serde_json::Value, b: &serde_json::Value) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::profile::{JsonPath, StatusPattern};
+    use crate::profile::StatusPattern;
 
     #[test]
     fn status_judgement() {
@@ -756,8 +776,14 @@ mod tests {
             ..Check::default()
         };
         let judge = |body: &[u8]| {
-            let doc = serde_json::from_slice(body).map_err(|e| format!("body is not JSON: {e}"));
-            judge_body(&check, body, Some(&doc))
+            let paths: Vec<&JsonPath> = check.json.iter().map(|(p, _)| p).collect();
+            let values =
+                JsonPath::select(body, &paths).map_err(|e| format!("body is not JSON: {e}"));
+            let values = match &values {
+                Ok(v) => Ok(v.as_slice()),
+                Err(e) => Err(e.as_str()),
+            };
+            judge_body(&check, body, Some(values))
         };
         assert_eq!(judge(br#"{"a":{"b":1.0},"s":"ok"}"#), None);
         assert_eq!(

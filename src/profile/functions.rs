@@ -30,20 +30,36 @@ pub(super) fn install(env: &mut Environment<'static>) {
     env.add_function("random_choice", random_choice);
     env.add_function("uuid", random_uuid);
     env.add_function("now", now);
-    env.add_function("fake_name", || {
-        format!("{} {}", pick(FIRST_NAMES), pick(LAST_NAMES))
-    });
-    env.add_function("fake_first_name", || pick(FIRST_NAMES).to_string());
-    env.add_function("fake_last_name", || pick(LAST_NAMES).to_string());
-    env.add_function("fake_email", || {
-        format!(
-            "{}.{}{}@example.com",
-            pick(FIRST_NAMES).to_lowercase(),
-            pick(LAST_NAMES).to_lowercase(),
-            fastrand::u32(1..10_000)
-        )
-    });
+    env.add_function("fake_name", fake_name);
+    env.add_function("fake_first_name", || fake_first_name().to_string());
+    env.add_function("fake_last_name", || fake_last_name().to_string());
+    env.add_function("fake_email", fake_email);
     env.add_global("env", env_global(BTreeMap::new()));
+}
+
+/// `fake_name()`: a first and a last name.
+pub(super) fn fake_name() -> String {
+    format!("{} {}", pick(FIRST_NAMES), pick(LAST_NAMES))
+}
+
+/// `fake_first_name()`.
+pub(super) fn fake_first_name() -> &'static str {
+    pick(FIRST_NAMES)
+}
+
+/// `fake_last_name()`.
+pub(super) fn fake_last_name() -> &'static str {
+    pick(LAST_NAMES)
+}
+
+/// `fake_email()`: `first.last1234@example.com`.
+pub(super) fn fake_email() -> String {
+    format!(
+        "{}.{}{}@example.com",
+        pick(FIRST_NAMES).to_lowercase(),
+        pick(LAST_NAMES).to_lowercase(),
+        fastrand::u32(1..10_000)
+    )
 }
 
 /// The `env` global holding `vars` (name → value).

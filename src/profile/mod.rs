@@ -5,6 +5,7 @@
 //! and what was expected ([`ProfileError`]).
 
 mod error;
+mod fast;
 mod feeds;
 mod functions;
 mod json_path;

@@ -12,6 +12,7 @@ use std::sync::LazyLock;
 use minijinja::{Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value};
 use regex::Regex;
 
+use super::fast::Fast;
 use super::functions::{self, FUNCTIONS};
 
 /// A piece of request text: literal, or a compiled template.
@@ -137,6 +138,8 @@ const VARIABLES: &[&str] = &[
 pub struct Templates {
     env: Environment<'static>,
     count: usize,
+    /// Per template, its direct rendering when it has one of the common shapes.
+    fast: Vec<Option<Fast>>,
     /// Environment variables the templates read (their values are secrets to mask).
     env_vars: BTreeMap<String, String>,
     /// Whether a variable that is not set is an error (a run) or stands in empty (reading the
@@ -185,6 +188,7 @@ impl Templates {
         Self {
             env,
             count: 0,
+            fast: Vec::new(),
             env_vars: BTreeMap::new(),
             env_required: true,
         }
@@ -208,7 +212,7 @@ impl Templates {
         if !is_template(source) {
             return Ok(Text::Literal(source.to_string()));
         }
-        let (id, contextual) = self.add(source, source, scope)?;
+        let (id, contextual) = self.add(source, source, scope, Fast::text(source))?;
         Ok(Text::Template {
             id,
             source: source.to_string(),
@@ -224,12 +228,24 @@ impl Templates {
         scope: &Scope,
     ) -> Result<(usize, bool), String> {
         let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
-        self.add(&wrapped, &format!("{{{{ {expression} }}}}"), scope)
+        self.add(
+            &wrapped,
+            &format!("{{{{ {expression} }}}}"),
+            scope,
+            Fast::json(expression),
+        )
     }
 
     /// Compiles `source`; messages show `shown` (the text as the profile wrote it, where
-    /// loadgate rewrote it).
-    fn add(&mut self, source: &str, shown: &str, scope: &Scope) -> Result<(usize, bool), String> {
+    /// loadgate rewrote it). `fast` is its direct rendering, if it has one; the template is
+    /// still compiled and checked by the engine.
+    fn add(
+        &mut self,
+        source: &str,
+        shown: &str,
+        scope: &Scope,
+        fast: Option<Fast>,
+    ) -> Result<(usize, bool), String> {
         let id = self.count;
         let name = template_name(id);
         self.env
@@ -307,6 +323,7 @@ impl Templates {
             self.try_render(&name, shown, scope, reads_vars)?;
         }
         self.count += 1;
+        self.fast.push(fast);
         Ok((id, contextual))
     }
 
@@ -361,6 +378,14 @@ impl Templates {
 
     /// Renders template `id` with a context (`()` or a map with `vars` and `data`).
     pub fn render(&self, id: usize, context: &Value) -> Result<String, String> {
+        if let Some(Some(fast)) = self.fast.get(id) {
+            return Ok(fast.render());
+        }
+        self.render_with_engine(id, context)
+    }
+
+    /// Renders template `id` with minijinja, whatever its shape.
+    fn render_with_engine(&self, id: usize, context: &Value) -> Result<String, String> {
         let template = self
             .env
             .get_template(&template_name(id))
@@ -590,6 +615,44 @@ mod tests {
         assert_eq!(sole_expression(" {{- x -}} "), Some("x"));
         assert_eq!(sole_expression("id-{{ x }}"), None);
         assert_eq!(sole_expression("{{ a }}{{ b }}"), None);
+    }
+
+    #[test]
+    fn direct_rendering_matches_the_engine() {
+        let mut t = Templates::new();
+        let mut ids = Vec::new();
+        for source in [
+            "/items/{{ random_int(1, 100000) }}",
+            "{{random_int(-5,5)}}/{{ random_int(0, 0) }}",
+            "id-{{ uuid() }}-{{ fake_name() }}",
+            "{{ random_choice('shoes', \"hats\", 'socks',) }}",
+            "{{ random_choice(['x', 'y<&>\"z']) }}",
+            "{ \"raw\": {{ random_int(1, 2) }} }",
+            "{{ fake_email() }} {{ fake_first_name() }} {{ fake_last_name() }}",
+        ] {
+            match t.text_(source).unwrap() {
+                Text::Template { id, .. } => ids.push((id, source.to_string())),
+                Text::Literal(_) => unreachable!("{source}"),
+            }
+        }
+        for expression in [
+            "random_int(1, 9)",
+            "uuid()",
+            "fake_name()",
+            "random_choice('a\"b', '<&>', \"it's\")",
+        ] {
+            ids.push((t.json_(expression).unwrap(), format!("json {expression}")));
+        }
+        for (id, source) in ids {
+            assert!(t.fast[id].is_some(), "{source} has no direct rendering");
+            for seed in 0..50 {
+                fastrand::seed(seed);
+                let direct = t.render(id, &Value::UNDEFINED).unwrap();
+                fastrand::seed(seed);
+                let engine = t.render_with_engine(id, &Value::UNDEFINED).unwrap();
+                assert_eq!(direct, engine, "{source}, seed {seed}");
+            }
+        }
     }
 
     #[test]
