@@ -364,6 +364,21 @@ impl Grid {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
+        let by_size: Vec<String> = SIZES
+            .iter()
+            .map(|&size| {
+                let mut t = Tally::default();
+                for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
+                    t.merge(&self.select(*c, &|_, n| n == size));
+                }
+                format!("N = {size} {}", pct(t.coverage.1, t.coverage.0))
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "\nCoverage of the 90% CI by baseline size, whole grid: {}.",
+            by_size.join(", ")
+        );
         out
     }
 
@@ -405,6 +420,12 @@ impl Grid {
 
 fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> String {
     let mut out = String::new();
+    let gate = GateConfig::default();
+    let tolerances: Vec<String> = gate
+        .metrics
+        .iter()
+        .map(|(q, tolerance)| format!("{} +{:.0}%", q.label(), tolerance * 100.0))
+        .collect();
     let _ = writeln!(out, "# gate-sim: the gate's own benchmark\n");
     let _ = writeln!(
         out,
@@ -412,10 +433,14 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> 
          (wall time {:.1} min with {threads} threads on the shared 2-core development machine; \
          the figures do not depend on the thread count). Every run is simulated \
          (`bench/gate-sim/sim.rs`) and gated by the real histogram and comparison code \
-         (`loadgate::compare::judge`) with the default gate settings: p50 +5%, p95 +10%, \
-         p99 +15%, error rate +0.1 points, alpha 0.01, 10 s blocks.\n",
+         (`loadgate::compare::judge`) with the default gate settings: {}, error rate +{} \
+         points, alpha {}, {} s blocks.\n",
         shared.reps,
-        secs / 60.0
+        secs / 60.0,
+        tolerances.join(", "),
+        gate.error_rate * 100.0,
+        gate.alpha,
+        gate.block.as_secs()
     );
     let _ = writeln!(
         out,
@@ -451,26 +476,28 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> 
         sim::MEDIANS_US,
         sim::ERROR_RATE * 100.0
     );
-    let _ = writeln!(out, "## Shared runner, cell by cell\n");
+    for (name, g) in [("Quiet runner", &quiet), ("Shared runner", &shared)] {
+        let _ = writeln!(out, "## {name}, cell by cell\n");
+        out.push_str(&g.cells(
+            "A/A: false blocks / inconclusive (overall verdict) / oracle floor of inconclusive",
+            Change::None,
+            &|t| {
+                let (runs, floor) = oracle(t);
+                format!(
+                    "{} / {} / {}",
+                    pct(t.blocked, t.runs),
+                    pct(t.inconclusive, t.runs),
+                    pct(floor, runs)
+                )
+            },
+        ));
+        out.push_str(&g.cells(
+            "A/A: coverage of the 90% CI (latency metrics)",
+            Change::None,
+            &|t| pct(t.coverage.1, t.coverage.0),
+        ));
+    }
     let g = shared;
-    out.push_str(&g.cells(
-        "A/A: false blocks / inconclusive (overall verdict) / oracle floor of inconclusive",
-        Change::None,
-        &|t| {
-            let (runs, floor) = oracle(t);
-            format!(
-                "{} / {} / {}",
-                pct(t.blocked, t.runs),
-                pct(t.inconclusive, t.runs),
-                pct(floor, runs)
-            )
-        },
-    ));
-    out.push_str(&g.cells(
-        "A/A: coverage of the 90% CI (latency metrics)",
-        Change::None,
-        &|t| pct(t.coverage.1, t.coverage.0),
-    ));
     let _ = writeln!(
         out,
         "Power below: the share of runs in which the changed endpoint's metric is a \

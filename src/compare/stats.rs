@@ -20,10 +20,13 @@ pub const MIN_TAIL_SAMPLES: f64 = 200.0;
 /// Prior weight `d0` of the variance shrinkage, in degrees of freedom.
 pub const PRIOR_WEIGHT: f64 = 20.0;
 /// Weight of the calibrated default in the pooled prior, in degrees of freedom.
-pub const SCALE_PRIOR_WEIGHT: f64 = 4.0;
+pub const SCALE_PRIOR_WEIGHT: f64 = 2.0;
 /// Neighbouring requests are correlated (queues, stalls), so a quantile varies more than the
 /// independent-sample formula says; its sampling variance is multiplied by this.
-pub const SAMPLING_INFLATION: f64 = 2.0;
+pub const SAMPLING_INFLATION: f64 = 1.5;
+/// The within-run term counts when the current run's block variance exceeds the baseline's
+/// by this point of the F distribution.
+pub const NOISY_RUN_POINT: f64 = 0.99;
 /// Smallest standard deviation of a run's log-quantile that the gate assumes.
 pub const SD_FLOOR: f64 = 0.005;
 /// A baseline run this many robust standard deviations from the median is an outlier.
@@ -34,9 +37,9 @@ pub const OUTLIER_Z: f64 = 3.5;
 /// Shared runners shift whole runs by a percent or two; tails move more than medians.
 pub fn default_machine_sd(p: f64) -> f64 {
     if p <= 0.5 {
-        0.010
+        0.012
     } else if p <= 0.95 {
-        0.010 + (p - 0.5) / 0.45 * 0.005
+        0.012 + (p - 0.5) / 0.45 * 0.003
     } else {
         0.015 + ((p - 0.95) / 0.049).min(1.0) * 0.010
     }
@@ -287,7 +290,7 @@ pub fn latency_test(
 }
 
 /// True when the current run's within-run variance is unusually high for the baseline's: its
-/// ratio to the baseline mean exceeds the 95% point of the F distribution with the blocks'
+/// ratio to the baseline mean exceeds the 99% point of the F distribution with the blocks'
 /// degrees of freedom. Block variances of a quantile are noisy (a 6-block estimate has five
 /// degrees of freedom), so only a clear excess, like a stall the baseline runs did not see,
 /// widens the interval.
@@ -301,8 +304,8 @@ fn unusually_noisy(current: Within, baseline_mean: f64, baseline: &[&QuantileVal
     if df_current < 1.0 || df_baseline < 1.0 || baseline_mean <= 0.0 {
         return current.variance > baseline_mean;
     }
-    let critical =
-        FisherSnedecor::new(df_current, df_baseline).map_or(f64::INFINITY, |f| f.inverse_cdf(0.95));
+    let critical = FisherSnedecor::new(df_current, df_baseline)
+        .map_or(f64::INFINITY, |f| f.inverse_cdf(NOISY_RUN_POINT));
     current.variance > critical * baseline_mean
 }
 

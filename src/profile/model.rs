@@ -603,7 +603,7 @@ impl Default for GateConfig {
         Self {
             endpoints: None,
             metrics: vec![
-                (Quantile(0.50), 0.05),
+                (Quantile(0.50), 0.08),
                 (Quantile(0.95), 0.10),
                 (Quantile(0.99), 0.15),
             ],

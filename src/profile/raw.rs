@@ -746,7 +746,7 @@ pub struct RawGate {
     #[schemars(with = "Option<Vec<String>>")]
     pub endpoints: Option<Vec<Spanned<String>>>,
     /// Gated latency percentiles and the change each may make before it counts, like
-    /// `{ p50: 5%, p95: 10%, p99: 15% }` (the default).
+    /// `{ p50: 8%, p95: 10%, p99: 15% }` (the default).
     #[schemars(with = "Option<BTreeMap<String, Percent>>")]
     pub metrics: Option<Pairs<Spanned<String>, Percent>>,
     /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
