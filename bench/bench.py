@@ -127,13 +127,11 @@ class Nginx:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         if self.log.exists():
             self.log.unlink()
-        json_dir = self.dir / "json"
-        json_dir.mkdir(exist_ok=True)
-        (json_dir / "item.json").write_text(ITEM_JSON)
-        (json_dir / "search.json").write_text(SEARCH_JSON)
         conf = (BENCH / "nginx.conf.in").read_text()
         conf = (
             conf.replace("@DIR@", str(self.dir))
+            .replace("@ITEM_JSON@", ITEM_JSON)
+            .replace("@SEARCH_JSON@", SEARCH_JSON)
             .replace("@PORT@", str(PORT))
             .replace("@LOG@", f"{self.log} ms buffer=256k flush=1s")
         )
