@@ -127,6 +127,17 @@ class Nginx:
         self.log.parent.mkdir(parents=True, exist_ok=True)
         if self.log.exists():
             self.log.unlink()
+        # Something already answering on the port (a leftover nginx) would take the requests,
+        # and every run would silently measure that server instead.
+        try:
+            with socket.create_connection(("127.0.0.1", PORT), timeout=0.5):
+                pass
+            raise RuntimeError(
+                f"port {PORT} is already taken by another process: stop it (a leftover nginx: "
+                "`pkill -x nginx`) and run again"
+            )
+        except OSError:
+            pass
         conf = (BENCH / "nginx.conf.in").read_text()
         conf = (
             conf.replace("@DIR@", str(self.dir))
