@@ -413,9 +413,16 @@ impl RunResult {
 
     /// Pretty JSON with a trailing newline.
     pub fn to_json(&self) -> String {
-        let mut text = serde_json::to_string_pretty(self).expect("results serialize to JSON");
-        text.push('\n');
-        text
+        let mut text = Vec::new();
+        self.write_json(&mut text)
+            .expect("results serialize to JSON in memory");
+        String::from_utf8(text).expect("serde_json writes UTF-8")
+    }
+
+    /// Writes [`RunResult::to_json`]'s text to `w` as it serializes.
+    pub fn write_json(&self, mut w: impl std::io::Write) -> std::io::Result<()> {
+        serde_json::to_writer_pretty(&mut w, self)?;
+        w.write_all(b"\n")
     }
 
     /// The JSON Schema of this format.

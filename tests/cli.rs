@@ -266,8 +266,10 @@ fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
         .stdout(predicate::str::contains(
             "generator: 100 of 100 planned arrivals sent",
         ));
-    let result =
-        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    let text = std::fs::read_to_string(&out).unwrap();
+    let result = loadgate::results::RunResult::from_json(&text).unwrap();
+    // The file is written as it serializes; it is the whole canonical text, newline included.
+    assert_eq!(result.to_json(), text);
     assert_eq!(result.git.unwrap().sha, "0123456789abcdef");
     assert_eq!(result.runner.class, "Linux-X64");
     assert_eq!(

@@ -231,7 +231,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         if files > 1 {
             // The merged run is the one judged: keep it beside the shards.
             results_path = results_path.with_file_name("merged-results.json");
-            super::write_file(&results_path, &result.to_json())?;
+            super::write_results(&results_path, &result)?;
             eprintln!(
                 "merged {files} shard results into {}",
                 results_path.display()
@@ -250,7 +250,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             progress: ProgressMode::Auto,
         };
         let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
-        super::write_file(&results_path, &result.to_json())?;
+        super::write_results(&results_path, &result)?;
         eprintln!("results written to {}", results_path.display());
         result
     };

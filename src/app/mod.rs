@@ -102,6 +102,21 @@ pub(crate) fn read_file(path: &Path) -> Result<String, Error> {
 
 /// Writes a file atomically (temporary file, then rename), creating parent directories.
 pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
+    write_file_with(path, |w| w.write_all(contents.as_bytes()))
+}
+
+/// Writes a results file as it serializes, without holding its whole text in memory (a long
+/// run's file is megabytes of interval histograms); the same bytes as
+/// [`RunResult::to_json`].
+pub(crate) fn write_results(path: &Path, result: &RunResult) -> Result<(), Error> {
+    write_file_with(path, |w| result.write_json(w))
+}
+
+/// Writes a file through `write`, atomically: into a temporary file beside it, then renamed.
+fn write_file_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
+) -> Result<(), Error> {
     let fail = |source| Error::Write {
         path: path.to_path_buf(),
         source,
@@ -110,7 +125,17 @@ pub(crate) fn write_file(path: &Path, contents: &str) -> Result<(), Error> {
         std::fs::create_dir_all(parent).map_err(fail)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, contents).map_err(fail)?;
+    let written = std::fs::File::create(&tmp).and_then(|file| {
+        let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
+        write(&mut w)?;
+        w.into_inner()
+            .map_err(std::io::IntoInnerError::into_error)?;
+        Ok(())
+    });
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(fail(e));
+    }
     std::fs::rename(&tmp, path).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         fail(e)
@@ -149,7 +174,7 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         .map(|p| read_results(p))
         .collect::<Result<Vec<_>, _>>()?;
     let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
-    write_file(&args.out, &merged.to_json())?;
+    write_results(&args.out, &merged)?;
     print!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {
         eprintln!(

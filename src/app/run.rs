@@ -27,7 +27,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     if result.shard.count > 1 && !result.partial {
         // One shard alone says nothing about the service: thresholds and the gate are judged
         // on the merged results.
-        super::write_file(&args.run.out, &result.to_json())?;
+        super::write_results(&args.run.out, &result)?;
         print!("{}", terminal::summary(&result));
         eprintln!("results written to {}", args.run.out.display());
         eprintln!(
@@ -48,7 +48,7 @@ pub(super) fn finish_run(
     profile: &Profile,
     baseline: Option<&Baseline>,
 ) -> Result<Comparison, Error> {
-    super::write_file(out, &result.to_json())?;
+    super::write_results(out, result)?;
     print!("{}", terminal::summary(result));
     if let Some(c) = &result.capacity {
         print!("{}", crate::report::capacity::terminal(c));
