@@ -13,7 +13,7 @@ use crate::metrics::ErrorClass;
 use crate::profile::url::split_origin;
 use crate::profile::{
     Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
-    JsonPath, JsonPiece, Profile, Templates, Text, ThinkTime,
+    JsonPath, JsonPiece, JsonValues, Profile, Templates, Text, ThinkTime,
 };
 
 /// A request whose static parts are built once.
@@ -327,23 +327,32 @@ fn absolute(o: &Origin, path_and_query: &str) -> Result<Uri, String> {
 }
 
 impl PreparedEndpoint {
+    /// The origin-form path and query: the target's prefix, `path` (with a leading `/`), and
+    /// the rendered query, built in one string.
     fn path_and_query(
         &self,
         path: &str,
         templates: &Templates,
         ctx: &minijinja::Value,
     ) -> Result<String, String> {
-        let mut pq = String::with_capacity(self.prefix.len() + path.len() + 16);
+        let mut pq = String::with_capacity(self.prefix.len() + path.len() + 32);
         pq.push_str(&self.prefix);
-        pq.push_str(path);
-        if !self.query.is_empty() {
-            let mut rendered = Vec::with_capacity(self.query.len());
-            for (k, v) in &self.query {
-                rendered.push((k.as_str(), templates.render_text(v, ctx)?));
+        if path.is_empty() {
+            pq.push('/');
+        } else {
+            if !path.starts_with('/') {
+                pq.push('/');
             }
-            let pairs: Vec<(&str, &str)> = rendered.iter().map(|(k, v)| (*k, v.as_ref())).collect();
+            pq.push_str(path);
+        }
+        if !self.query.is_empty() {
             pq.push(if pq.contains('?') { '&' } else { '?' });
-            pq.push_str(&serde_urlencoded::to_string(pairs).map_err(|e| e.to_string())?);
+            let start = pq.len();
+            let mut query = form_urlencoded::Serializer::for_suffix(pq, start);
+            for (k, v) in &self.query {
+                query.append_pair(k, &templates.render_text(v, ctx)?);
+            }
+            pq = query.finish();
         }
         Ok(pq)
     }
@@ -378,15 +387,13 @@ impl PreparedEndpoint {
                 }
             }
             None => {
-                let path = match &self.path {
-                    PathText::Literal(p) => std::borrow::Cow::Borrowed(p.as_str()),
+                let pq = match &self.path {
+                    PathText::Literal(p) => self.path_and_query(p, templates, ctx)?,
                     PathText::Template { text, strip } => {
                         let full = templates.render_text(text, ctx)?;
-                        std::borrow::Cow::Owned(origin_form(full.get(*strip..).unwrap_or_default()))
+                        self.path_and_query(full.get(*strip..).unwrap_or_default(), templates, ctx)?
                     }
                 };
-                let pq =
-                    self.path_and_query(if path.is_empty() { "/" } else { &path }, templates, ctx)?;
                 if h2 {
                     absolute(origin, &pq)?
                 } else {
@@ -510,7 +517,7 @@ pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Eva
     let check = &endpoint.check;
     // The values the JSON checks and extractions read, in that order, read from the body in
     // one pass (see [`JsonPath::select`]).
-    let paths: Vec<&JsonPath> = check
+    let paths: smallvec::SmallVec<[&JsonPath; 4]> = check
         .json
         .iter()
         .map(|(path, _)| path)
@@ -557,7 +564,7 @@ pub fn evaluate(endpoint: &PreparedEndpoint, response: &ResponseView<'_>) -> Eva
 
 /// The values at the JSON paths of an endpoint's checks and extractions, or why the body is
 /// not JSON.
-type Selected = Result<Vec<Option<serde_json::Value>>, String>;
+type Selected = Result<JsonValues, String>;
 
 /// Values selected for some paths, in their order (a slice of [`Selected`]).
 type Values<'a> = Option<Result<&'a [Option<serde_json::Value>], &'a str>>;
@@ -776,7 +783,8 @@ mod tests {
             ..Check::default()
         };
         let judge = |body: &[u8]| {
-            let paths: Vec<&JsonPath> = check.json.iter().map(|(p, _)| p).collect();
+            let paths: smallvec::SmallVec<[&JsonPath; 4]> =
+                check.json.iter().map(|(p, _)| p).collect();
             let values =
                 JsonPath::select(body, &paths).map_err(|e| format!("body is not JSON: {e}"));
             let values = match &values {

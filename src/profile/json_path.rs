@@ -7,6 +7,7 @@ use std::fmt;
 use serde::Deserialize as _;
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
+use smallvec::SmallVec;
 
 /// One step of a path.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,12 +59,9 @@ impl JsonPath {
     /// at the paths are built, everything off the paths is skipped (and still checked to be valid
     /// JSON, as is the whole body). Responses are checked this way on every request, where
     /// building the whole document allocated every string and object of it.
-    pub fn select(
-        body: &[u8],
-        paths: &[&JsonPath],
-    ) -> Result<Vec<Option<Value>>, serde_json::Error> {
-        let mut out = vec![None; paths.len()];
-        let routes: Vec<Route<'_>> = paths
+    pub fn select(body: &[u8], paths: &[&JsonPath]) -> Result<JsonValues, serde_json::Error> {
+        let mut out: JsonValues = std::iter::repeat_n(None, paths.len()).collect();
+        let routes: Routes<'_> = paths
             .iter()
             .enumerate()
             .map(|(slot, p)| (slot, p.steps.as_slice()))
@@ -103,8 +101,13 @@ fn resolve_steps<'v>(root: &'v Value, steps: &[Step]) -> Option<&'v Value> {
     Some(at)
 }
 
+/// The values [`JsonPath::select`] found, one per path (inline for the usual few paths).
+pub type JsonValues = SmallVec<[Option<Value>; 4]>;
+
 /// A path still to follow: its output slot and the steps left.
 type Route<'p> = (usize, &'p [Step]);
+/// Routes, inline for the usual few: no allocation per object level or array element.
+type Routes<'p> = SmallVec<[Route<'p>; 4]>;
 
 /// Follows the routes into one value.
 struct Walk<'r, 'p, 'o> {
@@ -137,7 +140,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_, '_> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         while let Some(Key(key)) = map.next_key()? {
-            let next: Vec<Route<'_>> = self
+            let next: Routes<'_> = self
                 .routes
                 .iter()
                 .filter(|(_, steps)| matches!(&steps[0], Step::Key(k) if *k == key))
@@ -162,7 +165,7 @@ impl<'de> Visitor<'de> for Walk<'_, '_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
         let mut index = 0usize;
         loop {
-            let next: Vec<Route<'_>> = self
+            let next: Routes<'_> = self
                 .routes
                 .iter()
                 .filter(|(_, steps)| match &steps[0] {

@@ -23,7 +23,7 @@ use std::cell::RefCell;
 pub use error::ProfileError;
 pub use feeds::{DataFiles, NoDataFiles};
 pub use functions::random_uuid;
-pub use json_path::JsonPath;
+pub use json_path::{JsonPath, JsonValues};
 pub use model::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
     Growth, HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel,
