@@ -78,8 +78,13 @@ pub struct SummaryBuilder {
 impl SummaryBuilder {
     /// Adds one interval and its decoded latency histogram.
     pub fn add(&mut self, interval: &Interval, histogram: &Histogram) {
-        self.requests += interval.requests;
-        self.errors += interval.error_total();
+        self.add_counts(interval.requests, interval.error_total(), histogram);
+    }
+
+    /// Adds requests, errors and their latencies (an interval, or a whole endpoint).
+    pub fn add_counts(&mut self, requests: u64, errors: u64, histogram: &Histogram) {
+        self.requests += requests;
+        self.errors += errors;
         self.latency.add(histogram);
     }
 

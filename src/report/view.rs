@@ -684,24 +684,12 @@ fn endpoint_rows(r: &RunResult) -> Vec<EndpointRow> {
         .map(|e| EndpointRow::of(&e.name, &e.summary))
         .collect();
     if r.endpoints.len() > 1 {
-        let requests: u64 = r.endpoints.iter().map(|e| e.summary.requests).sum();
-        let errors: u64 = r.endpoints.iter().map(|e| e.summary.errors).sum();
-        let secs = r.measured_secs();
-        let total = crate::metrics::Summary {
-            requests,
-            errors,
-            error_ratio: if requests == 0 {
-                0.0
-            } else {
-                errors as f64 / requests as f64
-            },
-            rate_per_sec: if secs > 0.0 {
-                requests as f64 / secs
-            } else {
-                0.0
-            },
-            latency: all_latency(r),
-        };
+        let mut all = crate::metrics::SummaryBuilder::default();
+        for e in &r.endpoints {
+            let histogram = r.measured_histogram(e).unwrap_or_default();
+            all.add_counts(e.summary.requests, e.summary.errors, &histogram);
+        }
+        let total = all.finish(r.measured_secs());
         rows.push(EndpointRow::of("all", &total));
     }
     rows
