@@ -236,6 +236,16 @@ impl Grid {
         t
     }
 
+    /// The tallies of every change with a known true ratio (A/A and the uniform changes: the
+    /// ones whose interval coverage is counted) over the cells that satisfy `pred(config, N)`.
+    fn with_known_ratio(&self, pred: &dyn Fn(&Config, usize) -> bool) -> Tally {
+        let mut t = Tally::default();
+        for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
+            t.merge(&self.select(*c, pred));
+        }
+        t
+    }
+
     /// The targets of stats-gate.md as a Markdown table.
     fn targets(&self) -> String {
         let all = |_: &Config, _: usize| true;
@@ -249,10 +259,7 @@ impl Grid {
         let volume = |c: &Config, n: usize| c.requests_per_endpoint() >= 10_000.0 && n >= 5;
         let err5 = self.select(Change::Errors(5.0), &volume);
         let err0 = self.select(Change::ErrorsFromZero, &volume);
-        let mut coverage = Tally::default();
-        for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
-            coverage.merge(&self.select(*c, &all));
-        }
+        let coverage = self.with_known_ratio(&all);
         let detect = |t: &Tally, q: &str| t.detect.get(q).copied().unwrap_or((0, 0));
         let mut out =
             String::from("| measure | target | measured | met |\n| --- | --- | --- | --- |\n");
@@ -367,10 +374,7 @@ impl Grid {
         let by_size: Vec<String> = SIZES
             .iter()
             .map(|&size| {
-                let mut t = Tally::default();
-                for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
-                    t.merge(&self.select(*c, &|_, n| n == size));
-                }
+                let t = self.with_known_ratio(&|_, n| n == size);
                 format!("N = {size} {}", pct(t.coverage.1, t.coverage.0))
             })
             .collect();

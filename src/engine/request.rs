@@ -52,12 +52,10 @@ pub struct PreparedEndpoint {
 
 #[derive(Debug)]
 enum PathText {
+    /// What follows the origin, as written (normalized by `path_and_query`).
     Literal(String),
     /// A template whose output starts with `strip` bytes of literal origin.
-    Template {
-        text: Text,
-        strip: usize,
-    },
+    Template { text: Text, strip: usize },
 }
 
 #[derive(Debug)]
@@ -212,20 +210,11 @@ fn same_origin(o: &Origin, text: &str) -> bool {
 /// `url` without its first `strip` bytes (a literal origin, ending at an ASCII delimiter).
 fn path_text(url: &Text, strip: usize) -> PathText {
     match url {
-        Text::Literal(s) => PathText::Literal(origin_form(s.get(strip..).unwrap_or_default())),
+        Text::Literal(s) => PathText::Literal(s.get(strip..).unwrap_or_default().to_string()),
         t @ Text::Template { .. } => PathText::Template {
             text: t.clone(),
             strip,
         },
-    }
-}
-
-/// What follows an origin, as a request target: `/` when empty, `/?q` for a bare query.
-fn origin_form(rest: &str) -> String {
-    if rest.starts_with('/') {
-        rest.to_string()
-    } else {
-        format!("/{rest}")
     }
 }
 
@@ -327,8 +316,8 @@ fn absolute(o: &Origin, path_and_query: &str) -> Result<Uri, String> {
 }
 
 impl PreparedEndpoint {
-    /// The origin-form path and query: the target's prefix, `path` (with a leading `/`), and
-    /// the rendered query, built in one string.
+    /// The origin-form path and query, built in one string: the target's prefix, `path` (what
+    /// follows the origin: `/` when empty, `/?q` for a bare query), and the rendered query.
     fn path_and_query(
         &self,
         path: &str,

@@ -137,8 +137,8 @@ const VARIABLES: &[&str] = &[
 /// All compiled templates of a profile.
 pub struct Templates {
     env: Environment<'static>,
-    count: usize,
-    /// Per template, its direct rendering when it has one of the common shapes.
+    /// Per compiled template (its id is the index), its direct rendering when it has one of
+    /// the common shapes.
     fast: Vec<Option<Fast>>,
     /// Environment variables the templates read (their values are secrets to mask).
     env_vars: BTreeMap<String, String>,
@@ -150,7 +150,7 @@ pub struct Templates {
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Templates")
-            .field("count", &self.count)
+            .field("count", &self.fast.len())
             .field("env_vars", &self.env_vars.keys().collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
@@ -187,7 +187,6 @@ impl Templates {
         functions::install(&mut env);
         Self {
             env,
-            count: 0,
             fast: Vec::new(),
             env_vars: BTreeMap::new(),
             env_required: true,
@@ -246,7 +245,7 @@ impl Templates {
         scope: &Scope,
         fast: Option<Fast>,
     ) -> Result<(usize, bool), String> {
-        let id = self.count;
+        let id = self.fast.len();
         let name = template_name(id);
         self.env
             .add_template_owned(name.clone(), source.to_string())
@@ -322,7 +321,6 @@ impl Templates {
         if self.env_required {
             self.try_render(&name, shown, scope, reads_vars)?;
         }
-        self.count += 1;
         self.fast.push(fast);
         Ok((id, contextual))
     }
@@ -414,12 +412,12 @@ impl Templates {
 
     /// Number of compiled templates.
     pub fn len(&self) -> usize {
-        self.count
+        self.fast.len()
     }
 
     /// True when the profile has no templates.
     pub fn is_empty(&self) -> bool {
-        self.count == 0
+        self.fast.is_empty()
     }
 }
 
