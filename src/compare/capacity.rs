@@ -109,6 +109,7 @@ pub fn judge(current: &Capacity, baseline: &[Option<Estimate>], gate: &GateConfi
         notable: Vec::new(),
         verdict,
         reasons,
+        shifts: Vec::new(),
     }
 }
 

@@ -5,11 +5,14 @@
 
 use super::errors::{self, ErrorOutcome};
 use super::run::{EndpointSummary, RunData, RunSummary};
+use super::shift::{self, Decomposition};
 use super::stats::{self, LatencyOutcome, QuantileValue};
+use super::tail::{self, TailOutcome};
 use super::verdict::{
     BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, ErrorDetail,
     GateSettings, LatencyDetail, Metric, MetricStatus, MetricVerdict, Overall, QuantileTolerance,
-    Range, ThresholdStatus, Unit, ValidityCheck, Verdict,
+    Range, ServiceShift, ShiftStatus, TailShareDetail, ThresholdStatus, Unit, ValidityCheck,
+    Verdict,
 };
 use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::baseline::Baseline;
@@ -36,17 +39,22 @@ pub struct Judgement {
     pub verdict: Verdict,
     /// Why.
     pub reasons: Vec<String>,
+    /// Quantiles at which every endpoint moved together beyond the tolerance.
+    pub shifts: Vec<ServiceShift>,
 }
 
 /// A metric with its test, before the family is adjusted.
 struct Pending {
     verdict: MetricVerdict,
     test: Option<Test>,
+    /// The latency test relative to the run's service-wide factor (`compare::shift`).
+    relative: Option<LatencyOutcome>,
 }
 
 enum Test {
     Latency(LatencyOutcome),
     Error(ErrorOutcome),
+    Tail(TailOutcome),
 }
 
 impl Test {
@@ -54,6 +62,7 @@ impl Test {
         match self {
             Test::Latency(t) => t.p_up,
             Test::Error(t) => t.p_up,
+            Test::Tail(t) => t.p_up,
         }
     }
 
@@ -61,16 +70,28 @@ impl Test {
         match self {
             Test::Latency(t) => t.p_down,
             Test::Error(t) => t.p_down,
+            Test::Tail(t) => t.p_down,
         }
     }
 
     fn in_family(&self, alpha: f64) -> bool {
         match self {
-            Test::Latency(_) => true,
+            Test::Latency(_) | Test::Tail(_) => true,
             Test::Error(t) => t.min_p <= alpha,
         }
     }
 }
+
+/// A hypothesis of the Holm family: a metric's own test, or its latency test relative to the
+/// service-wide factor.
+#[derive(Clone, Copy)]
+enum Hypothesis {
+    Own(usize),
+    Relative(usize),
+}
+
+/// Holm-adjusted p-values of an increase and a decrease, and the BH q-value.
+type Adjusted = (f64, f64, f64);
 
 /// Decides every metric of the current run against the baseline runs (`N ≥ 1`), all
 /// summarized with the same `gate` settings.
@@ -83,6 +104,8 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
     let mut pending = Vec::new();
     // Latency: classify first, then pool the prior over the gateable endpoints of each quantile.
     let mut gateable: Vec<Vec<(usize, Vec<&QuantileValue>)>> = vec![Vec::new(); gate.metrics.len()];
+    // Tail quantiles with too few samples for their value: candidates for the tail-share test.
+    let mut tail_candidates: Vec<(usize, usize)> = Vec::new();
     for e in &current.endpoints {
         let runs: Vec<&EndpointSummary> = baseline
             .iter()
@@ -103,7 +126,11 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
                     "the endpoint is not in the baseline runs".to_string(),
                 ))
             } else {
-                sample_status(q.0, cur, &base)
+                let status = sample_status(q.0, cur, &base);
+                if status.is_some() && q.0 >= TAIL_TEST_FROM {
+                    tail_candidates.push((pending.len(), qi));
+                }
+                status
             };
             match status {
                 Some((status, reason)) => {
@@ -115,9 +142,11 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             pending.push(Pending {
                 verdict: v,
                 test: None,
+                relative: None,
             });
         }
     }
+    let mut splits: Vec<(usize, Vec<usize>, Decomposition)> = Vec::new();
     for (qi, list) in gateable.iter().enumerate() {
         let groups: Vec<Vec<&QuantileValue>> = list.iter().map(|(_, b)| b.clone()).collect();
         let scale = stats::prior_scale(&groups);
@@ -137,6 +166,40 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
                 )));
             }
             pending[*i].test = outcome.map(Test::Latency);
+        }
+        // The service-wide factor of this quantile, over the baseline runs that have every
+        // gateable endpoint.
+        let indices: Vec<usize> = list.iter().map(|(i, _)| *i).collect();
+        let names: Vec<&str> = indices
+            .iter()
+            .map(|&i| pending[i].verdict.endpoint.as_str())
+            .collect();
+        let Some(now) = quantile_row(current, &names, qi) else {
+            continue;
+        };
+        let runs: Vec<Vec<&QuantileValue>> = baseline
+            .iter()
+            .filter_map(|run| quantile_row(run, &names, qi))
+            .collect();
+        if let Some(d) = shift::decompose(&now, &runs) {
+            for (&i, t) in indices.iter().zip(&d.relative) {
+                pending[i].relative.clone_from(t);
+            }
+            splits.push((qi, indices, d));
+        }
+    }
+    for &(i, qi) in &tail_candidates {
+        let endpoint = &pending[i].verdict.endpoint;
+        let Some(cur) = current.endpoint(endpoint) else {
+            continue;
+        };
+        let base: Vec<&crate::metrics::Histogram> = baseline
+            .iter()
+            .filter_map(|b| b.endpoint(endpoint))
+            .map(|e| &e.latency)
+            .collect();
+        if let Some(t) = tail::tail_test(gate.metrics[qi].0.0, &cur.latency, &base) {
+            pending[i].test = Some(Test::Tail(t));
         }
     }
     // Errors: per gated endpoint and class seen in either run.
@@ -158,37 +221,61 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             pending.push(error_pending(e, &runs, class, gate.error_rate));
         }
     }
-    // The family: Holm over increases (regressions) and, mirrored, over decreases.
-    let family: Vec<usize> = (0..pending.len())
-        .filter(|&i| {
-            pending[i]
-                .test
-                .as_ref()
-                .is_some_and(|t| t.in_family(gate.alpha))
-        })
-        .collect();
+    // The family: Holm over increases (regressions) and, mirrored, over decreases; a latency
+    // metric split by a service-wide factor adds its relative test.
+    let mut family: Vec<Hypothesis> = Vec::new();
+    for (i, p) in pending.iter().enumerate() {
+        if p.test.as_ref().is_some_and(|t| t.in_family(gate.alpha)) {
+            family.push(Hypothesis::Own(i));
+        }
+        if p.relative.is_some() {
+            family.push(Hypothesis::Relative(i));
+        }
+    }
+    let p_of = |h: Hypothesis| -> (f64, f64) {
+        match h {
+            Hypothesis::Own(i) => {
+                let t = test_of(&pending[i]);
+                (t.p_up(), t.p_down())
+            }
+            Hypothesis::Relative(i) => {
+                let t = pending[i]
+                    .relative
+                    .as_ref()
+                    .expect("listed with a relative test");
+                (t.p_up, t.p_down)
+            }
+        }
+    };
     let m = family.len().max(1) as f64;
-    let ups: Vec<f64> = family
-        .iter()
-        .map(|&i| test_of(&pending[i]).p_up())
-        .collect();
-    let downs: Vec<f64> = family
-        .iter()
-        .map(|&i| test_of(&pending[i]).p_down())
-        .collect();
+    let (ups, downs): (Vec<f64>, Vec<f64>) = family.iter().map(|&h| p_of(h)).unzip();
     let (holm_up, holm_down) = (stats::holm(&ups), stats::holm(&downs));
     let directional: Vec<f64> = ups.iter().zip(&downs).map(|(u, d)| u.min(*d)).collect();
     let q = stats::benjamini_hochberg(&directional);
-    let mut adjusted = vec![None; pending.len()];
-    for (k, &i) in family.iter().enumerate() {
-        adjusted[i] = Some((holm_up[k], holm_down[k], q[k]));
+    let mut adjusted: Vec<Option<Adjusted>> = vec![None; pending.len()];
+    let mut adjusted_relative: Vec<Option<Adjusted>> = vec![None; pending.len()];
+    for (k, &h) in family.iter().enumerate() {
+        let value = Some((holm_up[k], holm_down[k], q[k]));
+        match h {
+            Hypothesis::Own(i) => adjusted[i] = value,
+            Hypothesis::Relative(i) => adjusted_relative[i] = value,
+        }
     }
     let alpha_each = gate.alpha / m;
-    let metrics: Vec<MetricVerdict> = pending
+    let relatives: Vec<Option<LatencyOutcome>> =
+        pending.iter_mut().map(|p| p.relative.take()).collect();
+    let mut metrics: Vec<MetricVerdict> = pending
         .into_iter()
         .zip(adjusted)
         .map(|(p, adj)| decide(p, adj, gate.alpha, alpha_each, baseline.len()))
         .collect();
+    let shifts = apply_shifts(
+        &mut metrics,
+        &splits,
+        &relatives,
+        &adjusted_relative,
+        gate.alpha,
+    );
     let mut notable: Vec<usize> = (0..metrics.len())
         .filter(|&i| {
             let v = &metrics[i];
@@ -199,13 +286,182 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
         q(a).total_cmp(&q(b))
     });
-    let (verdict, reasons) = overall(&metrics);
+    let (verdict, mut reasons) = overall(&metrics);
+    reasons.splice(0..0, shifts.iter().map(shift_reason));
     Judgement {
         metrics,
         family_size: family.len() as u32,
         notable,
         verdict,
         reasons,
+        shifts,
+    }
+}
+
+/// One quantile of the named endpoints of a run, `None` when one is missing.
+fn quantile_row<'a>(
+    run: &'a RunSummary,
+    names: &[&str],
+    qi: usize,
+) -> Option<Vec<&'a QuantileValue>> {
+    names
+        .iter()
+        .map(|n| run.endpoint(n).map(|e| &e.quantiles[qi]))
+        .collect()
+}
+
+/// Tail quantiles from this one up get the tail-share test when their value cannot be gated.
+pub const TAIL_TEST_FROM: f64 = 0.75;
+
+/// Applies the service-wide factors to the decisions (see `compare::shift`): an endpoint that
+/// regressed relative to the other endpoints is a regression whatever the service did; a
+/// slowdown that only follows a uniform shift of every endpoint is inconclusive, because one
+/// run cannot tell an environment swing from a change that slows everything (unless the shift
+/// is beyond [`shift::SWING_CEILING`]). Tail-share regressions that follow a uniform shift are
+/// treated the same way. Returns the shifts beyond tolerance.
+fn apply_shifts(
+    metrics: &mut [MetricVerdict],
+    splits: &[(usize, Vec<usize>, Decomposition)],
+    relatives: &[Option<LatencyOutcome>],
+    adjusted: &[Option<Adjusted>],
+    alpha: f64,
+) -> Vec<ServiceShift> {
+    let mut shifts = Vec::new();
+    for (_, indices, d) in splits {
+        let tolerance = metrics[indices[0]].tolerance;
+        let limit = (1.0 + tolerance).ln();
+        let relative = |i: usize| relatives[i].as_ref().zip(adjusted[i]);
+        // Endpoints that regressed beyond the others: a regression whatever the shift.
+        for &i in indices {
+            let Some((t, (up, _, q))) = relative(i) else {
+                continue;
+            };
+            let v = &mut metrics[i];
+            if up <= alpha && t.ratio() >= 1.0 + tolerance && v.status != MetricStatus::Regression {
+                v.status = MetricStatus::Regression;
+                v.p_adjusted = Some(up);
+                v.q_value = Some(q);
+                v.reason = format!(
+                    "{} beyond the other endpoints, which moved {} together: beyond the +{:.0}% tolerance and unlikely to be noise (Holm-adjusted p = {}, 90% CI {})",
+                    change(t.ratio()),
+                    change(d.current.exp()),
+                    tolerance * 100.0,
+                    p_value(up),
+                    ci_text(t.ci90)
+                );
+            }
+        }
+        if d.current.abs() < limit {
+            continue;
+        }
+        let ratios: Vec<f64> = indices.iter().filter_map(|&i| metrics[i].ratio).collect();
+        let range = Range {
+            low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        };
+        // Uniform: no endpoint stayed significantly behind the shift.
+        let behind = indices.iter().any(|&i| {
+            relative(i).is_some_and(|(t, (up, down, _))| {
+                if d.current > 0.0 {
+                    down <= alpha && t.ratio() <= 1.0 / (1.0 + tolerance)
+                } else {
+                    up <= alpha && t.ratio() >= 1.0 + tolerance
+                }
+            })
+        });
+        let status = if d.current < 0.0 {
+            ShiftStatus::Faster
+        } else if behind {
+            ShiftStatus::Partial
+        } else if d.current >= (1.0 + shift::SWING_CEILING).ln() {
+            ShiftStatus::BeyondSwings
+        } else {
+            ShiftStatus::Uniform
+        };
+        let label = metrics[indices[0]].label.clone();
+        if status == ShiftStatus::Uniform {
+            for &i in indices {
+                let endpoint_regressed = relative(i)
+                    .is_some_and(|(t, (up, _, _))| up <= alpha && t.ratio() >= 1.0 + tolerance);
+                let v = &mut metrics[i];
+                if v.status == MetricStatus::Regression && !endpoint_regressed {
+                    v.status = MetricStatus::Inconclusive;
+                    v.reason = format!(
+                        "{} with every endpoint ({} to {} at {label}): a service-wide shift, which one run cannot tell from an environment swing; a re-measurement (`gate.confirm`) or a paired comparison against the base branch's deployment settles it",
+                        change(v.ratio.unwrap_or(1.0)),
+                        change(range.low),
+                        change(range.high)
+                    );
+                }
+            }
+        }
+        shifts.push(ServiceShift {
+            quantile: match metrics[indices[0]].metric {
+                Metric::Latency { quantile } => quantile,
+                _ => 0.0,
+            },
+            label,
+            ratio: d.current.exp(),
+            range,
+            endpoints: indices.len() as u32,
+            status,
+        });
+    }
+    // Tail-share regressions that follow a uniform shift of the medians.
+    if shifts.iter().any(|s| s.status == ShiftStatus::Uniform) {
+        let shares: Vec<f64> = metrics
+            .iter()
+            .filter_map(|m| match &m.detail {
+                Some(Detail::TailShare(t)) => Some(t.share_ratio.ln()),
+                _ => None,
+            })
+            .collect();
+        let typical = stats::median(&shares).exp();
+        for v in metrics.iter_mut() {
+            let Some(Detail::TailShare(t)) = &v.detail else {
+                continue;
+            };
+            if v.status == MetricStatus::Regression
+                && shares.len() >= shift::MIN_ENDPOINTS
+                && t.share_ratio < tail::SHARE_RATIO * typical
+            {
+                v.status = MetricStatus::Inconclusive;
+                v.reason = format!(
+                    "{} of responses beyond the baseline's tail, ×{:.1} its share, like the other endpoints' tails in a service-wide shift: a re-measurement (`gate.confirm`) or a paired comparison settles it",
+                    percent(t.share_current),
+                    t.share_ratio
+                );
+            }
+        }
+    }
+    shifts
+}
+
+fn ci_text((low, high): (f64, f64)) -> String {
+    format!("[{}, {}]", change(low), change(high))
+}
+
+/// The headline line of a service-wide shift.
+fn shift_reason(s: &ServiceShift) -> String {
+    let what = format!(
+        "every endpoint {} at {} ({} to {}): a service-wide shift",
+        change(s.ratio),
+        s.label,
+        change(s.range.low),
+        change(s.range.high)
+    );
+    match s.status {
+        ShiftStatus::Uniform => format!(
+            "{what}. One run cannot tell an environment swing from a change that slows everything: slowdowns that only follow it do not block until a re-measurement (`gate.confirm`) or a paired comparison shows it holds"
+        ),
+        ShiftStatus::BeyondSwings => format!(
+            "{what}, larger than the +{:.0}% a restarted service swings between runs: it blocks",
+            shift::SWING_CEILING * 100.0
+        ),
+        ShiftStatus::Partial => format!(
+            "{what} for most endpoints, but some stayed behind it: not service-wide, so regressions stand"
+        ),
+        ShiftStatus::Faster => format!("{what}, faster: does not block"),
     }
 }
 
@@ -365,6 +621,7 @@ fn error_pending(
     Pending {
         verdict,
         test: Some(Test::Error(t)),
+        relative: None,
     }
 }
 
@@ -380,6 +637,7 @@ fn decide(
     let Pending {
         verdict: mut v,
         test,
+        ..
     } = pending;
     match test {
         None => {
@@ -391,7 +649,65 @@ fn decide(
         }
         Some(Test::Latency(t)) => decide_latency(v, &t, adjusted, alpha, alpha_each, runs),
         Some(Test::Error(t)) => decide_error(v, &t, adjusted, alpha, alpha_each),
+        Some(Test::Tail(t)) => decide_tail(v, &t, adjusted, alpha),
     }
+}
+
+/// A tail quantile too thinly sampled to gate its value, judged by the share of responses
+/// beyond the baseline's tail shape: a regression when that share at least doubled
+/// ([`tail::SHARE_RATIO`]) and the increase is unlikely to be noise; otherwise the metric keeps
+/// its report-only (or inconclusive) status, with the share in its reason.
+fn decide_tail(
+    mut v: MetricVerdict,
+    t: &TailOutcome,
+    adjusted: Option<(f64, f64, f64)>,
+    alpha: f64,
+) -> MetricVerdict {
+    let (up, down, q) = adjusted.expect("tail tests are always in the family");
+    let ratio = t.ratio();
+    v.p_value = Some(if t.diff >= 0.0 { t.p_up } else { t.p_down });
+    v.p_adjusted = Some(up);
+    v.q_value = Some(q);
+    v.detail = Some(Detail::TailShare(TailShareDetail {
+        tail_to_median: t.tail_to_median,
+        above_current: t.above_current,
+        responses_current: t.responses_current,
+        share_current: t.share_current,
+        share_baseline: t.share_baseline,
+        share_ratio: ratio,
+        share_ratio_ci90: Range {
+            low: t.ci90.0,
+            high: t.ci90.1,
+        },
+        standard_error: t.se,
+        degrees_of_freedom: t.df,
+        share_ratio_needed: tail::SHARE_RATIO,
+    }));
+    let shares = format!(
+        "{} of responses beyond the baseline's {} shape ({:.1}× the run's median) against {}",
+        percent(t.share_current),
+        v.label,
+        t.tail_to_median,
+        percent(t.share_baseline)
+    );
+    if up <= alpha && ratio >= tail::SHARE_RATIO {
+        v.status = MetricStatus::Regression;
+        v.reason = format!(
+            "{shares} in the baseline runs: ×{ratio:.1}, a tail regression unlikely to be noise (Holm-adjusted p = {}; {} itself has too few samples to gate)",
+            p_value(up),
+            v.label
+        );
+    } else {
+        let what = if down <= alpha && ratio <= 1.0 / tail::SHARE_RATIO {
+            "fewer slow responses"
+        } else if ratio >= tail::SHARE_RATIO {
+            "more, but not significantly"
+        } else {
+            "no tail regression"
+        };
+        v.reason = format!("{}; tail test: {shares} (×{ratio:.1}), {what}", v.reason);
+    }
+    v
 }
 
 fn decide_latency(
@@ -728,6 +1044,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         bands: Vec::new(),
         notable: Vec::new(),
         notes,
+        service_shifts: Vec::new(),
     };
     let mut judged = None;
     if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {
@@ -763,6 +1080,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         }
         comparison.metrics = j.metrics;
         comparison.notable = j.notable;
+        comparison.service_shifts = j.shifts;
         judged = Some((j.verdict, j.reasons));
     }
     comparison.overall = overall_verdict(&comparison, trusted, base_verdict, judged);
@@ -937,6 +1255,155 @@ mod tests {
 
     fn baseline(n: u64) -> Vec<Spec> {
         (1..=n).map(spec).collect()
+    }
+
+    const FIVE: [(&str, f64); 5] = [
+        ("a", 3_000.0),
+        ("b", 4_000.0),
+        ("c", 5_000.0),
+        ("d", 6_000.0),
+        ("e", 8_000.0),
+    ];
+
+    /// Like [`run`], with endpoint `slow.0` scaled by `slow.1` and, of its requests, a share
+    /// `tail.0` getting `tail.1` µs added.
+    fn run_changed(spec: Spec, slow: (usize, f64), tail: (f64, f64)) -> RunData {
+        let mut endpoints = FIVE;
+        endpoints[slow.0].1 *= slow.1;
+        let mut data = run(spec, &endpoints);
+        if tail.0 > 0.0 {
+            let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x5eed);
+            for i in &mut data.endpoints[slow.0].intervals {
+                let mut h = Histogram::new();
+                for &(v, n) in &i.latency {
+                    for _ in 0..n {
+                        let extra = if rng.f64() < tail.0 { tail.1 } else { 0.0 };
+                        h.record_us(v + extra as u64);
+                    }
+                }
+                *i = IntervalData::new(i.index, i.requests, i.errors.clone(), &h);
+            }
+        }
+        data
+    }
+
+    fn judge_five(current: &RunData, per_second: u64) -> Judgement {
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = (1..=5)
+            .map(|seed| {
+                let mut s = spec(seed);
+                s.per_second = per_second;
+                run(s, &FIVE).summarize(&gate)
+            })
+            .collect();
+        judge(&current.summarize(&gate), &b, &gate)
+    }
+
+    fn five(seed: u64, per_second: u64, scale: f64) -> Spec {
+        Spec {
+            per_second,
+            scale,
+            ..spec(seed)
+        }
+    }
+
+    #[test]
+    fn a_service_wide_swing_is_named_and_does_not_block() {
+        let j = judge_five(&run_changed(five(100, 400, 1.3), (0, 1.0), (0.0, 0.0)), 400);
+        assert_eq!(j.verdict, Verdict::Inconclusive, "{:#?}", j.reasons);
+        assert!(
+            j.metrics
+                .iter()
+                .all(|m| m.status != MetricStatus::Regression)
+        );
+        let p50 = j
+            .shifts
+            .iter()
+            .find(|s| s.label == "p50")
+            .expect("a p50 shift");
+        assert_eq!(p50.status, ShiftStatus::Uniform);
+        assert!((p50.ratio - 1.3).abs() < 0.03, "{p50:?}");
+        assert_eq!(p50.endpoints, 5);
+        assert!(
+            j.reasons[0].starts_with("every endpoint +3"),
+            "{:#?}",
+            j.reasons
+        );
+        assert!(
+            j.reasons[0].contains("service-wide shift"),
+            "{}",
+            j.reasons[0]
+        );
+    }
+
+    #[test]
+    fn one_endpoint_slower_inside_a_swing_still_regresses() {
+        for swing in [0.8, 1.0, 1.3] {
+            let j = judge_five(
+                &run_changed(five(100, 400, swing), (2, 1.25), (0.0, 0.0)),
+                400,
+            );
+            assert_eq!(
+                j.verdict,
+                Verdict::Regression,
+                "swing {swing}: {:#?}",
+                j.reasons
+            );
+            assert_eq!(
+                status(&j, "c", "p50"),
+                MetricStatus::Regression,
+                "swing {swing}"
+            );
+            for other in ["a", "b", "d", "e"] {
+                assert_ne!(
+                    status(&j, other, "p50"),
+                    MetricStatus::Regression,
+                    "{other}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_shift_beyond_the_swings_blocks() {
+        let j = judge_five(&run_changed(five(100, 400, 1.7), (0, 1.0), (0.0, 0.0)), 400);
+        assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert!(
+            j.shifts
+                .iter()
+                .all(|s| s.status == ShiftStatus::BeyondSwings),
+            "{:#?}",
+            j.shifts
+        );
+    }
+
+    #[test]
+    fn a_tail_regression_is_caught_below_the_samples_a_tail_quantile_needs() {
+        // 30/s for 60 s: 1,800 responses, too few to gate p95 (4,000) or p99 (20,000).
+        let j = judge_five(
+            &run_changed(five(100, 30, 1.0), (2, 1.0), (0.1, 40_000.0)),
+            30,
+        );
+        assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        let m = j
+            .metrics
+            .iter()
+            .find(|m| m.endpoint == "c" && m.label == "p95")
+            .expect("c p95");
+        assert_eq!(m.status, MetricStatus::Regression, "{m:#?}");
+        let Some(Detail::TailShare(t)) = &m.detail else {
+            panic!("judged by its tail share: {m:#?}")
+        };
+        assert!(t.share_ratio > 2.0, "{t:?}");
+        // The same volume unchanged: no tail regression anywhere.
+        let j = judge_five(&run_changed(five(100, 30, 1.0), (2, 1.0), (0.0, 0.0)), 30);
+        assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert!(
+            j.metrics
+                .iter()
+                .any(|m| matches!(m.detail, Some(Detail::TailShare(_)))),
+            "tail tests ran"
+        );
     }
 
     #[test]

@@ -168,10 +168,15 @@ impl RunData {
                     let ps: Vec<f64> = gate.metrics.iter().map(|(q, _)| q.0).collect();
                     let quantiles =
                         stats::quantile_values(&e.intervals, span, self.interval_ms, block_ms, &ps);
+                    let mut latency = Histogram::new();
+                    for i in &e.intervals {
+                        i.add_latency_to(&mut latency);
+                    }
                     EndpointSummary {
                         name: e.name.clone(),
                         requests: e.intervals.iter().map(|i| i.requests).sum(),
                         quantiles,
+                        latency,
                         blocks: error_blocks(&e.intervals, span, self.interval_ms, block_ms),
                     }
                 })
@@ -205,6 +210,8 @@ pub struct EndpointSummary {
     pub requests: u64,
     /// Per gated quantile, in the order of `gate.metrics`.
     pub quantiles: Vec<QuantileValue>,
+    /// Latency of the measured phase's responses (for the tail-share test).
+    pub latency: Histogram,
     /// Requests and errors per time block (for over-dispersion).
     pub blocks: Vec<BlockCounts>,
 }

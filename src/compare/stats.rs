@@ -76,6 +76,10 @@ pub struct QuantileValue {
     /// `p(1−p) / (n·(f(Q)·Q)²)`, with the density `f` read off the run's own histogram (the
     /// slope of `ln Q` around `p`), times [`SAMPLING_INFLATION`].
     pub sampling_variance: f64,
+    /// Subtracted from `ln value` by [`QuantileValue::log_value`]: 0 for a run as measured;
+    /// the run's service-wide factor when the value is compared relative to the other
+    /// endpoints (see `compare::shift`).
+    pub log_shift: f64,
 }
 
 /// The within-run variance of a run's log-quantile, from time blocks.
@@ -90,9 +94,19 @@ pub struct Within {
 }
 
 impl QuantileValue {
-    /// `ln` of the value in µs.
+    /// `ln` of the value in µs, less [`QuantileValue::log_shift`].
     pub fn log_value(&self) -> Option<f64> {
-        self.value_us.map(|v| (v.max(1) as f64).ln())
+        self.value_us
+            .map(|v| (v.max(1) as f64).ln() - self.log_shift)
+    }
+
+    /// The same value, `shift` lower on the log scale (see [`QuantileValue::log_shift`]).
+    #[must_use]
+    pub fn shifted(&self, shift: f64) -> Self {
+        Self {
+            log_shift: self.log_shift + shift,
+            ..self.clone()
+        }
     }
 
     /// True with `n·(1−p) ≥ 200`.
@@ -144,6 +158,7 @@ pub fn quantile_values(
                 value_us: whole.quantile_us(p),
                 within: within.flatten(),
                 sampling_variance: sampling_variance(&whole, p),
+                log_shift: 0.0,
             }
         })
         .collect()
@@ -548,6 +563,7 @@ mod tests {
                 block_intervals: 10,
             }),
             sampling_variance: 1e-5,
+            log_shift: 0.0,
         }
     }
 
@@ -606,6 +622,7 @@ mod tests {
             value_us: None,
             within: None,
             sampling_variance: 0.0,
+            log_shift: 0.0,
         };
         let full = value(1000, 1e-5);
         assert!(latency_test(&empty, &[&full], 1.0).is_none());

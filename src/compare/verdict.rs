@@ -45,6 +45,45 @@ pub struct Comparison {
     pub notable: Vec<usize>,
     /// Plain-word remarks (few baseline runs, runs of another runner class left out, …).
     pub notes: Vec<String>,
+    /// Quantiles at which every endpoint moved together beyond the tolerance (see
+    /// `compare::shift`); absent in files written before it existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub service_shifts: Vec<ServiceShift>,
+}
+
+/// Every endpoint moving together at one quantile, beyond its tolerance: on a real service
+/// usually an environment swing (a slower node, a cold deployment), sometimes a change that
+/// slows every endpoint. One run cannot tell the two apart.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceShift {
+    /// The quantile, 0–1.
+    pub quantile: f64,
+    /// Short label: `p50`.
+    pub label: String,
+    /// The service-wide factor: the median endpoint's change (current ÷ baseline).
+    pub ratio: f64,
+    /// The smallest and the largest endpoint change.
+    pub range: Range,
+    /// Endpoints it was measured over.
+    pub endpoints: u32,
+    /// How the gate treated it.
+    pub status: ShiftStatus,
+}
+
+/// How the gate treated a service-wide shift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ShiftStatus {
+    /// Every endpoint moved with it: slowdowns that only follow it are inconclusive until a
+    /// re-measurement (confirmation) or a paired comparison shows whether it holds.
+    Uniform,
+    /// Larger than the swings a restarted service shows between runs: regressions block.
+    BeyondSwings,
+    /// Some endpoints did not move with it: not service-wide, regressions stand.
+    Partial,
+    /// Faster: never blocks.
+    Faster,
 }
 
 /// The overall verdict and why.
@@ -318,6 +357,36 @@ pub enum Detail {
     ErrorRate(ErrorDetail),
     /// A capacity search's sustainable rate.
     Capacity(CapacityDetail),
+    /// A tail quantile with too few samples to gate its value, judged by the share of
+    /// responses beyond the baseline's tail (see `compare::tail`).
+    TailShare(TailShareDetail),
+}
+
+/// How a tail was compared through the share of responses beyond the baseline's tail shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TailShareDetail {
+    /// The baseline runs' typical ratio of the quantile to the median: a response counts as
+    /// beyond the tail above this many times its run's median.
+    pub tail_to_median: f64,
+    /// Responses of the current run beyond the tail.
+    pub above_current: u64,
+    /// Responses of the current run.
+    pub responses_current: u64,
+    /// Share of the current run's responses beyond the tail.
+    pub share_current: f64,
+    /// The baseline runs' share (geometric mean).
+    pub share_baseline: f64,
+    /// Current share ÷ baseline share.
+    pub share_ratio: f64,
+    /// 90% confidence interval of `share_ratio`.
+    pub share_ratio_ci90: Range,
+    /// Standard error of `ln share_ratio`.
+    pub standard_error: f64,
+    /// Degrees of freedom of the Student-t.
+    pub degrees_of_freedom: f64,
+    /// `share_ratio` needed for a regression.
+    pub share_ratio_needed: f64,
 }
 
 /// How a sustainable rate was compared (on the log scale, like latency).
