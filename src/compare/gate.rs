@@ -728,6 +728,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         bands: Vec::new(),
         notable: Vec::new(),
         notes,
+        confirmation: None,
     };
     let mut judged = None;
     if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {

@@ -45,6 +45,11 @@ pub struct Comparison {
     pub notable: Vec<usize>,
     /// Plain-word remarks (few baseline runs, runs of another runner class left out, …).
     pub notes: Vec<String>,
+    /// When the run would have blocked and was measured again: both runs' side of what
+    /// failed, and whether it held (absent when no confirmation run was made; files written
+    /// before confirmation existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<super::confirm::Confirmation>,
 }
 
 /// The overall verdict and why.
