@@ -15,8 +15,8 @@ use super::verdict::{
 };
 use crate::report::format::{change, percent};
 
-/// What a confirmation run found, kept in [`Comparison::confirmation`]. Present only when a
-/// confirmation run was made (its absence means there was none).
+/// What a confirmation run found: the `confirmation` section of a comparison, present only
+/// when a confirmation run was made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Confirmation {
@@ -263,13 +263,8 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         second.overall.verdict,
         Verdict::Untrusted | Verdict::Incompatible
     );
-    let verdict = rule(
-        metric_pairs
-            .iter()
-            .chain(&threshold_pairs)
-            .map(|(_, p)| *p),
-    )
-    .unwrap_or(first.overall.verdict);
+    let verdict = rule(metric_pairs.iter().chain(&threshold_pairs).map(|(_, p)| *p))
+        .unwrap_or(first.overall.verdict);
     let outcome = match (judged, verdict) {
         (false, _) => ConfirmationOutcome::NotJudged,
         (true, Verdict::Regression) => ConfirmationOutcome::Held,
@@ -399,7 +394,11 @@ impl ConfirmedMetric {
 impl ConfirmedThreshold {
     /// `threshold all p99 ≤ 250ms: first run 312ms, second 120ms`.
     pub fn both_runs(&self) -> String {
-        let relation = if self.unit == Unit::PerSec { "≥" } else { "≤" };
+        let relation = if self.unit == Unit::PerSec {
+            "≥"
+        } else {
+            "≤"
+        };
         format!(
             "threshold {} {} {relation} {}: first run {}, second {}",
             self.scope,
@@ -454,7 +453,8 @@ fn confirmed_overall(
         .filter(|m| {
             first_only(
                 m.held,
-                m.first.is_some_and(|r| r.status == MetricStatus::Regression),
+                m.first
+                    .is_some_and(|r| r.status == MetricStatus::Regression),
             )
         })
         .map(ConfirmedMetric::both_runs)
@@ -486,7 +486,12 @@ fn confirmed_overall(
         // The first run's own reasons for what held (the test behind each), then both runs.
         for m in metrics.iter().filter(|m| m.held) {
             let prefix = format!("{} {}: ", m.endpoint, m.label);
-            if let Some(r) = first.overall.reasons.iter().find(|r| r.starts_with(&prefix)) {
+            if let Some(r) = first
+                .overall
+                .reasons
+                .iter()
+                .find(|r| r.starts_with(&prefix))
+            {
                 reasons.push(format!(
                     "{r}; re-measured: {}",
                     metric_value(m.metric, m.unit, m.second.as_ref())
@@ -609,7 +614,10 @@ mod tests {
                 .map(|t| format!("threshold {} {}", t.scope, t.label)),
         );
         let verdict = if reasons.is_empty() {
-            if metrics.iter().any(|m| m.status == MetricStatus::Inconclusive) {
+            if metrics
+                .iter()
+                .any(|m| m.status == MetricStatus::Inconclusive)
+            {
                 Verdict::Inconclusive
             } else {
                 Verdict::Pass
@@ -653,7 +661,10 @@ mod tests {
 
     fn two(a: (MetricStatus, f64), b: (MetricStatus, f64)) -> Comparison {
         comparison(
-            vec![metric("get customer", a.0, a.1), metric("add json", b.0, b.1)],
+            vec![
+                metric("get customer", a.0, a.1),
+                metric("add json", b.0, b.1),
+            ],
             Vec::new(),
         )
     }
@@ -666,7 +677,10 @@ mod tests {
             (&[p(true, true)], Some(Verdict::Regression)),
             (&[p(true, false)], Some(Verdict::Inconclusive)),
             (&[p(false, true)], Some(Verdict::Inconclusive)),
-            (&[p(true, false), p(false, true)], Some(Verdict::Inconclusive)),
+            (
+                &[p(true, false), p(false, true)],
+                Some(Verdict::Inconclusive),
+            ),
             (&[p(true, false), p(true, true)], Some(Verdict::Regression)),
         ];
         for (pairs, expected) in cases {
