@@ -567,7 +567,8 @@ async fn confirm_before_blocking(
             };
             let combined = combine(first, &second, &path)?;
             if combined.confirmation.is_some() {
-                eprintln!("confirmation run (results {}):", path.display());
+                eprintln!("confirmation results read from {}", path.display());
+                println!("confirmation run:");
                 print!("{}", terminal::summary(&second));
                 super::print_verdict(&verdict::comparison(&combined));
             }
@@ -595,6 +596,7 @@ async fn confirm_before_blocking(
             };
             super::write_results(&path, &second)?;
             eprintln!("confirmation results written to {}", path.display());
+            println!("confirmation run:");
             print!("{}", terminal::summary(&second));
             let combined = combine(first, &second, &path)?;
             super::print_verdict(&verdict::comparison(&combined));
