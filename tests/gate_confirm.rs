@@ -230,4 +230,37 @@ fn a_regression_blocks_only_when_it_holds_on_re_measurement() {
     let all = text(&o);
     assert_eq!(o.status.code(), Some(0), "{all}");
     assert!(all.contains("did not hold on re-measurement"), "{all}");
+
+    // And in the gate's report mode (the sharded workflow's final job), given the confirmation
+    // run's results; without them it cannot measure again, says so, and blocks.
+    let report = |results: &str, extra: &[&str]| {
+        assert_cmd::Command::cargo_bin("loadgate")
+            .unwrap()
+            .env_clear()
+            .arg("gate")
+            .arg(f.path("profile.yaml"))
+            .args(["--mode", "report", "--comment", "never"])
+            .arg("--baseline")
+            .arg(f.path("baseline.json"))
+            .arg("--results")
+            .arg(f.path(results))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let confirmation = f.path("once/results.confirm.json");
+    let o = report(
+        "once/results.json",
+        &["--confirmation", confirmation.to_str().unwrap()],
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    assert!(all.contains("did not hold on re-measurement"), "{all}");
+    let o = report("twice/results.json", &["--confirm", "on"]);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(
+        all.contains("`mode: report` cannot measure again: pass a confirmation run's results"),
+        "{all}"
+    );
 }

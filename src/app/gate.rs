@@ -546,10 +546,9 @@ async fn confirm_before_blocking(
             let Some(spec) = &c.settings.confirmation else {
                 let mut first = first;
                 if enabled && compare::needs_confirmation(&first) {
-                    first.notes.push(
-                        "confirmation is on, but `mode: report` cannot measure again: pass a confirmation run's results as `confirmation` (with shards: run the matrix again and pass its results); the first run's verdict stands"
-                            .into(),
-                    );
+                    let note = "confirmation is on, but `mode: report` cannot measure again: pass a confirmation run's results as `confirmation` (with shards: run the matrix again and pass its results); the first run's verdict stands";
+                    eprintln!("note: {note}");
+                    first.notes.push(note.into());
                 }
                 return Ok((first, None));
             };
