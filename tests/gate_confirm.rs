@@ -16,7 +16,7 @@ use support::Target;
 
 /// One endpoint that takes 40 ms; the slow runs add 60 ms (2.5×). p50 alone is gated, with a
 /// tolerance wide enough for a busy test machine: the contract is under test, not the noise.
-const PROFILE: &str = r#"
+const PROFILE: &str = r"
 version: 1
 name: confirm-e2e
 wait_for: { path: /ready, timeout: 10s }
@@ -29,7 +29,7 @@ requests:
     get: /delay/40
 gate:
   metrics: { p50: 25% }
-"#;
+";
 
 const EXTRA: Duration = Duration::from_millis(60);
 
@@ -201,7 +201,7 @@ fn a_regression_blocks_only_when_it_holds_on_re_measurement() {
 
     // The command line's default is off: the first run blocks, and nothing is measured again.
     let (o, target) = step(&f, "off/results.json", &["--mode", "gate"], |t| {
-        t.slow_for_runs(1, EXTRA)
+        t.slow_for_runs(1, EXTRA);
     });
     let all = text(&o);
     assert_eq!(o.status.code(), Some(1), "{all}");

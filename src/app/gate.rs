@@ -476,11 +476,9 @@ struct Confirming<'a> {
 /// action's default) and off when nothing asks (the command line).
 fn confirm_enabled(choice: Option<ConfirmChoice>, profile: Option<Confirm>) -> bool {
     match (choice, profile) {
-        (Some(ConfirmChoice::On), _) => true,
-        (Some(ConfirmChoice::Off), _) => false,
+        (Some(ConfirmChoice::On), _) | (Some(ConfirmChoice::Auto), None) => true,
+        (Some(ConfirmChoice::Off), _) | (None, None) => false,
         (_, Some(p)) => p == Confirm::On,
-        (Some(ConfirmChoice::Auto), None) => true,
-        (None, None) => false,
     }
 }
 
