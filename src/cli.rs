@@ -143,6 +143,10 @@ pub struct CompareArgs {
     /// in the results, when that file exists).
     #[arg(long, env = "LOADGATE_PROFILE")]
     pub profile: Option<PathBuf>,
+    /// Results of a confirmation run (the same profile, measured again): when the run would
+    /// block, it blocks only on what also failed in this one.
+    #[arg(long, env = "LOADGATE_CONFIRMATION", value_name = "RESULTS")]
+    pub confirmation: Option<PathBuf>,
 }
 
 /// `loadgate gate`. Every flag may also come from the action input of the same name
@@ -190,6 +194,17 @@ pub struct GateArgs {
     /// pattern for fork PRs). Input `pr-number`.
     #[arg(long)]
     pub pr_number: Option<String>,
+    /// Confirmation before blocking: `on` (a run that would block is measured again, and
+    /// blocks only on what fails in both runs; `--confirm` alone), `off`, or `auto` (the
+    /// profile's `gate.confirm`, else on; the action's default). Unset: the profile's
+    /// `gate.confirm`, else off. Input `confirm`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "on", value_name = "on|off|auto")]
+    pub confirm: Option<String>,
+    /// With `--mode report`: the results of a confirmation run made elsewhere (a file, or a
+    /// glob of shard files that are merged), combined with `--results` when they would block.
+    /// Input `confirmation`.
+    #[arg(long)]
+    pub confirmation: Option<String>,
 }
 
 /// `loadgate report`.
@@ -215,6 +230,10 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
+    /// Results of a confirmation run, combined with the run's when it would block (needs
+    /// `--baseline` to judge both).
+    #[arg(long, env = "LOADGATE_CONFIRMATION", value_name = "RESULTS")]
+    pub confirmation: Option<PathBuf>,
 }
 
 /// Formats of `loadgate report`.

@@ -285,6 +285,19 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     let s = step(&ws, &github, "pull_request", PR_SYNC, &slow.url());
     assert_eq!(s.code, 1, "{}\n{}", s.stderr, s.stdout);
     assert_eq!(s.outputs["verdict"], "regression");
+    // The action confirms before blocking by default (input `confirm: auto`): measured twice,
+    // the regression held, and the confirmation run's results are an output.
+    assert!(
+        Path::new(&s.outputs["confirmation-results"]).is_file(),
+        "{:?}",
+        s.outputs
+    );
+    assert!(
+        s.stderr
+            .contains("measuring again to confirm before blocking"),
+        "{}",
+        s.stderr
+    );
     assert!(
         s.stdout
             .contains("::error title=loadgate%3A get customer p50 regressed::"),
@@ -295,6 +308,13 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     assert_eq!(comments.len(), 1, "updated, not a second comment");
     assert_eq!(comments[0].0, *id);
     assert!(comments[0].2.contains("Regression"), "{}", comments[0].2);
+    assert!(
+        comments[0]
+            .2
+            .contains("the regression held on re-measurement"),
+        "{}",
+        comments[0].2
+    );
     assert!(
         github
             .request_lines()

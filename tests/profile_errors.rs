@@ -130,6 +130,7 @@ broken! {
     bad_value_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p95: 3 }}\n");
     unknown_key_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p59: 3s }}\n");
     bad_tolerance_of_a_gate_metric: format!("{GOOD}gate:\n  metrics: {{ p95: 5 }}\n");
+    unknown_gate_confirm_value: format!("{GOOD}gate:\n  confirm: twice\n");
     unknown_feed_mode: format!("{GOOD}data:\n  users: {{ file: users.csv, mode: randm }}\n");
     typed_json_field_with_an_unknown_variable: GOOD.replace("get: /", "post: /\n    json: { a: \"{{ nope }}\" }");
     unknown_filter: GOOD.replace("get: /", "get: \"/x/{{ 1 | nosuchfilter }}\"");
@@ -236,4 +237,25 @@ gate:
     .unwrap_err()
     .to_string();
     assert!(err.contains("unknown variable `envv`"), "{err}");
+}
+
+#[test]
+fn gate_confirm_is_on_or_off_and_unset_by_default() {
+    use loadgate::profile::Confirm;
+    let confirm = |value: &str| {
+        let yaml = format!("{GOOD}gate:\n  confirm: {value}\n");
+        Profile::from_yaml(&yaml, "profile.yaml")
+            .unwrap()
+            .gate
+            .confirm
+    };
+    assert_eq!(confirm("on"), Some(Confirm::On));
+    assert_eq!(confirm("off"), Some(Confirm::Off));
+    assert_eq!(
+        Profile::from_yaml(GOOD, "profile.yaml")
+            .unwrap()
+            .gate
+            .confirm,
+        None
+    );
 }

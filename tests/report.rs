@@ -453,3 +453,154 @@ fn a_user_template_replaces_the_markdown_and_can_include_the_built_in_one() {
         Renderer::with_markdown_template("mine.md", "{% if %}".into()).expect_err("syntax error");
     assert!(err.to_string().contains("mine.md"), "{err}");
 }
+
+/// A run that would block, measured again (confirmation before blocking): `confirmed` when the
+/// confirmation run is 30% slower too, `not_confirmed` when it is normal. The `all` p99 limit
+/// of 45ms is breached by the slow runs only, so a threshold is confirmed (or not) as well.
+fn confirmation_case(name: &str) -> &'static Case {
+    static CASES: std::sync::LazyLock<Vec<(&'static str, Case)>> = std::sync::LazyLock::new(|| {
+        let b = baseline(5);
+        let first = judge(slowed(100, "get customer", 1.3), Some(&b), 45);
+        ["confirmed", "not_confirmed"]
+            .into_iter()
+            .map(|name| {
+                let second = if name == "confirmed" {
+                    slowed(101, "get customer", 1.3)
+                } else {
+                    common::run(&common::Spec::new(101))
+                };
+                let second = judge(second, Some(&b), 45);
+                let comparison = loadgate::compare::confirm(&first.comparison, &second.comparison);
+                (
+                    name,
+                    Case {
+                        result: first.result.clone(),
+                        comparison,
+                    },
+                )
+            })
+            .collect()
+    });
+    &CASES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+        .1
+}
+
+#[test]
+fn a_confirmation_run_shows_in_every_rendering() {
+    use loadgate::compare::{ConfirmationOutcome, MetricStatus};
+    for (name, verdict, outcome) in [
+        ("confirmed", Verdict::Regression, ConfirmationOutcome::Held),
+        (
+            "not_confirmed",
+            Verdict::Inconclusive,
+            ConfirmationOutcome::DidNotHold,
+        ),
+    ] {
+        let c = confirmation_case(name);
+        let conf = c.comparison.confirmation.as_ref().expect("confirmed");
+        assert_eq!(c.comparison.overall.verdict, verdict, "{name}");
+        assert_eq!(conf.outcome, outcome, "{name}");
+        assert_eq!(conf.first_verdict, Verdict::Regression, "{name}");
+        // The slowed endpoint's p50 and the `all` p99 limit failed in the first run.
+        assert!(
+            conf.metrics
+                .iter()
+                .any(|m| m.endpoint == "get customer" && m.label == "p50"),
+            "{name}: {conf:#?}"
+        );
+        assert_eq!(conf.thresholds.len(), 1, "{name}: {conf:#?}");
+        if name == "not_confirmed" {
+            assert!(
+                c.comparison
+                    .metrics
+                    .iter()
+                    .all(|m| m.status != MetricStatus::Regression)
+            );
+            assert!(
+                c.comparison.overall.summary.starts_with(
+                    "the regression did not hold on re-measurement (get customer p50: first run +"
+                ),
+                "{}",
+                c.comparison.overall.summary
+            );
+        }
+        insta::assert_snapshot!(format!("{name}.md"), render(c, Format::Markdown));
+        insta::assert_snapshot!(format!("{name}.junit.xml"), render(c, Format::Junit));
+        insta::assert_snapshot!(format!("{name}.txt"), render(c, Format::Terminal));
+        insta::assert_snapshot!(
+            format!("{name}.html"),
+            html_without_svg(&render(c, Format::Html))
+        );
+        // The JSON's confirmation section, its numbers rounded (the snapshot is about the shape
+        // and the decisions; the schema test checks the rest).
+        let mut json: serde_json::Value =
+            serde_json::from_str(&render(c, Format::Json)).expect("JSON");
+        round_numbers(&mut json["confirmation"]);
+        insta::assert_snapshot!(
+            format!("{name}.json.confirmation"),
+            serde_json::to_string_pretty(&json["confirmation"]).expect("JSON")
+        );
+    }
+}
+
+/// Rounds every number in `v` to three decimals.
+fn round_numbers(v: &mut serde_json::Value) {
+    match v {
+        serde_json::Value::Number(n) => {
+            if let Some(f) = n.as_f64() {
+                *v = serde_json::json!((f * 1000.0).round() / 1000.0);
+            }
+        }
+        serde_json::Value::Array(a) => a.iter_mut().for_each(round_numbers),
+        serde_json::Value::Object(o) => o.values_mut().for_each(round_numbers),
+        _ => {}
+    }
+}
+
+#[test]
+fn a_confirmed_comparison_reads_back_and_its_junit_fails_only_when_it_blocks() {
+    let schema: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/schemas/comparison.v1.schema.json"
+        ))
+        .expect("committed schema"),
+    )
+    .expect("JSON");
+    let validator = jsonschema::validator_for(&schema).expect("a valid schema");
+    for name in ["confirmed", "not_confirmed"] {
+        let c = confirmation_case(name);
+        let value: serde_json::Value =
+            serde_json::from_str(&render(c, Format::Json)).expect("JSON");
+        let errors: Vec<String> = validator
+            .iter_errors(&value)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{name}: {errors:#?}");
+        let back: Comparison = serde_json::from_value(value).expect("reads back");
+        assert_eq!(back, c.comparison, "{name}");
+
+        let xml = render(c, Format::Junit);
+        let suites = junit_parser::from_reader(std::io::Cursor::new(xml.as_bytes()))
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{xml}"));
+        let suite = &suites.suites[0];
+        let failures = suite.cases.iter().filter(|t| t.status.is_failure()).count();
+        let skipped = suite.cases.iter().filter(|t| t.status.is_skipped()).count();
+        assert_eq!(
+            suite.failures as usize, failures,
+            "{name}: the totals agree"
+        );
+        assert_eq!(suite.skipped as usize, skipped, "{name}: the totals agree");
+        let cmp = &c.comparison;
+        assert_eq!(
+            failures,
+            cmp.regressions().count() + cmp.blocking_thresholds().count(),
+            "{name}"
+        );
+        let fails = loadgate::error::ExitCode::of_verdict(cmp.overall.verdict).code() != 0;
+        assert_eq!(failures > 0, fails, "{name}: {xml}");
+    }
+}

@@ -29,8 +29,67 @@ pub(super) fn compare(args: &CompareArgs) -> Result<ExitCode, Error> {
         ));
     }
     comparison.notes.extend(settings.note);
+    if let Some(path) = &args.confirmation {
+        let second = super::read_results(path)?;
+        comparison = combine_confirmation(
+            comparison,
+            &current,
+            &second,
+            baseline.as_ref(),
+            &settings.gate,
+            &settings.thresholds,
+            &path.display().to_string(),
+        )?;
+    }
     super::print_verdict(&report::verdict::comparison(&comparison));
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
+}
+
+/// Combines `first`, a comparison of `first_result`, with a confirmation run's results judged
+/// against the same baseline and settings (confirmation before blocking). A first comparison
+/// that would not block is kept as it is, with a note that the confirmation was not needed.
+/// `source` names the confirmation results in notes.
+pub(crate) fn combine_confirmation(
+    mut first: Comparison,
+    first_result: &RunResult,
+    second_result: &RunResult,
+    baseline: Option<&Baseline>,
+    gate: &GateConfig,
+    thresholds: &[Threshold],
+    source: &str,
+) -> Result<Comparison, Error> {
+    let (a, b) = (&first_result.profile, &second_result.profile);
+    if a.name != b.name || a.hash != b.hash {
+        return Err(Error::Usage(format!(
+            "the confirmation results `{source}` measured profile `{}` ({}), not the run's `{}` ({}): pass the results of the same profile measured again",
+            b.name,
+            short(&b.hash),
+            a.name,
+            short(&a.hash)
+        )));
+    }
+    if !compare::needs_confirmation(&first) {
+        first.notes.push(format!(
+            "confirmation results `{source}` not used: the run did not block"
+        ));
+        return Ok(first);
+    }
+    let second = compare::evaluate(GateInput {
+        current: second_result,
+        baseline,
+        gate,
+        thresholds,
+    })?;
+    let mut combined = compare::confirm(&first, &second);
+    combined
+        .notes
+        .push(format!("the confirmation run's results: `{source}`"));
+    Ok(combined)
+}
+
+fn short(hash: &str) -> &str {
+    let h = hash.strip_prefix("sha256:").unwrap_or(hash);
+    h.get(..12).unwrap_or(h)
 }
 
 pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Error> {

@@ -4,10 +4,15 @@
 //! Order (the action contract): results and reports are written, then the job summary, step
 //! outputs and annotations, then the PR comment, then the process exits with the verdict's code.
 
+mod confirm;
+
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use self::confirm::{
+    ConfirmChoice, Confirming, confirm_before_blocking, publish_confirmation_output,
+};
 use super::compare::read_baseline;
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
@@ -86,6 +91,10 @@ struct Settings {
     shard: Option<(u32, u32)>,
     pr_number: Option<u64>,
     token: Option<String>,
+    /// `None`: neither flag nor input (the profile's `gate.confirm`, else off).
+    confirm: Option<ConfirmChoice>,
+    /// `mode: report`: the results of a confirmation run made elsewhere.
+    confirmation: Option<String>,
 }
 
 /// Results go here unless `results` says otherwise; the reports go beside them.
@@ -186,6 +195,28 @@ impl Settings {
             shard,
             pr_number,
             token: resolve(env, args.github_token, "github-token"),
+            confirm: resolve(env, args.confirm, "confirm")
+                .map(|value| {
+                    choice(
+                        Some(value),
+                        "confirm",
+                        ConfirmChoice::Auto,
+                        &[
+                            ("on", ConfirmChoice::On),
+                            ("off", ConfirmChoice::Off),
+                            ("auto", ConfirmChoice::Auto),
+                            ("true", ConfirmChoice::On),
+                            ("false", ConfirmChoice::Off),
+                        ],
+                    )
+                })
+                .transpose()?,
+            confirmation: resolve(env, args.confirmation, "confirmation").map(|spec| {
+                spec.lines()
+                    .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            }),
         })
     }
 }
@@ -239,16 +270,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         }
         result
     } else {
-        let flags = RunFlags {
-            target: settings.target.clone(),
-            out: results_path.clone(),
-            shard: settings.shard,
-            threads: None,
-            no_wait: false,
-            git_sha: ctx.as_ref().and_then(|c| c.head_sha.clone()),
-            runner_class: None,
-            progress: ProgressMode::Auto,
-        };
+        let flags = run_flags(&settings, ctx.as_ref(), &results_path);
         let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
         super::write_results(&results_path, &result)?;
         eprintln!("results written to {}", results_path.display());
@@ -305,6 +327,20 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         ));
     }
     super::print_verdict(&verdict::comparison(&comparison));
+    let (mut comparison, confirmation_results) = confirm_before_blocking(
+        &Confirming {
+            settings: &settings,
+            mode,
+            profile: &profile,
+            result: &result,
+            baseline: baseline.as_ref(),
+            results_path: &results_path,
+            ctx: ctx.as_ref(),
+            env: &env,
+        },
+        comparison,
+    )
+    .await?;
 
     let mut refused_record = None;
     if mode == Mode::Record {
@@ -348,6 +384,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         mode,
         &baseline_path,
     )?;
+    publish_confirmation_output(&ctx, confirmation_results.as_deref())?;
     let wants_comment = settings.comment != CommentMode::Never && mode != Mode::Record;
     if wants_comment {
         let outcome = publish_sticky_comment(
@@ -390,6 +427,20 @@ fn exit_code(mode: Mode, fail_on: FailOn, verdict: Verdict, refused_record: bool
         (Mode::Record, ..) | (_, FailOn::Never, _) => ExitCode::Pass,
         (_, FailOn::Inconclusive, Verdict::Inconclusive) => ExitCode::Regression,
         _ => ExitCode::of_verdict(verdict),
+    }
+}
+
+/// The flags of a run the step makes (the run itself, and a confirmation run).
+fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags {
+    RunFlags {
+        target: settings.target.clone(),
+        out: out.to_path_buf(),
+        shard: settings.shard,
+        threads: None,
+        no_wait: false,
+        git_sha: ctx.and_then(|c| c.head_sha.clone()),
+        runner_class: None,
+        progress: ProgressMode::Auto,
     }
 }
 
@@ -536,7 +587,7 @@ fn annotations(c: &Comparison) -> Vec<Annotation> {
                 .with_title(format!("loadgate: {} {} regressed", m.endpoint, m.label))
         })
         .collect();
-    list.extend(c.failed_thresholds().map(|t| {
+    list.extend(c.blocking_thresholds().map(|t| {
         Annotation::new(
             Level::Error,
             format!(

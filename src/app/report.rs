@@ -30,6 +30,18 @@ pub(super) fn report(args: &ReportArgs) -> Result<ExitCode, Error> {
         ));
     }
     comparison.notes.extend(settings.note);
+    if let Some(path) = &args.confirmation {
+        let second = super::read_results(path)?;
+        comparison = super::compare::combine_confirmation(
+            comparison,
+            &result,
+            &second,
+            baseline.as_ref(),
+            &settings.gate,
+            &settings.thresholds,
+            &path.display().to_string(),
+        )?;
+    }
     let renderer = renderer(args.template.as_deref())?;
     let text = render(&renderer, format(args.format), &result, &comparison)?;
     match &args.out {

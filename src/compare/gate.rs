@@ -10,9 +10,9 @@ use super::stats::{self, LatencyOutcome, QuantileValue};
 use super::tail::{self, TailOutcome};
 use super::verdict::{
     BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, ErrorDetail,
-    GateSettings, LatencyDetail, Metric, MetricStatus, MetricVerdict, Overall, QuantileTolerance,
-    Range, ServiceShift, ShiftStatus, TailShareDetail, ThresholdStatus, Unit, ValidityCheck,
-    Verdict,
+    GateSettings, LatencyDetail, Metric, MetricRef, MetricStatus, MetricVerdict, Overall,
+    QuantileTolerance, Range, ServiceShift, ShiftStatus, TailShareDetail, ThresholdStatus, Unit,
+    ValidityCheck, Verdict,
 };
 use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::baseline::Baseline;
@@ -379,12 +379,17 @@ fn apply_shifts(
             ShiftStatus::Uniform
         };
         let label = metrics[indices[0]].label.clone();
+        let mut following = Vec::new();
         if status == ShiftStatus::Uniform {
             for &i in indices {
                 let endpoint_regressed = relative(i)
                     .is_some_and(|(t, (up, _, _))| up <= alpha && t.ratio() >= 1.0 + tolerance);
                 let v = &mut metrics[i];
                 if v.status == MetricStatus::Regression && !endpoint_regressed {
+                    following.push(MetricRef {
+                        endpoint: v.endpoint.clone(),
+                        label: v.label.clone(),
+                    });
                     v.status = MetricStatus::Inconclusive;
                     v.reason = format!(
                         "{} with every endpoint ({} to {} at {label}): a service-wide shift, which one run cannot tell from an environment swing; a re-measurement (`gate.confirm`) or a paired comparison against the base branch's deployment settles it",
@@ -405,6 +410,7 @@ fn apply_shifts(
             range,
             endpoints: indices.len() as u32,
             status,
+            following,
         });
     }
     // Tail-share regressions that follow a uniform shift of the medians.
@@ -425,6 +431,12 @@ fn apply_shifts(
                 && shares.len() >= shift::MIN_ENDPOINTS
                 && t.share_ratio < tail::SHARE_RATIO * typical
             {
+                if let Some(s) = shifts.iter_mut().find(|s| s.status == ShiftStatus::Uniform) {
+                    s.following.push(MetricRef {
+                        endpoint: v.endpoint.clone(),
+                        label: v.label.clone(),
+                    });
+                }
                 v.status = MetricStatus::Inconclusive;
                 v.reason = format!(
                     "{} of responses beyond the baseline's tail, ×{:.1} its share, like the other endpoints' tails in a service-wide shift: a re-measurement (`gate.confirm`) or a paired comparison settles it",
@@ -1045,6 +1057,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         notable: Vec::new(),
         notes,
         service_shifts: Vec::new(),
+        confirmation: None,
     };
     let mut judged = None;
     if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {

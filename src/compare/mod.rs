@@ -4,9 +4,12 @@
 //! latency math (log-quantile prediction interval with variance shrinkage, Holm, BH);
 //! [`errors`] the exact conditional binomial test; [`validity`] the checks before any verdict;
 //! [`thresholds`] the absolute limits; [`capacity`] a capacity search's sustainable rate;
-//! [`gate`] the policy that turns all of it into [`verdict`]s. The method is described in `stats-gate.md` and, in plain words, in the README.
+//! [`gate`] the policy that turns all of it into [`verdict`]s; [`confirm`] combines a run that
+//! would block with a second measurement (confirmation before blocking). The method is
+//! described in `stats-gate.md` and, in plain words, in the README.
 
 pub mod capacity;
+pub mod confirm;
 pub mod errors;
 pub mod gate;
 pub mod run;
@@ -17,6 +20,9 @@ pub mod thresholds;
 pub mod validity;
 pub mod verdict;
 
+pub use confirm::{
+    Confirmation, ConfirmationOutcome, confirm, confirm_judgements, needs_confirmation,
+};
 pub use gate::{CompareError, GateInput, Judgement, evaluate, judge};
 pub use run::{EndpointData, IntervalData, RunData, RunSummary};
 pub use verdict::*;

@@ -49,6 +49,11 @@ pub struct Comparison {
     /// `compare::shift`); absent in files written before it existed.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub service_shifts: Vec<ServiceShift>,
+    /// When the run would have blocked and was measured again: both runs' side of what
+    /// failed, and whether it held (absent when no confirmation run was made; files written
+    /// before confirmation existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub confirmation: Option<super::confirm::Confirmation>,
 }
 
 /// Every endpoint moving together at one quantile, beyond its tolerance: on a real service
@@ -69,6 +74,20 @@ pub struct ServiceShift {
     pub endpoints: u32,
     /// How the gate treated it.
     pub status: ShiftStatus,
+    /// The metrics whose slowdown only followed this shift and so did not block on one run
+    /// (they block when a confirmation run shows them again).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub following: Vec<MetricRef>,
+}
+
+/// Names one metric of a comparison.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MetricRef {
+    /// The endpoint.
+    pub endpoint: String,
+    /// Short label: `p50`.
+    pub label: String,
 }
 
 /// How the gate treated a service-wide shift.

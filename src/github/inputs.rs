@@ -20,6 +20,8 @@ pub const INPUTS: &[&str] = &[
     "results",
     "shard",
     "pr-number",
+    "confirm",
+    "confirmation",
 ];
 
 /// Every output `loadgate gate` writes to `GITHUB_OUTPUT` (a test keeps `action.yml` equal).
@@ -36,6 +38,7 @@ pub const OUTPUTS: &[&str] = &[
     "error-rate",
     "baseline",
     "comment-url",
+    "confirmation-results",
 ];
 
 /// The variable of an input: `fail-on` → `INPUT_FAIL-ON`.

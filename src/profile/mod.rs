@@ -25,10 +25,10 @@ pub use feeds::{DataFiles, NoDataFiles};
 pub use functions::random_uuid;
 pub use json_path::{JsonPath, JsonValues};
 pub use model::{
-    Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, Feed, FeedMode, GateConfig,
-    Growth, HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load, LoadModel,
-    Profile, Quantile, Scenario, Search, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
-    arrivals_in,
+    Auth, Body, Check, Comparison, Confirm, Endpoint, ExtractSource, Extraction, Feed, FeedMode,
+    GateConfig, Growth, HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load,
+    LoadModel, Profile, Quantile, Scenario, Search, Segment, ThinkTime, Threshold, ThresholdScope,
+    WaitFor, arrivals_in,
 };
 pub use raw::{RawProfile, StatusPattern};
 pub use template::{Scope, Templates, Text};

@@ -596,6 +596,18 @@ pub struct GateConfig {
     pub block: Duration,
     /// Capacity searches: the fall of the sustainable rate that matters (ratio, 0.10 for −10%).
     pub capacity: f64,
+    /// `gate.confirm`: whether a run that would block is measured again first (`None`: not
+    /// set in the profile; the GitHub Action then confirms, the command line does not).
+    pub confirm: Option<Confirm>,
+}
+
+/// Confirmation before blocking (`gate.confirm`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Confirm {
+    /// Measure a run that would block once more; block only on what fails in both runs.
+    On,
+    /// Block on the first run.
+    Off,
 }
 
 impl Default for GateConfig {
@@ -612,6 +624,7 @@ impl Default for GateConfig {
             baseline_runs: 10,
             block: Duration::from_secs(10),
             capacity: 0.10,
+            confirm: None,
         }
     }
 }

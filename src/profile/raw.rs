@@ -763,4 +763,19 @@ pub struct RawGate {
     /// `model: search`: how far the sustainable rate may fall below the baseline's before it
     /// counts (default `10%`).
     pub capacity: Option<Percent>,
+    /// Confirmation before blocking: `on` measures a run that would block once more and blocks
+    /// only on what fails in both runs; `off` blocks on the first run. When unset: on in the
+    /// GitHub Action, off for `loadgate gate` on the command line. The flag `--confirm` and the
+    /// action input `confirm` (`on`, `off`) override it.
+    pub confirm: Option<RawConfirm>,
+}
+
+/// `gate.confirm`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawConfirm {
+    /// Measure again before blocking.
+    On,
+    /// Block on the first run.
+    Off,
 }

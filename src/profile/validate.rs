@@ -10,12 +10,13 @@ use sha2::{Digest, Sha256};
 use super::error::{ProfileError, did_you_mean};
 use super::feeds::{DataFiles, validate_feeds};
 use super::model::{
-    Auth, Body, Endpoint, Feed, GateConfig, HttpOptions, HttpVersion, JsonExpect, Limit, Load,
-    LoadModel, Profile, Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope, WaitFor,
+    Auth, Body, Confirm, Endpoint, Feed, GateConfig, HttpOptions, HttpVersion, JsonExpect, Limit,
+    Load, LoadModel, Profile, Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope,
+    WaitFor,
 };
 use super::raw::{
-    Pairs, RawAuth, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel, RawProfile, RawRequest,
-    RawStage, RawThreshold,
+    Pairs, RawAuth, RawConfirm, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel, RawProfile,
+    RawRequest, RawStage, RawThreshold,
 };
 use super::requests::{Defaults, headers, validate_request};
 use super::search;
@@ -944,6 +945,10 @@ fn validate_gate(
     if let Some(c) = raw.capacity {
         gate.capacity = c.0;
     }
+    gate.confirm = raw.confirm.map(|c| match c {
+        RawConfirm::On => Confirm::On,
+        RawConfirm::Off => Confirm::Off,
+    });
     Ok(gate)
 }
 

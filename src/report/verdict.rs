@@ -7,8 +7,8 @@ use std::fmt::Write as _;
 use super::format::{change, p_value};
 use super::view::MetricRow;
 use crate::compare::{
-    CheckStatus, Comparison, MetricStatus, MetricVerdict, ThresholdCheck, ThresholdStatus, Unit,
-    Verdict,
+    CheckStatus, Comparison, Confirmation, MetricStatus, MetricVerdict, ThresholdCheck,
+    ThresholdStatus, Unit, Verdict,
 };
 
 /// The comparison as plain text for a terminal or a CI log.
@@ -22,6 +22,9 @@ pub fn comparison(c: &Comparison) -> String {
     );
     for reason in &c.overall.reasons {
         let _ = writeln!(out, "  {reason}");
+    }
+    if let Some(conf) = &c.confirmation {
+        out.push_str(&confirmation(conf));
     }
     let runs = &c.baseline.runs;
     if !runs.is_empty() {
@@ -97,6 +100,18 @@ pub fn comparison(c: &Comparison) -> String {
         let _ = writeln!(out, "note: {note}");
     }
     out
+}
+
+/// The confirmation block: what the re-measurement decided and the confirmation run's own
+/// verdict (the reasons above already give both runs' values of what failed).
+fn confirmation(c: &Confirmation) -> String {
+    let view = super::view::ConfirmationView::of(c);
+    format!(
+        "confirmation: {}\n  the confirmation run on its own: {} — {}\n",
+        view.headline,
+        headline(c.second.verdict),
+        c.second.summary
+    )
 }
 
 /// The threshold lines (also printed by `loadgate run`).

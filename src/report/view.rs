@@ -11,9 +11,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::format::{change, count, latency_opt, latency_us, p_value, percent, rate};
+use crate::compare::confirm::{RunMetric, RunThreshold, metric_value, threshold_value};
 use crate::compare::{
-    CheckStatus, Comparison, Metric, MetricStatus, MetricVerdict, ThresholdCheck, ThresholdStatus,
-    Unit, Verdict,
+    CheckStatus, Comparison, Confirmation, ConfirmationOutcome, Metric, MetricStatus,
+    MetricVerdict, ThresholdCheck, ThresholdStatus, Unit, Verdict,
 };
 use crate::error::ExitCode;
 use crate::metrics::ErrorClass;
@@ -63,6 +64,51 @@ pub struct Report {
     pub counts: Counts,
     /// What a capacity search found (`load.model: search`), when the run was one.
     pub capacity: Option<CapacityView>,
+    /// The confirmation run, when the run would have blocked and was measured again.
+    pub confirmation: Option<ConfirmationView>,
+}
+
+/// A confirmation run (confirmation before blocking), for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfirmationView {
+    /// `held`, `did_not_hold` or `not_judged`.
+    pub outcome: &'static str,
+    /// One line saying what the re-measurement decided.
+    pub headline: String,
+    /// The first run's verdict before the confirmation (`regression`).
+    pub first_verdict: &'static str,
+    /// The confirmation run's own verdict: name, title and summary.
+    pub second_verdict: &'static str,
+    /// For people: `Pass`.
+    pub second_title: &'static str,
+    /// Its one-line summary.
+    pub second_summary: String,
+    /// Every metric and threshold that failed in either run.
+    pub rows: Vec<ConfirmationRow>,
+}
+
+/// A metric or threshold that failed in at least one of the two runs.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConfirmationRow {
+    /// The endpoint (`all` or the endpoint for a threshold).
+    pub endpoint: String,
+    /// `p50`, `errors http_5xx`, or `threshold p99 ≤ 250ms`.
+    pub metric: String,
+    /// The first run's value: the change (`+23.0%`) for latency, the rate for errors, the
+    /// measured value for thresholds.
+    pub first: String,
+    /// The first run's decision (`regression`, `breached`, `pass` …).
+    pub first_status: String,
+    /// The confirmation run's value.
+    pub second: String,
+    /// The confirmation run's decision.
+    pub second_status: String,
+    /// True when it failed in both runs (it blocks).
+    pub held: bool,
+    /// `held`, `did not hold` or `only on re-measurement`.
+    pub outcome: &'static str,
+    /// An emoji: ❌ held, ❔ otherwise.
+    pub icon: &'static str,
 }
 
 /// A capacity search, for people.
@@ -91,6 +137,8 @@ pub struct Counts {
     pub thresholds: usize,
     /// Thresholds breached or not measured.
     pub thresholds_failed: usize,
+    /// Of those, the ones a confirmation run found did not hold (they do not block).
+    pub thresholds_not_held: usize,
     /// Validity checks that failed.
     pub checks_failed: usize,
 }
@@ -242,10 +290,13 @@ pub struct ThresholdRow {
     pub actual: String,
     /// `ok`, `breached`, `no_data`.
     pub status: &'static str,
-    /// An emoji for the status.
+    /// An emoji for the status (❔ for a failure a confirmation run did not reproduce).
     pub icon: &'static str,
     /// True when it holds.
     pub ok: bool,
+    /// True when it failed and blocks (false for a failure a confirmation run did not
+    /// reproduce).
+    pub blocking: bool,
 }
 
 /// One row of the run summary.
@@ -368,7 +419,11 @@ impl Report {
             metrics,
             blocking,
             notable,
-            thresholds: comparison.thresholds.iter().map(ThresholdRow::of).collect(),
+            thresholds: comparison
+                .thresholds
+                .iter()
+                .map(|t| ThresholdRow::of(t, comparison))
+                .collect(),
             endpoints: endpoint_rows(result),
             scenarios: result
                 .scenarios
@@ -398,7 +453,101 @@ impl Report {
                 headline: super::capacity::headline(c),
                 table: super::capacity::terminal(c),
             }),
+            confirmation: comparison.confirmation.as_ref().map(ConfirmationView::of),
         }
+    }
+}
+
+impl ConfirmationView {
+    /// The view of a comparison's confirmation section.
+    pub fn of(c: &Confirmation) -> ConfirmationView {
+        let headline = match c.outcome {
+            ConfirmationOutcome::Held => {
+                "the run was measured again before blocking, and the regression held"
+            }
+            ConfirmationOutcome::DidNotHold => {
+                "the run was measured again before blocking, and the regression did not hold: it does not block"
+            }
+            ConfirmationOutcome::NotJudged => {
+                "the run was measured again before blocking, but the confirmation run could not be judged: the first run's verdict stands"
+            }
+        };
+        let outcome = |held: bool, first_failed: bool| match (held, first_failed) {
+            (true, _) => "held",
+            (false, true) => "did not hold",
+            (false, false) => "only on re-measurement",
+        };
+        let icon = |held: bool| if held { "❌" } else { "❔" };
+        let metric_status = |r: Option<&RunMetric>| {
+            r.map_or_else(
+                || "not measured".to_string(),
+                |r| r.status.as_str().replace('_', " "),
+            )
+        };
+        let threshold_status = |r: Option<&RunThreshold>| {
+            r.map_or_else(
+                || "not measured".to_string(),
+                |r| threshold_status_name(r.status).replace('_', " "),
+            )
+        };
+        let mut rows: Vec<ConfirmationRow> = c
+            .metrics
+            .iter()
+            .map(|m| ConfirmationRow {
+                endpoint: m.endpoint.clone(),
+                metric: m.label.clone(),
+                first: metric_value(m.metric, m.unit, m.first.as_ref()),
+                first_status: metric_status(m.first.as_ref()),
+                second: metric_value(m.metric, m.unit, m.second.as_ref()),
+                second_status: metric_status(m.second.as_ref()),
+                held: m.held,
+                outcome: outcome(
+                    m.held,
+                    m.first
+                        .is_some_and(|r| r.status == MetricStatus::Regression),
+                ),
+                icon: icon(m.held),
+            })
+            .collect();
+        rows.extend(c.thresholds.iter().map(|t| {
+            let relation = if t.unit == Unit::PerSec { "≥" } else { "≤" };
+            ConfirmationRow {
+                endpoint: t.scope.clone(),
+                metric: format!(
+                    "threshold {} {relation} {}",
+                    t.label,
+                    t.unit.format(Some(t.limit_value))
+                ),
+                first: threshold_value(t, t.first.as_ref()),
+                first_status: threshold_status(t.first.as_ref()),
+                second: threshold_value(t, t.second.as_ref()),
+                second_status: threshold_status(t.second.as_ref()),
+                held: t.held,
+                outcome: outcome(
+                    t.held,
+                    t.first.is_some_and(|r| r.status != ThresholdStatus::Ok),
+                ),
+                icon: icon(t.held),
+            }
+        }));
+        ConfirmationView {
+            outcome: c.outcome.as_str(),
+            headline: headline.to_string(),
+            first_verdict: c.first_verdict.as_str(),
+            second_verdict: c.second.verdict.as_str(),
+            second_title: title(c.second.verdict),
+            second_summary: c.second.summary.clone(),
+            rows,
+        }
+    }
+}
+
+/// `ok`, `breached`, `no_data`.
+fn threshold_status_name(s: ThresholdStatus) -> &'static str {
+    match s {
+        ThresholdStatus::Ok => "ok",
+        ThresholdStatus::Breached => "breached",
+        ThresholdStatus::NoData => "no_data",
     }
 }
 
@@ -413,6 +562,10 @@ impl Counts {
             report_only: status(MetricStatus::ReportOnly),
             thresholds: c.thresholds.len(),
             thresholds_failed: c.failed_thresholds().count(),
+            thresholds_not_held: c
+                .failed_thresholds()
+                .filter(|t| c.threshold_did_not_hold(t))
+                .count(),
             checks_failed: c
                 .validity
                 .iter()
@@ -622,20 +775,19 @@ fn points(ratio: f64) -> String {
 }
 
 impl ThresholdRow {
-    fn of(t: &ThresholdCheck) -> ThresholdRow {
+    fn of(t: &ThresholdCheck, c: &Comparison) -> ThresholdRow {
         ThresholdRow {
+            blocking: t.status != ThresholdStatus::Ok && !c.threshold_did_not_hold(t),
             scope: t.scope.clone(),
             metric: t.label.clone(),
             relation: if t.unit == Unit::PerSec { "≥" } else { "≤" },
             limit: t.unit.format(Some(t.limit_value)),
             actual: t.unit.format(t.actual),
-            status: match t.status {
-                ThresholdStatus::Ok => "ok",
-                ThresholdStatus::Breached => "breached",
-                ThresholdStatus::NoData => "no_data",
-            },
+            status: threshold_status_name(t.status),
             icon: if t.status == ThresholdStatus::Ok {
                 "✅"
+            } else if c.threshold_did_not_hold(t) {
+                "❔"
             } else {
                 "❌"
             },

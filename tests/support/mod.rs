@@ -38,6 +38,7 @@ use tokio::net::TcpListener;
 ///   `GET /items/{id}/{field…}` a nested field
 /// - `GET /ticket` → text `your ticket is T-4711, keep it`
 /// - `GET /seen/{value}` → 200, counting the value (see [`Target::count`])
+/// - `GET /ready` → 200, counting readiness probes (see [`Target::slow_for_runs`])
 /// - anything else → 404
 ///
 /// Every request waits while the target is stalled (see [`Target::stall_for`]) or during its
@@ -56,6 +57,8 @@ struct State {
     stalled_until: Mutex<Option<Instant>>,
     /// Extra delay applied until the instant.
     slow: Mutex<Option<(Instant, Duration)>>,
+    /// Extra delay applied while at most this many `/ready` probes have arrived.
+    slow_runs: Mutex<Option<(u64, Duration)>>,
     counts: Mutex<HashMap<String, u64>>,
     total: AtomicU64,
     /// Receive times of every request (seconds since `started`), for pacing checks.
@@ -102,6 +105,14 @@ impl Target {
     /// Every request gets `extra` delay until `d` from now.
     pub fn slow_until(&self, d: Duration, extra: Duration) {
         *self.state.slow.lock().unwrap() = Some((Instant::now() + d, extra));
+    }
+
+    /// Every request but `GET /ready` gets `extra` delay while the target has seen at most
+    /// `runs` requests on `/ready`: with `wait_for: { path: /ready }`, each run probes once
+    /// before its load, so the first `runs` runs are slow and later ones are not, whatever
+    /// their timing.
+    pub fn slow_for_runs(&self, runs: u64, extra: Duration) {
+        *self.state.slow_runs.lock().unwrap() = Some((runs, extra));
     }
 
     /// Requests received on `path`.
@@ -185,6 +196,20 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
             Some(t) if t > Instant::now() => tokio::time::sleep_until(t.into()).await,
             _ => break,
         }
+    }
+    let slow_runs = *state.slow_runs.lock().unwrap();
+    if let Some((runs, extra)) = slow_runs
+        && path != "/ready"
+        && state
+            .counts
+            .lock()
+            .unwrap()
+            .get("/ready")
+            .copied()
+            .unwrap_or(0)
+            <= runs
+    {
+        tokio::time::sleep(extra).await;
     }
     let slow = *state.slow.lock().unwrap();
     if let Some((until, extra)) = slow
@@ -336,6 +361,7 @@ async fn handle(state: Arc<State>, req: Request<Incoming>) -> Result<Reply, std:
         }
         ["ticket"] => text(StatusCode::OK, "your ticket is T-4711, keep it"),
         ["seen", _] => text(StatusCode::OK, "noted"),
+        ["ready"] => text(StatusCode::OK, "ready"),
         ["partial"] => {
             let mut r = Response::new(TestBody::Partial {
                 sent: false,
