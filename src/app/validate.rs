@@ -289,7 +289,78 @@ pub fn plan(
         g.baseline_runs,
         format_duration(g.block)
     );
+    gating_forecast(&mut out, profile);
     out
+}
+
+/// Which gated percentiles the planned volume can decide, per endpoint, and what rate or
+/// duration the others would need (open model: the responses are known in advance).
+fn gating_forecast(out: &mut String, profile: &Profile) {
+    let load = &profile.load;
+    if load.model != LoadModel::Open || load.search.is_some() {
+        let _ = writeln!(
+            out,
+            "gating forecast: the closed model's volume depends on the service's latency; `loadgate run` then `loadgate report` shows which percentiles had enough responses"
+        );
+        return;
+    }
+    let measured = Arrivals::new(&load.segments, Share::of(0, 1, 0, 1))
+        .filter(|(_, t)| *t >= load.warmup)
+        .count() as f64;
+    let measured_secs = load.duration().saturating_sub(load.warmup).as_secs_f64();
+    if measured <= 0.0 || measured_secs <= 0.0 {
+        return;
+    }
+    let rate = measured / measured_secs;
+    let weights: f64 = profile.scenarios.iter().map(|s| f64::from(s.weight)).sum();
+    // Expected responses per endpoint: each arrival runs one entry of the mix; a scenario
+    // sends each of its steps once.
+    let mut expected = vec![0.0; profile.endpoints.len()];
+    for s in &profile.scenarios {
+        for &step in &s.steps {
+            expected[step] += measured * f64::from(s.weight) / weights;
+        }
+    }
+    let _ = writeln!(
+        out,
+        "gating forecast ({} measured at {} on average; a percentile is gated by its value with n·(1−p) ≥ 200 responses above it, a tail by its share beyond the baseline's with n·(1−p) ≥ 10):",
+        format_duration(load.duration().saturating_sub(load.warmup)),
+        format_rate(rate)
+    );
+    for (e, n) in profile.endpoints.iter().zip(&expected) {
+        let verdicts: Vec<String> = profile
+            .gate
+            .metrics
+            .iter()
+            .map(|(q, _)| {
+                let needed = crate::compare::stats::samples_needed(q.0) as f64;
+                let tail_needed = (crate::compare::tail::MIN_EXPECTED / (1.0 - q.0)).ceil();
+                let scale = needed / n.max(1.0);
+                let reach = format!(
+                    "{} responses for its value: {} measured at this rate, or {} for this duration",
+                    count(needed as u64),
+                    format_duration(std::time::Duration::from_secs_f64(
+                        (measured_secs * scale).ceil()
+                    )),
+                    format_rate((rate * scale).ceil())
+                );
+                if *n >= needed {
+                    format!("{q} gated")
+                } else if q.0 >= crate::compare::gate::TAIL_TEST_FROM && *n >= tail_needed {
+                    format!("{q} by its tail share ({reach})")
+                } else {
+                    format!("{q} report only ({reach})")
+                }
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "  {} ~{} responses: {}",
+            e.name,
+            count(n.round() as u64),
+            verdicts.join(" · ")
+        );
+    }
 }
 
 /// One request on one line: name, method, URL, body kind, think time, what it extracts.

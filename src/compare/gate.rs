@@ -775,21 +775,45 @@ fn decide_latency(
             ),
         )
     } else {
-        let more_runs = if runs < 5 {
-            format!("more baseline runs ({runs} now) or a longer run")
-        } else {
-            "a longer run".to_string()
-        };
         (
             MetricStatus::Inconclusive,
             format!(
-                "{} with 90% CI {ci} reaching past the {tol} tolerance; this comparison only detects changes of {} or more: {more_runs} would narrow it",
+                "{} with 90% CI {ci} reaching past the {tol} tolerance; this comparison only detects changes of {} or more: {}",
                 change(ratio),
-                change(1.0 + t.mdc(alpha_each))
+                change(1.0 + t.mdc(alpha_each)),
+                advice(t, runs)
             ),
         )
     };
     v
+}
+
+/// What would settle an inconclusive latency metric, from where its variance comes from: the
+/// baseline runs' within-run variance (which a longer run or a higher rate shrinks) against
+/// the run-to-run variance the interval uses (which only more runs, a re-measurement or
+/// pairing address).
+fn advice(t: &LatencyOutcome, runs: usize) -> String {
+    let total = t.s_used * t.s_used;
+    let within = t.w_baseline.unwrap_or(0.0).min(total);
+    let share = if total > 0.0 { within / total } else { 0.0 };
+    let share_text = format!("{:.0}%", share * 100.0);
+    let more_runs = (runs < 5).then(|| format!("more baseline runs ({runs} now)"));
+    if share >= 0.5 {
+        let longer = "a longer run or a higher rate";
+        match more_runs {
+            Some(m) => format!(
+                "{m} or {longer} would narrow it (noise within a run is {share_text} of the run-to-run variance)"
+            ),
+            None => format!(
+                "{longer} would narrow it (noise within a run is {share_text} of the run-to-run variance)"
+            ),
+        }
+    } else {
+        let runs_text = more_runs.unwrap_or_else(|| "more baseline runs".to_string());
+        format!(
+            "most of the variance is between runs (noise within a run is only {share_text} of it), so a longer run would not narrow it; {runs_text} or a paired comparison against the base branch's deployment would"
+        )
+    }
 }
 
 fn decide_error(
