@@ -17,7 +17,7 @@ use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
 use crate::github::comment::{CommentSettings, PublishRequirement, publish_sticky_comment};
 use crate::github::context::Token;
-use crate::github::inputs::{in_workspace, resolve};
+use crate::github::inputs::{in_workspace, resolve, workspace_relative};
 use crate::github::workflow::{self, Annotation, Level};
 use crate::github::{CommentOutcome, Context, Env};
 use crate::report::{Format, Renderer, terminal, verdict};
@@ -234,7 +234,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             super::write_results(&results_path, &result)?;
             eprintln!(
                 "merged {files} shard results into {}",
-                results_path.display()
+                workspace_relative(&env, &results_path)
             );
         }
         result
@@ -251,7 +251,10 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         };
         let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
         super::write_results(&results_path, &result)?;
-        eprintln!("results written to {}", results_path.display());
+        eprintln!(
+            "results written to {}",
+            workspace_relative(&env, &results_path)
+        );
         result
     };
     print!("{}", terminal::summary(&result));
@@ -277,8 +280,11 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             result.shard.count
         );
         if let Some(path) = ctx.as_ref().and_then(|c| c.output_path.clone()) {
-            workflow::write_outputs(&path, &[("results", &results_path.display().to_string())])
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            workflow::write_outputs(
+                &path,
+                &[("results", &workspace_relative(&env, &results_path))],
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?;
         }
         return Ok(if result.partial {
             ExitCode::Untrusted
@@ -301,14 +307,21 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     if mode != Mode::Run && baseline.is_none() {
         comparison.notes.push(format!(
             "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
-            display(&env, &baseline_path)
+            workspace_relative(&env, &baseline_path)
         ));
     }
     super::print_verdict(&verdict::comparison(&comparison));
 
     let mut refused_record = None;
     if mode == Mode::Record {
-        match record(&result, baseline, &baseline_path, &profile, &comparison) {
+        let shown = workspace_relative(&env, &baseline_path);
+        match record(
+            &result,
+            baseline,
+            (&baseline_path, &shown),
+            &profile,
+            &comparison,
+        ) {
             Ok(message) => {
                 eprintln!("{message}");
                 comparison.notes.push(message);
@@ -341,6 +354,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     };
     publish_workflow_files(
         &ctx,
+        &env,
         &reports,
         &result,
         &comparison,
@@ -393,11 +407,11 @@ fn exit_code(mode: Mode, fail_on: FailOn, verdict: Verdict, refused_record: bool
     }
 }
 
-/// Appends a trusted, complete run to the baseline file.
+/// Appends a trusted, complete run to the baseline file (`path`, and how messages show it).
 fn record(
     result: &RunResult,
     baseline: Option<Baseline>,
-    path: &Path,
+    (path, shown): (&Path, &str),
     profile: &crate::profile::Profile,
     comparison: &Comparison,
 ) -> Result<String, String> {
@@ -418,8 +432,7 @@ fn record(
         _ => String::new(),
     };
     Ok(format!(
-        "recorded the run in `{}`: {} of at most {keep} runs{restarted}; commit the file",
-        path.display(),
+        "recorded the run in `{shown}`: {} of at most {keep} runs{restarted}; commit the file",
         appended.runs
     ))
 }
@@ -465,6 +478,7 @@ impl Reports {
 /// Job summary, step outputs and annotations.
 fn publish_workflow_files(
     ctx: &Context,
+    env: &Env,
     reports: &Reports,
     result: &RunResult,
     comparison: &Comparison,
@@ -476,7 +490,7 @@ fn publish_workflow_files(
     if let Some(path) = &ctx.step_summary_path {
         let notice = format!(
             "The report was cut to fit GitHub's job summary limit; the full report is `{}` (upload it as an artifact).",
-            reports.markdown_path.display()
+            workspace_relative(env, &reports.markdown_path)
         );
         workflow::append_step_summary(path, &reports.markdown, &notice).map_err(github_error)?;
     }
@@ -493,13 +507,14 @@ fn publish_workflow_files(
             .unwrap_or_default();
         let error_rate = format!("{:.6}", view.run.error_ratio);
         let requests = view.run.requests.to_string();
+        // Paths valid on the runner's host too (the next step does not run in this container).
         let files = [
-            results_path.display().to_string(),
-            reports.html_path.display().to_string(),
-            reports.junit_path.display().to_string(),
-            reports.comparison_path.display().to_string(),
+            workspace_relative(env, results_path),
+            workspace_relative(env, &reports.html_path),
+            workspace_relative(env, &reports.junit_path),
+            workspace_relative(env, &reports.comparison_path),
             if mode == Mode::Record {
-                baseline_path.display().to_string()
+                workspace_relative(env, baseline_path)
             } else {
                 String::new()
             },
@@ -575,15 +590,6 @@ fn emit(annotations: &[Annotation]) {
     }
     let text = workflow::format_annotations(annotations, "see the job summary");
     let _ = workflow::emit_commands(&text);
-}
-
-/// A path for messages: relative to the workspace when inside it.
-fn display(env: &Env, path: &Path) -> String {
-    env.var("GITHUB_WORKSPACE")
-        .and_then(|w| path.strip_prefix(w).ok())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 /// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file
