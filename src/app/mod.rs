@@ -7,6 +7,7 @@ mod demo;
 mod gate;
 mod init;
 pub mod live;
+mod ownership;
 mod report;
 mod run;
 mod search;
@@ -113,6 +114,8 @@ pub(crate) fn write_results(path: &Path, result: &RunResult) -> Result<(), Error
 }
 
 /// Writes a file through `write`, atomically: into a temporary file beside it, then renamed.
+/// Inside the GitHub workspace, the file and the folders created for it get the workspace's
+/// owner (see [`ownership`]).
 fn write_file_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
@@ -121,15 +124,20 @@ fn write_file_with(
         path: path.to_path_buf(),
         source,
     };
+    let owner = ownership::Owner::for_path(path);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(fail)?;
+        ownership::Owner::create_dirs(owner, parent).map_err(fail)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let written = std::fs::File::create(&tmp).and_then(|file| {
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
         write(&mut w)?;
-        w.into_inner()
+        let file = w
+            .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?;
+        if let Some(owner) = owner {
+            owner.give_file(&file, path);
+        }
         Ok(())
     });
     if let Err(e) = written {

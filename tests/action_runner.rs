@@ -1,0 +1,126 @@
+//! The action on the runner, beyond the happy path of `action_contract.rs`: what it leaves in
+//! the workspace (owners), the size of its outputs, and what it publishes when a run fails
+//! before a verdict. The real binary runs as the runner runs the container, against the demo
+//! service and a local server answering like GitHub's REST API.
+
+#[path = "support/action_step.rs"]
+mod action_step;
+#[path = "support/fake_github.rs"]
+mod fake_github;
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::Path;
+
+use action_step::StepEnv;
+use fake_github::{FakeGithub, UserEndpoint};
+use loadgate::demo::{self, DemoConfig};
+
+const PUSH: &str = include_str!("fixtures/github/events/push.branch.json");
+
+/// One endpoint, a short run: enough requests for a trusted run that can be recorded.
+const PROFILE: &str = r#"
+version: 1
+name: files
+wait_for: { path: /health, timeout: 10s }
+load:
+  warmup: 1s
+  stages:
+    - { duration: 2s, rate: 200/s }
+requests:
+  - name: get customer
+    get: "/customerdata/{{ random_int(1, 4500) }}"
+    check: { status: 200 }
+"#;
+
+/// Tests that send load run one at a time.
+fn serial() -> std::sync::MutexGuard<'static, ()> {
+    static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    LOCK.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+fn demo_service() -> demo::DemoServer {
+    demo::start(
+        DemoConfig {
+            latency: std::time::Duration::from_millis(2),
+            slow: Vec::new(),
+            error_ratio: 0.0,
+            capacity: 0,
+        },
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .expect("demo service starts")
+}
+
+fn workspace(profile: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir_all(dir.path().join("perf")).expect("mkdir");
+    std::fs::write(dir.path().join("perf/files.yaml"), profile).expect("profile");
+    dir
+}
+
+#[cfg(unix)]
+fn owner(path: &Path) -> (u32, u32) {
+    use std::os::unix::fs::MetadataExt as _;
+    let meta = std::fs::symlink_metadata(path).expect("metadata");
+    (meta.uid(), meta.gid())
+}
+
+/// The container runs as root; the workspace belongs to the runner's user. Everything loadgate
+/// creates there — the results folder, the results and reports, and on a first recording the
+/// `baselines/` folder and file — must belong to that user, or the job's next step cannot write
+/// beside them.
+#[cfg(unix)]
+#[test]
+fn files_created_in_the_workspace_get_the_workspace_owner() {
+    const RUNNER_USER: u32 = 12_345;
+    let ws = workspace(PROFILE);
+    if let Err(e) = std::os::unix::fs::chown(ws.path(), Some(RUNNER_USER), Some(RUNNER_USER)) {
+        // Only root can give a folder away; the check needs it (CI runs the tests as root).
+        assert_eq!(e.kind(), std::io::ErrorKind::PermissionDenied, "{e}");
+        eprintln!("skipped: not root, cannot chown the workspace ({e})");
+        return;
+    }
+    let _serial = serial();
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    let service = demo_service();
+    let api_url = github.api_url();
+
+    let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("profile", "perf/files.yaml")
+        .input("target", service.url())
+        .run();
+    assert_eq!(step.code, 0, "{}", step.log());
+    assert_eq!(step.outputs["baseline"], "baselines/files.json");
+
+    let created = [
+        "loadgate-results",
+        "loadgate-results/results.json",
+        "loadgate-results/report.md",
+        "loadgate-results/report.html",
+        "loadgate-results/junit.xml",
+        "loadgate-results/comparison.json",
+        "baselines",
+        "baselines/files.json",
+    ];
+    for rel in created {
+        let path = ws.path().join(rel);
+        assert!(path.exists(), "{rel} was not created: {}", step.log());
+        assert_eq!(
+            owner(&path),
+            (RUNNER_USER, RUNNER_USER),
+            "{rel} belongs to the workspace's owner"
+        );
+    }
+    // No temporary file is left behind.
+    let leftovers: Vec<_> = std::fs::read_dir(ws.path().join("loadgate-results"))
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+    // What was there before keeps its owner.
+    assert_eq!(owner(&ws.path().join("perf")), (0, 0));
+    service.stop();
+}
