@@ -5,6 +5,7 @@
 
 #[path = "support/action_step.rs"]
 mod action_step;
+mod common;
 #[path = "support/fake_github.rs"]
 mod fake_github;
 
@@ -123,4 +124,62 @@ fn files_created_in_the_workspace_get_the_workspace_owner() {
     // What was there before keeps its owner.
     assert_eq!(owner(&ws.path().join("perf")), (0, 0));
     service.stop();
+}
+
+/// A profile for `mode: report` over the synthetic results of `common` (profile `checkout`).
+const CHECKOUT: &str = r#"
+version: 1
+name: checkout
+load:
+  stages:
+    - { duration: 70s, rate: 400/s }
+requests:
+  - name: get customer
+    get: /x
+  - name: add json
+    get: /y
+"#;
+
+/// GitHub refuses step outputs above 1 MiB: a large template's report goes into the `report`
+/// output cut, with a note naming the full report, as the job summary is.
+#[test]
+fn the_report_output_is_capped_under_the_output_limit_with_a_note() {
+    let ws = workspace(CHECKOUT);
+    let results = ws.path().join("loadgate-results/results.json");
+    std::fs::create_dir_all(results.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&results, common::run(&common::Spec::new(7)).to_json()).expect("results");
+    // About 2.2 MB of Markdown: 110,000 table rows.
+    std::fs::write(
+        ws.path().join("perf/big.md.j2"),
+        "### {{ verdict.title }}\n\n| row | text |\n| --- | --- |\n\
+         {% for i in range(1000) %}{% for j in range(110) %}| {{ i }}.{{ j }} | xxxxxxxx |\n{% endfor %}{% endfor %}",
+    )
+    .expect("template");
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    let api_url = github.api_url();
+    let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("profile", "perf/files.yaml")
+        .input("mode", "report")
+        .input("template", "perf/big.md.j2")
+        .run();
+    assert_eq!(step.code, 0, "{}", step.log());
+    let full =
+        std::fs::read_to_string(ws.path().join("loadgate-results/report.md")).expect("full report");
+    assert!(full.len() > 2_000_000, "{}", full.len());
+    let report = &step.outputs["report"];
+    assert!(report.len() < 1024 * 1024, "{} bytes", report.len());
+    assert!(report.starts_with("### "), "{}", &report[..100]);
+    assert!(
+        report.trim_end().ends_with(
+            "the full report is `loadgate-results/report.md` (upload it as an artifact)."
+        ),
+        "{}",
+        &report[report.len() - 300..]
+    );
+    assert!(
+        full.starts_with(&report[..report.len() / 2]),
+        "a prefix of the report"
+    );
+    assert!(step.summary.len() < 1024 * 1024);
 }

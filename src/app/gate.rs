@@ -487,10 +487,10 @@ fn publish_workflow_files(
     baseline_path: &Path,
 ) -> Result<(), Error> {
     let github_error = |e: crate::github::GithubError| Error::Usage(e.to_string());
+    let full_report = workspace_relative(env, &reports.markdown_path);
     if let Some(path) = &ctx.step_summary_path {
         let notice = format!(
-            "The report was cut to fit GitHub's job summary limit; the full report is `{}` (upload it as an artifact).",
-            workspace_relative(env, &reports.markdown_path)
+            "The report was cut to fit GitHub's job summary limit; the full report is `{full_report}` (upload it as an artifact).",
         );
         workflow::append_step_summary(path, &reports.markdown, &notice).map_err(github_error)?;
     }
@@ -507,6 +507,12 @@ fn publish_workflow_files(
             .unwrap_or_default();
         let error_rate = format!("{:.6}", view.run.error_ratio);
         let requests = view.run.requests.to_string();
+        let report = workflow::markdown_output(
+            &reports.markdown,
+            &format!(
+                "The report was cut to fit GitHub's limit on step outputs; the full report is `{full_report}` (upload it as an artifact)."
+            ),
+        );
         // Paths valid on the runner's host too (the next step does not run in this container).
         let files = [
             workspace_relative(env, results_path),
@@ -525,7 +531,7 @@ fn publish_workflow_files(
                 ("verdict", comparison.overall.verdict.as_str()),
                 ("exit-code", &exit),
                 ("results", &files[0]),
-                ("report", &reports.markdown),
+                ("report", &report),
                 ("report-html", &files[1]),
                 ("junit", &files[2]),
                 ("comparison", &files[3]),

@@ -3,9 +3,11 @@
 //!
 //! Formatting is pure and returns the exact text; the writers only append it to a file or
 //! stdout. Invariants: the job summary stays under [`STEP_SUMMARY_MAX_BYTES`] (what the step
-//! already wrote included); no output value can end its heredoc early; no annotation text can
-//! end its command or start another; at most [`ANNOTATIONS_PER_LEVEL`] annotations of a level.
+//! already wrote included); a Markdown output stays under [`MARKDOWN_OUTPUT_MAX_BYTES`]; no
+//! output value can end its heredoc early; no annotation text can end its command or start
+//! another; at most [`ANNOTATIONS_PER_LEVEL`] annotations of a level.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -16,6 +18,10 @@ use super::truncate::{Limit, truncate_markdown};
 /// GitHub refuses a step summary above 1 MiB; a KiB of headroom stays for anything else the step
 /// appends (the runner counts the whole file).
 pub const STEP_SUMMARY_MAX_BYTES: usize = 1024 * 1024 - 1024;
+
+/// GitHub refuses step outputs above 1 MiB; a Markdown output (the report) is cut to leave
+/// 16 KiB for the step's other outputs (paths and numbers) and their delimiters.
+pub const MARKDOWN_OUTPUT_MAX_BYTES: usize = 1024 * 1024 - 16 * 1024;
 
 /// GitHub shows at most this many annotations of each level per step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
@@ -239,6 +245,12 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<(), Github
     append(path, &text)
 }
 
+/// Markdown for a step output, cut under [`MARKDOWN_OUTPUT_MAX_BYTES`] as the job summary is,
+/// with `notice` (trusted Markdown) saying where the full text is.
+pub fn markdown_output<'a>(markdown: &'a str, notice: &str) -> Cow<'a, str> {
+    truncate_markdown(markdown, Limit::Bytes(MARKDOWN_OUTPUT_MAX_BYTES), notice).text
+}
+
 /// What [`append_step_summary`] wrote.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SummaryWrite {
@@ -394,6 +406,20 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "# one\n# two\n"
         );
+    }
+
+    #[test]
+    fn a_markdown_output_is_cut_under_the_output_limit_with_the_notice() {
+        let small = "### ok\n";
+        assert!(matches!(markdown_output(small, "cut"), Cow::Borrowed(s) if s == small));
+        let big = "| a | b |\n".repeat(200_000);
+        assert!(big.len() > 1024 * 1024);
+        let cut = markdown_output(&big, "the full report is `loadgate-results/report.md`");
+        assert!(cut.len() <= MARKDOWN_OUTPUT_MAX_BYTES, "{}", cut.len());
+        assert!(cut.starts_with("| a | b |\n"));
+        assert!(cut.ends_with("> the full report is `loadgate-results/report.md`\n"));
+        let formatted = format_output("report", &cut).expect("valid");
+        assert!(formatted.len() < 1024 * 1024);
     }
 
     #[test]
