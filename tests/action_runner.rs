@@ -1,6 +1,6 @@
 //! The action on the runner, beyond the happy path of `action_contract.rs`: what it leaves in
-//! the workspace (owners), the size of its outputs, and what it publishes when a run fails
-//! before a verdict. The real binary runs as the runner runs the container, against the demo
+//! the workspace (owners), the size of its outputs, what it says and publishes when a run fails
+//! before a verdict, and a machine (or image) without CA certificates. The real binary runs as the runner runs the container, against the demo
 //! service and a local server answering like GitHub's REST API.
 
 #[path = "support/action_step.rs"]
@@ -182,4 +182,66 @@ fn the_report_output_is_capped_under_the_output_limit_with_a_note() {
         "a prefix of the report"
     );
     assert!(step.summary.len() < 1024 * 1024);
+}
+
+/// An image without CA certificates runs a plain-http target: the readiness probe and setup
+/// requests need no roots from the machine (they trust what the load trusts, built in).
+#[test]
+fn a_plain_http_target_needs_no_ca_certificates() {
+    let _serial = serial();
+    let ws = workspace(&PROFILE.replace(
+        "requests:",
+        "setup:\n  - name: warm up\n    get: /health\nrequests:",
+    ));
+    let certs = ws.path().join("no-certs");
+    std::fs::create_dir_all(&certs).expect("mkdir");
+    std::fs::write(certs.join("empty.pem"), "").expect("empty bundle");
+    let service = demo_service();
+    let out = assert_cmd::Command::cargo_bin("loadgate")
+        .expect("binary")
+        .current_dir(ws.path())
+        .env("SSL_CERT_FILE", certs.join("empty.pem"))
+        .env("SSL_CERT_DIR", &certs)
+        .args(["run", "perf/files.yaml", "--out", "r.json", "--target"])
+        .arg(service.url())
+        .timeout(std::time::Duration::from_secs(60))
+        .output()
+        .expect("runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("ready after"), "{stderr}");
+    assert!(ws.path().join("r.json").is_file());
+    service.stop();
+}
+
+/// A target that refuses connections: the error keeps its root cause, and under the action it
+/// names the input that set the target.
+#[test]
+fn a_refused_target_is_named_with_its_root_cause_and_input() {
+    let ws = workspace(&PROFILE.replace("timeout: 10s", "timeout: 1s, interval: 200ms"));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let url = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    let api_url = github.api_url();
+    let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("profile", "perf/files.yaml")
+        .input("target", &url)
+        .run();
+    assert_eq!(step.code, 3, "{}", step.log());
+    let error = step
+        .stderr
+        .lines()
+        .find(|l| l.starts_with("error: "))
+        .unwrap_or_else(|| panic!("no error line: {}", step.log()));
+    assert!(error.contains("target not ready"), "{error}");
+    assert!(
+        error.to_lowercase().contains("connection refused"),
+        "the root cause, not only `client error (Connect)`: {error}"
+    );
+    assert!(
+        error.ends_with("the target is the action input `target`"),
+        "{error}"
+    );
 }

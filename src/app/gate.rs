@@ -17,7 +17,7 @@ use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
 use crate::github::comment::{CommentSettings, PublishRequirement, publish_sticky_comment};
 use crate::github::context::Token;
-use crate::github::inputs::{in_workspace, resolve, workspace_relative};
+use crate::github::inputs::{in_workspace, input, resolve, workspace_relative};
 use crate::github::workflow::{self, Annotation, Level};
 use crate::github::{CommentOutcome, Context, Env};
 use crate::report::{Format, Renderer, terminal, verdict};
@@ -77,6 +77,8 @@ enum FailOn {
 struct Settings {
     profile: PathBuf,
     target: Option<String>,
+    /// Where `target` comes from, for errors about it.
+    target_origin: &'static str,
     baseline: Option<PathBuf>,
     mode: Mode,
     comment: CommentMode,
@@ -143,9 +145,16 @@ impl Settings {
             .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
             .collect::<Vec<_>>()
             .join("\n");
+        let target_origin = match (&args.target, input(env, "target")) {
+            (Some(flag), _) if !flag.trim().is_empty() => "the flag `--target`",
+            (_, Some(_)) => "the action input `target`",
+            _ if env.var("LOADGATE_TARGET").is_some() => "`LOADGATE_TARGET`",
+            _ => "the profile's `target:` (the action input `target` overrides it)",
+        };
         Ok(Settings {
             profile,
             target: resolve(env, args.target, "target"),
+            target_origin,
             baseline: path(args.baseline, "baseline"),
             mode: choice(
                 resolve(env, args.mode, "mode"),
@@ -187,6 +196,19 @@ impl Settings {
             pr_number,
             token: resolve(env, args.github_token, "github-token"),
         })
+    }
+}
+
+impl Settings {
+    /// An error about the target, naming where the target was set (under the action: the input
+    /// `target`); other errors unchanged.
+    fn about_target(&self, error: Error) -> Error {
+        let origin = self.target_origin;
+        match error {
+            Error::NotReady(m) => Error::NotReady(format!("{m}; the target is {origin}")),
+            Error::Usage(m) => Error::Usage(format!("{m}; the target is {origin}")),
+            other => other,
+        }
     }
 }
 
@@ -249,7 +271,14 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             runner_class: None,
             progress: ProgressMode::Auto,
         };
-        let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
+        super::run::resolve_target(&profile, settings.target.as_deref())
+            .map_err(|e| settings.about_target(e))?;
+        let result = execute_run(profile.clone(), &flags, Some(&settings.profile))
+            .await
+            .map_err(|e| match e {
+                Error::NotReady(_) => settings.about_target(e),
+                other => other,
+            })?;
         super::write_results(&results_path, &result)?;
         eprintln!(
             "results written to {}",
