@@ -17,6 +17,7 @@ use fake_github::{FakeGithub, UserEndpoint};
 use loadgate::demo::{self, DemoConfig};
 
 const PUSH: &str = include_str!("fixtures/github/events/push.branch.json");
+const PR_OPENED: &str = include_str!("fixtures/github/events/pull_request.opened.json");
 
 /// One endpoint, a short run: enough requests for a trusted run that can be recorded.
 const PROFILE: &str = r#"
@@ -244,4 +245,77 @@ fn a_refused_target_is_named_with_its_root_cause_and_input() {
         error.ends_with("the target is the action input `target`"),
         "{error}"
     );
+}
+
+/// A pull request whose sticky comment says ✅ from an earlier run; then a step fails before
+/// its verdict. The comment is updated with the failure and its cause (a stale ✅ must not
+/// stay), the job summary says the same, and the outputs say `verdict=error`.
+#[test]
+fn a_failure_before_the_verdict_replaces_the_stale_comment() {
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    let api_url = github.api_url();
+    let marker = loadgate::github::comment::marker("files");
+    let stale = github.seed(
+        2,
+        "github-actions[bot]",
+        &format!("{marker}\n### ✅ loadgate · files: Pass"),
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let refused = format!("http://{}", closed.local_addr().expect("addr"));
+    drop(closed);
+
+    let never_ready = workspace(&PROFILE.replace("timeout: 10s", "timeout: 1s, interval: 200ms"));
+    let invalid = workspace(&PROFILE.replace("requests:", "requets:"));
+    let unreadable = workspace(PROFILE);
+    std::fs::create_dir_all(unreadable.path().join("loadgate-results")).expect("mkdir");
+    std::fs::write(
+        unreadable.path().join("loadgate-results/results.json"),
+        "{ \"format_version\": 1, ",
+    )
+    .expect("corrupt results");
+    let cases = [
+        (never_ready.path(), "gate", 3, "target not ready"),
+        (invalid.path(), "gate", 2, "requets"),
+        (unreadable.path(), "report", 2, "results.json"),
+    ];
+    for (ws, mode, code, cause) in cases {
+        let step = StepEnv::new(ws, "pull_request", PR_OPENED, &api_url)
+            .input("profile", "perf/files.yaml")
+            .input("target", &refused)
+            .input("mode", mode)
+            .run();
+        assert_eq!(step.code, code, "{mode} {cause}: {}", step.log());
+        assert_eq!(
+            step.outputs.get("verdict").map(String::as_str),
+            Some("error")
+        );
+        assert_eq!(step.outputs["exit-code"], code.to_string());
+        assert!(
+            step.summary.contains("no verdict, the step failed"),
+            "{}",
+            step.summary
+        );
+        assert!(step.summary.contains(cause), "{}", step.summary);
+        let comments = github.comments();
+        assert_eq!(
+            comments.len(),
+            1,
+            "the sticky comment is updated, not added"
+        );
+        let (id, _, body) = &comments[0];
+        assert_eq!(*id, stale);
+        assert!(
+            body.starts_with(&format!("{marker}\n### ⚠️ loadgate · files: no verdict")),
+            "{body}"
+        );
+        assert!(!body.contains("✅"), "{body}");
+        assert!(body.contains(cause), "{mode}: {body}");
+        if code == 3 {
+            assert!(body.to_lowercase().contains("connection refused"), "{body}");
+        }
+        assert!(step.outputs["comment-url"].contains(&stale.to_string()));
+        // The next case starts from the stale ✅ again.
+        github.set_body(stale, &format!("{marker}\n### ✅ loadgate · files: Pass"));
+    }
 }

@@ -235,6 +235,36 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         }
     }
     let mode = settings.mode.resolve(ctx.as_ref());
+    let mut progress = Progress::default();
+    match judge(&env, &settings, ctx.clone(), mode, &mut progress).await {
+        Err(error) if !progress.published => {
+            if let Some(ctx) = &ctx {
+                publish_failure(ctx, &env, &settings, mode, progress.profile, &error).await;
+            }
+            Err(error)
+        }
+        outcome => outcome,
+    }
+}
+
+/// How far [`judge`] got, for [`publish_failure`].
+#[derive(Debug, Default)]
+struct Progress {
+    /// The profile's name, once the profile loaded.
+    profile: Option<String>,
+    /// The verdict's summary and outputs are written: a later error does not replace them.
+    published: bool,
+}
+
+/// Everything after the settings: load the profile, run (or read saved results), judge,
+/// write the reports, publish.
+async fn judge(
+    env: &Env,
+    settings: &Settings,
+    ctx: Option<Context>,
+    mode: Mode,
+    progress: &mut Progress,
+) -> Result<ExitCode, Error> {
     // Report mode renders saved results: the run's secrets may be absent (the fork-safe
     // comment workflow), and nothing is sent, so only the profile's settings are read.
     let profile = Arc::new(if mode == Mode::Report {
@@ -242,6 +272,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     } else {
         load_profile(&settings.profile)?
     });
+    progress.profile = Some(profile.name.clone());
     eprintln!(
         "loadgate gate: profile `{}`, mode {mode}",
         settings.profile.display()
@@ -256,7 +287,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             super::write_results(&results_path, &result)?;
             eprintln!(
                 "merged {files} shard results into {}",
-                workspace_relative(&env, &results_path)
+                workspace_relative(env, &results_path)
             );
         }
         result
@@ -282,7 +313,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         super::write_results(&results_path, &result)?;
         eprintln!(
             "results written to {}",
-            workspace_relative(&env, &results_path)
+            workspace_relative(env, &results_path)
         );
         result
     };
@@ -311,7 +342,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         if let Some(path) = ctx.as_ref().and_then(|c| c.output_path.clone()) {
             workflow::write_outputs(
                 &path,
-                &[("results", &workspace_relative(&env, &results_path))],
+                &[("results", &workspace_relative(env, &results_path))],
             )
             .map_err(|e| Error::Usage(e.to_string()))?;
         }
@@ -324,7 +355,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
 
     let baseline_path = settings.baseline.clone().unwrap_or_else(|| {
         in_workspace(
-            &env,
+            env,
             &Path::new("baselines").join(format!("{}.json", profile.name)),
         )
     });
@@ -336,14 +367,14 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     if mode != Mode::Run && baseline.is_none() {
         comparison.notes.push(format!(
             "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
-            workspace_relative(&env, &baseline_path)
+            workspace_relative(env, &baseline_path)
         ));
     }
     super::print_verdict(&verdict::comparison(&comparison));
 
     let mut refused_record = None;
     if mode == Mode::Record {
-        let shown = workspace_relative(&env, &baseline_path);
+        let shown = workspace_relative(env, &baseline_path);
         match record(
             &result,
             baseline,
@@ -383,7 +414,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     };
     publish_workflow_files(
         &ctx,
-        &env,
+        env,
         &reports,
         &result,
         &comparison,
@@ -391,29 +422,10 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         mode,
         &baseline_path,
     )?;
-    let wants_comment = settings.comment != CommentMode::Never && mode != Mode::Record;
-    if wants_comment {
-        let outcome = publish_sticky_comment(
-            &ctx,
-            &profile.name,
-            &reports.markdown,
-            &CommentSettings::default(),
-        )
-        .await;
-        eprintln!("{outcome}");
-        if let CommentOutcome::Failed { warning, .. } = &outcome {
-            emit(&[Annotation::new(Level::Warning, warning.clone())
-                .with_title("loadgate: PR comment not posted")]);
-        }
-        if let (
-            CommentOutcome::Created { url: Some(url), .. }
-            | CommentOutcome::Updated { url: Some(url), .. },
-            Some(path),
-        ) = (&outcome, &ctx.output_path)
-        {
-            workflow::write_outputs(path, &[("comment-url", url)])
-                .map_err(|e| Error::Usage(e.to_string()))?;
-        }
+    progress.published = true;
+    if let Some(outcome) =
+        publish_comment(&ctx, settings, mode, &profile.name, &reports.markdown).await
+    {
         let requirement = if settings.comment == CommentMode::Always {
             PublishRequirement::Required
         } else {
@@ -422,6 +434,91 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         exit = outcome.exit_code(exit, requirement);
     }
     Ok(exit)
+}
+
+/// The sticky PR comment, when the settings want one (`None` when not): a failure to post is a
+/// warning annotation, and the comment's address becomes the `comment-url` output.
+async fn publish_comment(
+    ctx: &Context,
+    settings: &Settings,
+    mode: Mode,
+    profile: &str,
+    markdown: &str,
+) -> Option<CommentOutcome> {
+    if settings.comment == CommentMode::Never || mode == Mode::Record {
+        return None;
+    }
+    let outcome = publish_sticky_comment(ctx, profile, markdown, &CommentSettings::default()).await;
+    eprintln!("{outcome}");
+    if let CommentOutcome::Failed { warning, .. } = &outcome {
+        emit(&[Annotation::new(Level::Warning, warning.clone())
+            .with_title("loadgate: PR comment not posted")]);
+    }
+    if let (
+        CommentOutcome::Created { url: Some(url), .. }
+        | CommentOutcome::Updated { url: Some(url), .. },
+        Some(path),
+    ) = (&outcome, &ctx.output_path)
+        && let Err(e) = workflow::write_outputs(path, &[("comment-url", url)])
+    {
+        eprintln!("warning: {e}");
+    }
+    Some(outcome)
+}
+
+/// A step that failed before its verdict still publishes: the job summary and the sticky
+/// comment say that it failed and why (an earlier ✅ must not stay up as if it held), and the
+/// outputs say `verdict=error`. Best effort: the step's error is what it ends with.
+async fn publish_failure(
+    ctx: &Context,
+    env: &Env,
+    settings: &Settings,
+    mode: Mode,
+    profile: Option<String>,
+    error: &Error,
+) {
+    let profile = profile.or_else(|| {
+        std::fs::read_to_string(&settings.profile)
+            .ok()
+            .and_then(|text| crate::profile::Profile::name_of(&text))
+    });
+    let name = profile.as_deref().unwrap_or("(profile unreadable)");
+    let cause = error.to_string();
+    let exit = error.exit_code().code();
+    let run_url = ctx.summary_url();
+    let markdown = crate::report::failure::markdown(&crate::report::failure::Failure {
+        profile: name,
+        cause: &cause,
+        exit_code: exit,
+        run_url: run_url.as_deref(),
+    });
+    let warn = |e: crate::github::GithubError| eprintln!("warning: {e}");
+    if let Some(path) = &ctx.step_summary_path {
+        let notice = "The report was cut to fit GitHub's job summary limit.";
+        let _ = workflow::append_step_summary(path, &markdown, notice).map_err(warn);
+    }
+    if let Some(path) = &ctx.output_path {
+        let exit = exit.to_string();
+        let report = workflow::markdown_output(
+            &markdown,
+            "The report was cut to fit GitHub's output limit.",
+        );
+        let outputs = [
+            ("verdict", "error"),
+            ("exit-code", exit.as_str()),
+            ("report", &report),
+        ];
+        let _ = workflow::write_outputs(path, &outputs).map_err(warn);
+    }
+    match profile {
+        Some(profile) => {
+            publish_comment(ctx, settings, mode, &profile, &markdown).await;
+        }
+        None => eprintln!(
+            "no PR comment: the profile's name cannot be read from `{}`, and the sticky comment is found by it",
+            workspace_relative(env, &settings.profile)
+        ),
+    }
 }
 
 /// The step's exit code. Recording on main fails only when the run could not be recorded (a

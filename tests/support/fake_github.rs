@@ -169,6 +169,17 @@ impl FakeGithub {
         id
     }
 
+    /// Replaces the body of stored comment `id`.
+    pub fn set_body(&self, id: u64, body: &str) {
+        let mut state = self.state.lock().expect("lock");
+        let comment = state
+            .comments
+            .iter_mut()
+            .find(|c| c["id"].as_u64() == Some(id))
+            .expect("a stored comment");
+        comment["body"] = json!(body);
+    }
+
     pub fn fault(&self, fault: Fault) {
         self.state.lock().expect("lock").faults.push_back(fault);
     }
