@@ -18,6 +18,8 @@ use loadgate::demo::{self, DemoConfig};
 
 const PUSH: &str = include_str!("fixtures/github/events/push.branch.json");
 const PR_OPENED: &str = include_str!("fixtures/github/events/pull_request.opened.json");
+const WORKFLOW_RUN: &str =
+    include_str!("fixtures/github/events/workflow_run.completed.with-pull-requests.json");
 
 /// One endpoint, a short run: enough requests for a trusted run that can be recorded.
 const PROFILE: &str = r#"
@@ -128,7 +130,7 @@ fn files_created_in_the_workspace_get_the_workspace_owner() {
 }
 
 /// A profile for `mode: report` over the synthetic results of `common` (profile `checkout`).
-const CHECKOUT: &str = r#"
+const CHECKOUT: &str = r"
 version: 1
 name: checkout
 load:
@@ -139,7 +141,7 @@ requests:
     get: /x
   - name: add json
     get: /y
-"#;
+";
 
 /// GitHub refuses step outputs above 1 MiB: a large template's report goes into the `report`
 /// output cut, with a note naming the full report, as the job summary is.
@@ -318,4 +320,93 @@ fn a_failure_before_the_verdict_replaces_the_stale_comment() {
         // The next case starts from the stale ✅ again.
         github.set_body(stale, &format!("{marker}\n### ✅ loadgate · files: Pass"));
     }
+}
+
+/// The fork-safe pair's second workflow: a `workflow_run` job with a write token comments from
+/// the first run's artifact, PR number included, which the fork's own code could write. The
+/// number is checked against the triggering run's head commit before anything is posted.
+#[test]
+fn a_handed_over_pr_number_must_match_the_triggering_run() {
+    const RUN_SHA: &str = "c0ffee0000000000000000000000000000000042";
+    let mut event: serde_json::Value = serde_json::from_str(WORKFLOW_RUN).expect("fixture");
+    let run = &mut event["workflow_run"];
+    run["event"] = serde_json::json!("pull_request");
+    run["pull_requests"] = serde_json::json!([]);
+    run["head_sha"] = serde_json::json!(RUN_SHA);
+    run["head_repository"]["id"] = serde_json::json!(1);
+    run["head_repository"]["full_name"] = serde_json::json!("someone/fork");
+    let event = event.to_string();
+
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
+    github.add_pull(2, RUN_SHA);
+    github.add_pull(3, "0123456789abcdef0123456789abcdef01234567");
+    let api_url = github.api_url();
+    let ws = workspace(CHECKOUT);
+    let results = ws.path().join("loadgate-results/results.json");
+    std::fs::create_dir_all(results.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&results, common::run(&common::Spec::new(7)).to_json()).expect("results");
+    let step = |number: &str, comment: &str| {
+        StepEnv::new(ws.path(), "workflow_run", &event, &api_url)
+            .input("profile", "perf/files.yaml")
+            .input("mode", "report")
+            .input("pr-number", number)
+            .input("comment", comment)
+            .run()
+    };
+
+    // Another pull request's number: refused with a warning, nothing posted.
+    let refused = step("3", "auto");
+    assert_eq!(
+        refused.code,
+        0,
+        "a warning, not a failure: {}",
+        refused.log()
+    );
+    let warning = refused
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("::warning title=loadgate%3A PR comment not posted::"))
+        .unwrap_or_else(|| panic!("no warning: {}", refused.log()));
+    assert!(
+        warning.contains("refusing to comment on pull request #3")
+            && warning.contains(RUN_SHA)
+            && warning.contains("0123456789abcdef0123456789abcdef01234567"),
+        "{warning}"
+    );
+    assert!(!refused.outputs.contains_key("comment-url"));
+    // A number that is no pull request here; and `comment: always` makes a refusal fail.
+    let unknown = step("9", "always");
+    assert_eq!(unknown.code, 4, "{}", unknown.log());
+    assert!(
+        unknown
+            .stdout
+            .contains("refusing to comment on pull request #9"),
+        "{}",
+        unknown.log()
+    );
+    assert!(github.comments().is_empty(), "{:?}", github.request_lines());
+    assert!(
+        !github
+            .request_lines()
+            .iter()
+            .any(|l| l.starts_with("POST ")),
+        "{:?}",
+        github.request_lines()
+    );
+
+    // The pull request whose head the run measured: the comment is posted.
+    let matching = step("2", "auto");
+    assert_eq!(matching.code, 0, "{}", matching.log());
+    let comments = github.comments();
+    assert_eq!(comments.len(), 1, "{:?}", github.request_lines());
+    assert!(comments[0].2.starts_with("<!-- loadgate: checkout -->"));
+    assert!(
+        github
+            .request_lines()
+            .contains(&"GET /repos/Codertocat/Hello-World/pulls/2".to_string()),
+        "{:?}",
+        github.request_lines()
+    );
+    assert!(matching.outputs["comment-url"].contains("/pull/2#"));
 }

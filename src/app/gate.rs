@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::compare::read_baseline;
+use super::console::{errln, out};
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
 use crate::baseline::{Baseline, BaselineRun, Restart};
@@ -273,7 +274,7 @@ async fn judge(
         load_profile(&settings.profile)?
     });
     progress.profile = Some(profile.name.clone());
-    eprintln!(
+    errln!(
         "loadgate gate: profile `{}`, mode {mode}",
         settings.profile.display()
     );
@@ -285,7 +286,7 @@ async fn judge(
             // The merged run is the one judged: keep it beside the shards.
             results_path = results_path.with_file_name("merged-results.json");
             super::write_results(&results_path, &result)?;
-            eprintln!(
+            errln!(
                 "merged {files} shard results into {}",
                 workspace_relative(env, &results_path)
             );
@@ -311,15 +312,15 @@ async fn judge(
                 other => other,
             })?;
         super::write_results(&results_path, &result)?;
-        eprintln!(
+        errln!(
             "results written to {}",
             workspace_relative(env, &results_path)
         );
         result
     };
-    print!("{}", terminal::summary(&result));
+    out!("{}", terminal::summary(&result));
     if let Some(c) = &result.capacity {
-        print!("{}", crate::report::capacity::terminal(c));
+        out!("{}", crate::report::capacity::terminal(c));
     }
     let outputs_dir = results_path
         .parent()
@@ -328,7 +329,7 @@ async fn judge(
 
     if result.shard.count > 1 && !result.shard.is_complete() {
         // One shard says nothing about the service: it is judged after the merge.
-        eprintln!(
+        errln!(
             "shard {} of {}: merge all shards' results, then run with `mode: report`",
             result
                 .shard
@@ -383,11 +384,11 @@ async fn judge(
             &comparison,
         ) {
             Ok(message) => {
-                eprintln!("{message}");
+                errln!("{message}");
                 comparison.notes.push(message);
             }
             Err(why) => {
-                eprintln!("not recorded: {why}");
+                errln!("not recorded: {why}");
                 comparison
                     .notes
                     .push(format!("not recorded in the baseline: {why}"));
@@ -406,7 +407,7 @@ async fn judge(
     );
 
     let Some(ctx) = ctx else {
-        eprintln!(
+        errln!(
             "reports written to {} (not under GitHub Actions: no job summary or comment)",
             outputs_dir.display()
         );
@@ -419,8 +420,7 @@ async fn judge(
         &result,
         &comparison,
         &results_path,
-        mode,
-        &baseline_path,
+        (mode == Mode::Record).then_some(baseline_path.as_path()),
     )?;
     progress.published = true;
     if let Some(outcome) =
@@ -449,7 +449,7 @@ async fn publish_comment(
         return None;
     }
     let outcome = publish_sticky_comment(ctx, profile, markdown, &CommentSettings::default()).await;
-    eprintln!("{outcome}");
+    errln!("{outcome}");
     if let CommentOutcome::Failed { warning, .. } = &outcome {
         emit(&[Annotation::new(Level::Warning, warning.clone())
             .with_title("loadgate: PR comment not posted")]);
@@ -461,7 +461,7 @@ async fn publish_comment(
     ) = (&outcome, &ctx.output_path)
         && let Err(e) = workflow::write_outputs(path, &[("comment-url", url)])
     {
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     Some(outcome)
 }
@@ -492,7 +492,7 @@ async fn publish_failure(
         exit_code: exit,
         run_url: run_url.as_deref(),
     });
-    let warn = |e: crate::github::GithubError| eprintln!("warning: {e}");
+    let warn = |e: crate::github::GithubError| errln!("warning: {e}");
     if let Some(path) = &ctx.step_summary_path {
         let notice = "The report was cut to fit GitHub's job summary limit.";
         let _ = workflow::append_step_summary(path, &markdown, notice).map_err(warn);
@@ -514,7 +514,7 @@ async fn publish_failure(
         Some(profile) => {
             publish_comment(ctx, settings, mode, &profile, &markdown).await;
         }
-        None => eprintln!(
+        None => errln!(
             "no PR comment: the profile's name cannot be read from `{}`, and the sticky comment is found by it",
             workspace_relative(env, &settings.profile)
         ),
@@ -609,8 +609,7 @@ fn publish_workflow_files(
     result: &RunResult,
     comparison: &Comparison,
     results_path: &Path,
-    mode: Mode,
-    baseline_path: &Path,
+    recorded_baseline: Option<&Path>,
 ) -> Result<(), Error> {
     let github_error = |e: crate::github::GithubError| Error::Usage(e.to_string());
     let full_report = workspace_relative(env, &reports.markdown_path);
@@ -645,11 +644,9 @@ fn publish_workflow_files(
             workspace_relative(env, &reports.html_path),
             workspace_relative(env, &reports.junit_path),
             workspace_relative(env, &reports.comparison_path),
-            if mode == Mode::Record {
-                workspace_relative(env, baseline_path)
-            } else {
-                String::new()
-            },
+            recorded_baseline
+                .map(|path| workspace_relative(env, path))
+                .unwrap_or_default(),
         ];
         workflow::write_outputs(
             path,

@@ -3,6 +3,7 @@
 //! `github` and `demo`), never in the pure modules.
 
 mod compare;
+mod console;
 mod demo;
 mod gate;
 mod init;
@@ -14,6 +15,8 @@ mod search;
 mod validate;
 
 use std::io::{IsTerminal as _, Write as _};
+
+use console::{errln, out};
 use std::path::Path;
 
 use crate::baseline::Baseline;
@@ -53,8 +56,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// Logs to stderr; `-v`/`-vv` or `RUST_LOG` raise the level.
+/// Logs to stderr; `-v`/`-vv` or `RUST_LOG` raise the level. Under GitHub Actions, log lines
+/// and panic messages go through the same guard as everything printed (see [`console`]).
 pub fn init_tracing(verbose: u8) {
+    console::neutralize_panics();
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -64,7 +69,7 @@ pub fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(console::LogWriter::default)
         .with_target(false)
         .try_init();
 }
@@ -72,9 +77,8 @@ pub fn init_tracing(verbose: u8) {
 /// Prints an error once, to stderr; under GitHub Actions also as an `::error` annotation that
 /// points at the file and line (a profile error shows on the profile's line in the PR).
 pub fn report_error(error: &Error) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {error}");
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    errln!("error: {error}");
+    if console::under_actions() {
         let mut annotation =
             crate::github::Annotation::new(crate::github::Level::Error, error.to_string())
                 .with_title("loadgate");
@@ -86,7 +90,7 @@ pub fn report_error(error: &Error) {
                 .to_string();
             annotation = annotation.at(file, line, col);
         }
-        let _ = crate::github::workflow::emit_commands(&format!(
+        console::commands(&format!(
             "{}\n",
             crate::github::workflow::format_annotation(&annotation)
         ));
@@ -164,9 +168,9 @@ pub(crate) fn print_verdict(text: &str) {
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     if colour {
-        print!("{}", crate::report::verdict::colorize(text));
+        out!("{}", crate::report::verdict::colorize(text));
     } else {
-        print!("{text}");
+        out!("{text}");
     }
 }
 
@@ -183,15 +187,15 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
     write_results(&args.out, &merged)?;
-    print!("{}", crate::report::terminal::summary(&merged));
+    out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {
-        eprintln!(
+        errln!(
             "warning: merged {} of {} shards; the results are incomplete and cannot be gated",
             merged.shard.indices.len(),
             merged.shard.count
         );
     }
-    eprintln!(
+    errln!(
         "merged {} shard results into {}",
         args.shards.len(),
         args.out.display()
@@ -206,8 +210,8 @@ fn schema(args: &SchemaArgs) {
         SchemaKind::Baseline => Baseline::json_schema(),
         SchemaKind::Comparison => Comparison::json_schema(),
     };
-    println!(
-        "{}",
+    console::out_document(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&schema).expect("schemas serialize")
-    );
+    ));
 }
