@@ -17,6 +17,10 @@
 //! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
 //! `profile`, `metrics`, `results`, `capacity`, `compare` and `report` are pure.
 
+// Under GitHub Actions stdout and stderr are a command channel: all printing goes through
+// `app::console`, which keeps text from profiles, results and targets from starting a command.
+#![warn(clippy::print_stdout, clippy::print_stderr)]
+
 pub mod app;
 pub mod baseline;
 pub mod capacity;

@@ -90,6 +90,16 @@ impl Workspace {
     fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
+
+    /// A path output as the job's next step (on the runner's host, in the workspace) resolves
+    /// it: it must be relative, since the container's `/github/workspace` is not on the host.
+    fn output_path(&self, output: &str) -> PathBuf {
+        assert!(
+            Path::new(output).is_relative(),
+            "outputs are workspace-relative paths, not container paths: {output}"
+        );
+        self.path(output)
+    }
 }
 
 /// What one step produced.
@@ -216,12 +226,21 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
         let s = step(&ws, &github, "push", PUSH, &service.url());
         assert_eq!(s.code, 0, "record {n}: {}\n{}", s.stderr, s.stdout);
         assert_eq!(baseline_runs(&baseline), n, "{}", s.stderr);
-        assert_eq!(
-            s.outputs.get("baseline").map(PathBuf::from),
-            Some(baseline.clone())
-        );
+        assert_eq!(s.outputs["baseline"], "baselines/contract.json");
+        assert_eq!(ws.output_path(&s.outputs["baseline"]), baseline);
         assert!(s.summary.contains("### "), "{}", s.summary);
-        assert!(s.summary.contains("recorded the run"), "{}", s.summary);
+        assert!(
+            s.summary
+                .contains("recorded the run in \\`baselines/contract.json\\`"),
+            "{}",
+            s.summary
+        );
+        let container_path = ws.dir.path().display().to_string();
+        assert!(
+            !s.summary.contains(&container_path),
+            "the summary's notes name workspace paths relatively: {}",
+            s.summary
+        );
     }
     assert!(
         github.requests().is_empty(),
@@ -250,11 +269,12 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     assert!(s.summary.contains("loadgate · contract"), "{}", s.summary);
     for name in ["results", "report-html", "junit", "comparison"] {
         assert!(
-            Path::new(&s.outputs[name]).is_file(),
+            ws.output_path(&s.outputs[name]).is_file(),
             "{name}: {:?}",
             s.outputs
         );
     }
+    assert_eq!(s.outputs["results"], "loadgate-results/results.json");
     assert!(s.outputs["requests"].parse::<u64>().expect("a count") >= 1400);
     assert!(s.outputs["p95-ms"].parse::<f64>().expect("ms") > 1.0);
     let comments = github.comments();
@@ -362,7 +382,7 @@ fn shards_run_apart_then_one_report_step_merges_and_comments() {
     for s in &shards {
         assert_eq!(s.code, 0, "{}", s.stderr);
         assert!(
-            Path::new(&s.outputs["results"]).is_file(),
+            ws.output_path(&s.outputs["results"]).is_file(),
             "{:?}",
             s.outputs
         );
@@ -387,8 +407,8 @@ fn shards_run_apart_then_one_report_step_merges_and_comments() {
     );
     assert_eq!(s.code, 0, "{}\n{}", s.stderr, s.stdout);
     assert_eq!(s.outputs["verdict"], "no_baseline", "{}", s.stdout);
-    let merged = Path::new(&s.outputs["results"]);
-    assert!(merged.ends_with("shards/merged-results.json"), "{merged:?}");
+    assert_eq!(s.outputs["results"], "shards/merged-results.json");
+    let merged = ws.output_path(&s.outputs["results"]);
     let text = std::fs::read_to_string(merged).expect("merged results");
     let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
     assert_eq!(value["shard"]["indices"], serde_json::json!([0, 1]));

@@ -668,6 +668,26 @@ mod tls {
         let e = &relaxed.endpoints[0];
         assert_eq!(e.summary.errors, 0, "{:?}", e.error_samples);
         assert!(e.summary.requests >= 9);
+
+        // The readiness probe trusts what the load trusts (the same TLS set-up, built in).
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let wait = loadgate::profile::WaitFor {
+            path: "/".into(),
+            status: Vec::new(),
+            timeout: Duration::from_millis(500),
+            interval: Duration::from_millis(100),
+        };
+        let probe = |insecure| {
+            rt.block_on(loadgate::engine::probe::wait_until_ready(
+                &url, &wait, insecure,
+            ))
+        };
+        let refused = probe(false).expect_err("a self-signed certificate is refused");
+        assert!(refused.contains("certificate"), "{refused}");
+        assert!(probe(true).is_ok(), "accepted with `insecure_tls`");
         let _ = stop.send(());
         handle.join().unwrap();
     }

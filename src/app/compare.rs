@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::console::errln;
 use super::run::load_profile_settings;
 use crate::baseline::{Baseline, BaselineRun, DEFAULT_KEEP, Restart};
 use crate::cli::{BaselineUpdateArgs, CompareArgs};
@@ -119,15 +120,15 @@ pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Err
             old,
             new,
             discarded,
-        }) => eprintln!(
+        }) => errln!(
             "the profile changed ({old} → {new}): started the baseline afresh, discarding {discarded} old runs"
         ),
         Some(Restart::Reset { discarded }) if discarded > 0 => {
-            eprintln!("--reset: discarded {discarded} old runs");
+            errln!("--reset: discarded {discarded} old runs");
         }
         _ => {}
     }
-    eprintln!(
+    errln!(
         "recorded the run in {} ({} of at most {keep} runs{})",
         args.baseline.display(),
         appended.runs,

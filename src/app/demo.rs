@@ -4,6 +4,7 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+use super::console::errln;
 use crate::baseline::Baseline;
 use crate::cli::{DemoArgs, ProgressMode, RunFlags};
 use crate::demo::{self, DemoConfig};
@@ -39,7 +40,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
     let server = demo::start(config, SocketAddr::from((Ipv4Addr::LOCALHOST, port)))
         .map_err(|e| Error::Usage(format!("cannot start the demo service on port {port}: {e}")))?;
     if args.serve {
-        eprintln!(
+        errln!(
             "demo service listening on {} (Ctrl-C to stop)",
             server.url()
         );
@@ -52,7 +53,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         text = with_duration(&text, d)?;
     }
     let profile = Arc::new(Profile::from_yaml(&text, "examples/demo.yaml")?);
-    eprintln!("demo service listening on {}", server.url());
+    errln!("demo service listening on {}", server.url());
     let flags = RunFlags {
         target: Some(server.url()),
         out: args.out.clone(),
@@ -74,7 +75,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         Some(path) => super::compare::read_baseline(path)?,
         None if args.duration.is_some() => {
             // Another duration is another load than the shipped baseline measured.
-            eprintln!(
+            errln!(
                 "--duration: the shipped baseline measured the 30 s demo, so this run is not compared (thresholds are checked)"
             );
             None
@@ -97,7 +98,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         &comparison,
     )?;
     super::write_file(&html, &text)?;
-    eprintln!("HTML report written to {}", html.display());
+    errln!("HTML report written to {}", html.display());
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 

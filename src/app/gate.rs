@@ -14,6 +14,7 @@ use self::confirm::{
     ConfirmChoice, Confirming, confirm_before_blocking, publish_confirmation_output,
 };
 use super::compare::read_baseline;
+use super::console::{errln, out};
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
 use crate::baseline::{Baseline, BaselineRun, Restart};
@@ -22,7 +23,7 @@ use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
 use crate::github::comment::{CommentSettings, PublishRequirement, publish_sticky_comment};
 use crate::github::context::Token;
-use crate::github::inputs::{in_workspace, resolve};
+use crate::github::inputs::{in_workspace, input, resolve, workspace_relative};
 use crate::github::workflow::{self, Annotation, Level};
 use crate::github::{CommentOutcome, Context, Env};
 use crate::report::{Format, Renderer, terminal, verdict};
@@ -82,6 +83,8 @@ enum FailOn {
 struct Settings {
     profile: PathBuf,
     target: Option<String>,
+    /// Where `target` comes from, for errors about it.
+    target_origin: &'static str,
     baseline: Option<PathBuf>,
     mode: Mode,
     comment: CommentMode,
@@ -152,9 +155,16 @@ impl Settings {
             .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
             .collect::<Vec<_>>()
             .join("\n");
+        let target_origin = match (&args.target, input(env, "target")) {
+            (Some(flag), _) if !flag.trim().is_empty() => "the flag `--target`",
+            (_, Some(_)) => "the action input `target`",
+            _ if env.var("LOADGATE_TARGET").is_some() => "`LOADGATE_TARGET`",
+            _ => "the profile's `target:` (the action input `target` overrides it)",
+        };
         Ok(Settings {
             profile,
             target: resolve(env, args.target, "target"),
+            target_origin,
             baseline: path(args.baseline, "baseline"),
             mode: choice(
                 resolve(env, args.mode, "mode"),
@@ -221,6 +231,19 @@ impl Settings {
     }
 }
 
+impl Settings {
+    /// An error about the target, naming where the target was set (under the action: the input
+    /// `target`); other errors unchanged.
+    fn about_target(&self, error: Error) -> Error {
+        let origin = self.target_origin;
+        match error {
+            Error::NotReady(m) => Error::NotReady(format!("{m}; the target is {origin}")),
+            Error::Usage(m) => Error::Usage(format!("{m}; the target is {origin}")),
+            other => other,
+        }
+    }
+}
+
 impl Mode {
     fn resolve(self, ctx: Option<&Context>) -> Mode {
         match self {
@@ -244,6 +267,36 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         }
     }
     let mode = settings.mode.resolve(ctx.as_ref());
+    let mut progress = Progress::default();
+    match judge(&env, &settings, ctx.clone(), mode, &mut progress).await {
+        Err(error) if !progress.published => {
+            if let Some(ctx) = &ctx {
+                publish_failure(ctx, &env, &settings, mode, progress.profile, &error).await;
+            }
+            Err(error)
+        }
+        outcome => outcome,
+    }
+}
+
+/// How far [`judge`] got, for [`publish_failure`].
+#[derive(Debug, Default)]
+struct Progress {
+    /// The profile's name, once the profile loaded.
+    profile: Option<String>,
+    /// The verdict's summary and outputs are written: a later error does not replace them.
+    published: bool,
+}
+
+/// Everything after the settings: load the profile, run (or read saved results), judge,
+/// write the reports, publish.
+async fn judge(
+    env: &Env,
+    settings: &Settings,
+    ctx: Option<Context>,
+    mode: Mode,
+    progress: &mut Progress,
+) -> Result<ExitCode, Error> {
     // Report mode renders saved results: the run's secrets may be absent (the fork-safe
     // comment workflow), and nothing is sent, so only the profile's settings are read.
     let profile = Arc::new(if mode == Mode::Report {
@@ -251,7 +304,8 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     } else {
         load_profile(&settings.profile)?
     });
-    eprintln!(
+    progress.profile = Some(profile.name.clone());
+    errln!(
         "loadgate gate: profile `{}`, mode {mode}",
         settings.profile.display()
     );
@@ -263,22 +317,32 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             // The merged run is the one judged: keep it beside the shards.
             results_path = results_path.with_file_name("merged-results.json");
             super::write_results(&results_path, &result)?;
-            eprintln!(
+            errln!(
                 "merged {files} shard results into {}",
-                results_path.display()
+                workspace_relative(env, &results_path)
             );
         }
         result
     } else {
-        let flags = run_flags(&settings, ctx.as_ref(), &results_path);
-        let result = execute_run(profile.clone(), &flags, Some(&settings.profile)).await?;
+        let flags = run_flags(settings, ctx.as_ref(), &results_path);
+        super::run::resolve_target(&profile, settings.target.as_deref())
+            .map_err(|e| settings.about_target(e))?;
+        let result = execute_run(profile.clone(), &flags, Some(&settings.profile))
+            .await
+            .map_err(|e| match e {
+                Error::NotReady(_) => settings.about_target(e),
+                other => other,
+            })?;
         super::write_results(&results_path, &result)?;
-        eprintln!("results written to {}", results_path.display());
+        errln!(
+            "results written to {}",
+            workspace_relative(env, &results_path)
+        );
         result
     };
-    print!("{}", terminal::summary(&result));
+    out!("{}", terminal::summary(&result));
     if let Some(c) = &result.capacity {
-        print!("{}", crate::report::capacity::terminal(c));
+        out!("{}", crate::report::capacity::terminal(c));
     }
     let outputs_dir = results_path
         .parent()
@@ -287,7 +351,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
 
     if result.shard.count > 1 && !result.shard.is_complete() {
         // One shard says nothing about the service: it is judged after the merge.
-        eprintln!(
+        errln!(
             "shard {} of {}: merge all shards' results, then run with `mode: report`",
             result
                 .shard
@@ -299,8 +363,11 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
             result.shard.count
         );
         if let Some(path) = ctx.as_ref().and_then(|c| c.output_path.clone()) {
-            workflow::write_outputs(&path, &[("results", &results_path.display().to_string())])
-                .map_err(|e| Error::Usage(e.to_string()))?;
+            workflow::write_outputs(
+                &path,
+                &[("results", &workspace_relative(env, &results_path))],
+            )
+            .map_err(|e| Error::Usage(e.to_string()))?;
         }
         return Ok(if result.partial {
             ExitCode::Untrusted
@@ -311,7 +378,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
 
     let baseline_path = settings.baseline.clone().unwrap_or_else(|| {
         in_workspace(
-            &env,
+            env,
             &Path::new("baselines").join(format!("{}.json", profile.name)),
         )
     });
@@ -323,20 +390,20 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     if mode != Mode::Run && baseline.is_none() {
         comparison.notes.push(format!(
             "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
-            display(&env, &baseline_path)
+            workspace_relative(env, &baseline_path)
         ));
     }
     super::print_verdict(&verdict::comparison(&comparison));
     let (mut comparison, confirmation_results) = confirm_before_blocking(
         &Confirming {
-            settings: &settings,
+            settings,
             mode,
             profile: &profile,
             result: &result,
             baseline: baseline.as_ref(),
             results_path: &results_path,
             ctx: ctx.as_ref(),
-            env: &env,
+            env,
         },
         comparison,
     )
@@ -344,13 +411,20 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
 
     let mut refused_record = None;
     if mode == Mode::Record {
-        match record(&result, baseline, &baseline_path, &profile, &comparison) {
+        let shown = workspace_relative(env, &baseline_path);
+        match record(
+            &result,
+            baseline,
+            (&baseline_path, &shown),
+            &profile,
+            &comparison,
+        ) {
             Ok(message) => {
-                eprintln!("{message}");
+                errln!("{message}");
                 comparison.notes.push(message);
             }
             Err(why) => {
-                eprintln!("not recorded: {why}");
+                errln!("not recorded: {why}");
                 comparison
                     .notes
                     .push(format!("not recorded in the baseline: {why}"));
@@ -369,7 +443,7 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     );
 
     let Some(ctx) = ctx else {
-        eprintln!(
+        errln!(
             "reports written to {} (not under GitHub Actions: no job summary or comment)",
             outputs_dir.display()
         );
@@ -377,37 +451,18 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     };
     publish_workflow_files(
         &ctx,
+        env,
         &reports,
         &result,
         &comparison,
         &results_path,
-        mode,
-        &baseline_path,
+        (mode == Mode::Record).then_some(baseline_path.as_path()),
     )?;
-    publish_confirmation_output(&ctx, confirmation_results.as_deref())?;
-    let wants_comment = settings.comment != CommentMode::Never && mode != Mode::Record;
-    if wants_comment {
-        let outcome = publish_sticky_comment(
-            &ctx,
-            &profile.name,
-            &reports.markdown,
-            &CommentSettings::default(),
-        )
-        .await;
-        eprintln!("{outcome}");
-        if let CommentOutcome::Failed { warning, .. } = &outcome {
-            emit(&[Annotation::new(Level::Warning, warning.clone())
-                .with_title("loadgate: PR comment not posted")]);
-        }
-        if let (
-            CommentOutcome::Created { url: Some(url), .. }
-            | CommentOutcome::Updated { url: Some(url), .. },
-            Some(path),
-        ) = (&outcome, &ctx.output_path)
-        {
-            workflow::write_outputs(path, &[("comment-url", url)])
-                .map_err(|e| Error::Usage(e.to_string()))?;
-        }
+    publish_confirmation_output(&ctx, env, confirmation_results.as_deref())?;
+    progress.published = true;
+    if let Some(outcome) =
+        publish_comment(&ctx, settings, mode, &profile.name, &reports.markdown).await
+    {
         let requirement = if settings.comment == CommentMode::Always {
             PublishRequirement::Required
         } else {
@@ -416,6 +471,91 @@ pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
         exit = outcome.exit_code(exit, requirement);
     }
     Ok(exit)
+}
+
+/// The sticky PR comment, when the settings want one (`None` when not): a failure to post is a
+/// warning annotation, and the comment's address becomes the `comment-url` output.
+async fn publish_comment(
+    ctx: &Context,
+    settings: &Settings,
+    mode: Mode,
+    profile: &str,
+    markdown: &str,
+) -> Option<CommentOutcome> {
+    if settings.comment == CommentMode::Never || mode == Mode::Record {
+        return None;
+    }
+    let outcome = publish_sticky_comment(ctx, profile, markdown, &CommentSettings::default()).await;
+    errln!("{outcome}");
+    if let CommentOutcome::Failed { warning, .. } = &outcome {
+        emit(&[Annotation::new(Level::Warning, warning.clone())
+            .with_title("loadgate: PR comment not posted")]);
+    }
+    if let (
+        CommentOutcome::Created { url: Some(url), .. }
+        | CommentOutcome::Updated { url: Some(url), .. },
+        Some(path),
+    ) = (&outcome, &ctx.output_path)
+        && let Err(e) = workflow::write_outputs(path, &[("comment-url", url)])
+    {
+        errln!("warning: {e}");
+    }
+    Some(outcome)
+}
+
+/// A step that failed before its verdict still publishes: the job summary and the sticky
+/// comment say that it failed and why (an earlier ✅ must not stay up as if it held), and the
+/// outputs say `verdict=error`. Best effort: the step's error is what it ends with.
+async fn publish_failure(
+    ctx: &Context,
+    env: &Env,
+    settings: &Settings,
+    mode: Mode,
+    profile: Option<String>,
+    error: &Error,
+) {
+    let profile = profile.or_else(|| {
+        std::fs::read_to_string(&settings.profile)
+            .ok()
+            .and_then(|text| crate::profile::Profile::name_of(&text))
+    });
+    let name = profile.as_deref().unwrap_or("(profile unreadable)");
+    let cause = error.to_string();
+    let exit = error.exit_code().code();
+    let run_url = ctx.summary_url();
+    let markdown = crate::report::failure::markdown(&crate::report::failure::Failure {
+        profile: name,
+        cause: &cause,
+        exit_code: exit,
+        run_url: run_url.as_deref(),
+    });
+    let warn = |e: crate::github::GithubError| errln!("warning: {e}");
+    if let Some(path) = &ctx.step_summary_path {
+        let notice = "The report was cut to fit GitHub's job summary limit.";
+        let _ = workflow::append_step_summary(path, &markdown, notice).map_err(warn);
+    }
+    if let Some(path) = &ctx.output_path {
+        let exit = exit.to_string();
+        let report = workflow::markdown_output(
+            &markdown,
+            "The report was cut to fit GitHub's output limit.",
+        );
+        let outputs = [
+            ("verdict", "error"),
+            ("exit-code", exit.as_str()),
+            ("report", &report),
+        ];
+        let _ = workflow::write_outputs(path, &outputs).map_err(warn);
+    }
+    match profile {
+        Some(profile) => {
+            publish_comment(ctx, settings, mode, &profile, &markdown).await;
+        }
+        None => errln!(
+            "no PR comment: the profile's name cannot be read from `{}`, and the sticky comment is found by it",
+            workspace_relative(env, &settings.profile)
+        ),
+    }
 }
 
 /// The step's exit code. Recording on main fails only when the run could not be recorded (a
@@ -444,11 +584,11 @@ fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags
     }
 }
 
-/// Appends a trusted, complete run to the baseline file.
+/// Appends a trusted, complete run to the baseline file (`path`, and how messages show it).
 fn record(
     result: &RunResult,
     baseline: Option<Baseline>,
-    path: &Path,
+    (path, shown): (&Path, &str),
     profile: &crate::profile::Profile,
     comparison: &Comparison,
 ) -> Result<String, String> {
@@ -469,8 +609,7 @@ fn record(
         _ => String::new(),
     };
     Ok(format!(
-        "recorded the run in `{}`: {} of at most {keep} runs{restarted}; commit the file",
-        path.display(),
+        "recorded the run in `{shown}`: {} of at most {keep} runs{restarted}; commit the file",
         appended.runs
     ))
 }
@@ -516,18 +655,18 @@ impl Reports {
 /// Job summary, step outputs and annotations.
 fn publish_workflow_files(
     ctx: &Context,
+    env: &Env,
     reports: &Reports,
     result: &RunResult,
     comparison: &Comparison,
     results_path: &Path,
-    mode: Mode,
-    baseline_path: &Path,
+    recorded_baseline: Option<&Path>,
 ) -> Result<(), Error> {
     let github_error = |e: crate::github::GithubError| Error::Usage(e.to_string());
+    let full_report = workspace_relative(env, &reports.markdown_path);
     if let Some(path) = &ctx.step_summary_path {
         let notice = format!(
-            "The report was cut to fit GitHub's job summary limit; the full report is `{}` (upload it as an artifact).",
-            reports.markdown_path.display()
+            "The report was cut to fit GitHub's job summary limit; the full report is `{full_report}` (upload it as an artifact).",
         );
         workflow::append_step_summary(path, &reports.markdown, &notice).map_err(github_error)?;
     }
@@ -544,16 +683,21 @@ fn publish_workflow_files(
             .unwrap_or_default();
         let error_rate = format!("{:.6}", view.run.error_ratio);
         let requests = view.run.requests.to_string();
+        let report = workflow::markdown_output(
+            &reports.markdown,
+            &format!(
+                "The report was cut to fit GitHub's limit on step outputs; the full report is `{full_report}` (upload it as an artifact)."
+            ),
+        );
+        // Paths valid on the runner's host too (the next step does not run in this container).
         let files = [
-            results_path.display().to_string(),
-            reports.html_path.display().to_string(),
-            reports.junit_path.display().to_string(),
-            reports.comparison_path.display().to_string(),
-            if mode == Mode::Record {
-                baseline_path.display().to_string()
-            } else {
-                String::new()
-            },
+            workspace_relative(env, results_path),
+            workspace_relative(env, &reports.html_path),
+            workspace_relative(env, &reports.junit_path),
+            workspace_relative(env, &reports.comparison_path),
+            recorded_baseline
+                .map(|path| workspace_relative(env, path))
+                .unwrap_or_default(),
         ];
         workflow::write_outputs(
             path,
@@ -561,7 +705,7 @@ fn publish_workflow_files(
                 ("verdict", comparison.overall.verdict.as_str()),
                 ("exit-code", &exit),
                 ("results", &files[0]),
-                ("report", &reports.markdown),
+                ("report", &report),
                 ("report-html", &files[1]),
                 ("junit", &files[2]),
                 ("comparison", &files[3]),
@@ -626,15 +770,6 @@ fn emit(annotations: &[Annotation]) {
     }
     let text = workflow::format_annotations(annotations, "see the job summary");
     let _ = workflow::emit_commands(&text);
-}
-
-/// A path for messages: relative to the workspace when inside it.
-fn display(env: &Env, path: &Path) -> String {
-    env.var("GITHUB_WORKSPACE")
-        .and_then(|w| path.strip_prefix(w).ok())
-        .unwrap_or(path)
-        .display()
-        .to_string()
 }
 
 /// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file

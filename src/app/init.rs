@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use super::console::errln;
 use crate::cli::InitArgs;
 use crate::error::{Error, ExitCode};
 
@@ -79,9 +80,9 @@ pub(super) fn init(args: &InitArgs) -> Result<ExitCode, Error> {
     }
     for (path, text) in &files {
         super::write_file(path, text)?;
-        eprintln!("wrote {}", path.display());
+        errln!("wrote {}", path.display());
     }
-    eprintln!(
+    errln!(
         "\nnext: adjust {PROFILE_PATH} to your API and check it with `loadgate validate {PROFILE_PATH}`;\n\
          set the preview URL in loadgate-pr.yml and the repository variable LOADGATE_MAIN_URL for loadgate-main.yml;\n\
          the first push to main records baselines/{name}.json, and pull requests are gated against it"

@@ -3,16 +3,20 @@
 //! `github` and `demo`), never in the pure modules.
 
 mod compare;
+mod console;
 mod demo;
 mod gate;
 mod init;
 pub mod live;
+mod ownership;
 mod report;
 mod run;
 mod search;
 mod validate;
 
 use std::io::{IsTerminal as _, Write as _};
+
+use console::{errln, out};
 use std::path::Path;
 
 use crate::baseline::Baseline;
@@ -52,8 +56,10 @@ fn runtime() -> Result<tokio::runtime::Runtime, Error> {
         .map_err(|e| Error::Usage(format!("cannot start the async runtime: {e}")))
 }
 
-/// Logs to stderr; `-v`/`-vv` or `RUST_LOG` raise the level.
+/// Logs to stderr; `-v`/`-vv` or `RUST_LOG` raise the level. Under GitHub Actions, log lines
+/// and panic messages go through the same guard as everything printed (see [`console`]).
 pub fn init_tracing(verbose: u8) {
+    console::neutralize_panics();
     let default = match verbose {
         0 => "warn",
         1 => "info",
@@ -63,7 +69,7 @@ pub fn init_tracing(verbose: u8) {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
+        .with_writer(console::LogWriter::default)
         .with_target(false)
         .try_init();
 }
@@ -71,9 +77,8 @@ pub fn init_tracing(verbose: u8) {
 /// Prints an error once, to stderr; under GitHub Actions also as an `::error` annotation that
 /// points at the file and line (a profile error shows on the profile's line in the PR).
 pub fn report_error(error: &Error) {
-    let mut stderr = std::io::stderr().lock();
-    let _ = writeln!(stderr, "error: {error}");
-    if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
+    errln!("error: {error}");
+    if console::under_actions() {
         let mut annotation =
             crate::github::Annotation::new(crate::github::Level::Error, error.to_string())
                 .with_title("loadgate");
@@ -85,7 +90,7 @@ pub fn report_error(error: &Error) {
                 .to_string();
             annotation = annotation.at(file, line, col);
         }
-        let _ = crate::github::workflow::emit_commands(&format!(
+        console::commands(&format!(
             "{}\n",
             crate::github::workflow::format_annotation(&annotation)
         ));
@@ -113,6 +118,8 @@ pub(crate) fn write_results(path: &Path, result: &RunResult) -> Result<(), Error
 }
 
 /// Writes a file through `write`, atomically: into a temporary file beside it, then renamed.
+/// Inside the GitHub workspace, the file and the folders created for it get the workspace's
+/// owner (see [`ownership`]).
 fn write_file_with(
     path: &Path,
     write: impl FnOnce(&mut std::io::BufWriter<std::fs::File>) -> std::io::Result<()>,
@@ -121,15 +128,20 @@ fn write_file_with(
         path: path.to_path_buf(),
         source,
     };
+    let owner = ownership::Owner::for_path(path);
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).map_err(fail)?;
+        ownership::Owner::create_dirs(owner, parent).map_err(fail)?;
     }
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     let written = std::fs::File::create(&tmp).and_then(|file| {
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
         write(&mut w)?;
-        w.into_inner()
+        let file = w
+            .into_inner()
             .map_err(std::io::IntoInnerError::into_error)?;
+        if let Some(owner) = owner {
+            owner.give_file(&file, path);
+        }
         Ok(())
     });
     if let Err(e) = written {
@@ -156,9 +168,9 @@ pub(crate) fn print_verdict(text: &str) {
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     if colour {
-        print!("{}", crate::report::verdict::colorize(text));
+        out!("{}", crate::report::verdict::colorize(text));
     } else {
-        print!("{text}");
+        out!("{text}");
     }
 }
 
@@ -175,15 +187,15 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         .collect::<Result<Vec<_>, _>>()?;
     let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
     write_results(&args.out, &merged)?;
-    print!("{}", crate::report::terminal::summary(&merged));
+    out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {
-        eprintln!(
+        errln!(
             "warning: merged {} of {} shards; the results are incomplete and cannot be gated",
             merged.shard.indices.len(),
             merged.shard.count
         );
     }
-    eprintln!(
+    errln!(
         "merged {} shard results into {}",
         args.shards.len(),
         args.out.display()
@@ -198,8 +210,8 @@ fn schema(args: &SchemaArgs) {
         SchemaKind::Baseline => Baseline::json_schema(),
         SchemaKind::Comparison => Comparison::json_schema(),
     };
-    println!(
-        "{}",
+    console::out_document(&format!(
+        "{}\n",
         serde_json::to_string_pretty(&schema).expect("schemas serialize")
-    );
+    ));
 }

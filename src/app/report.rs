@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use super::compare::{GateSettings, read_baseline};
+use super::console::errln;
 use crate::cli::{ReportArgs, ReportFormat};
 use crate::compare::{self, Comparison, GateInput};
 use crate::error::{Error, ExitCode};
@@ -47,9 +48,9 @@ pub(super) fn report(args: &ReportArgs) -> Result<ExitCode, Error> {
     match &args.out {
         Some(path) => {
             super::write_file(path, &text)?;
-            eprintln!("report written to {}", path.display());
+            errln!("report written to {}", path.display());
         }
-        None => print!("{text}"),
+        None => super::console::out_document(&text),
     }
     Ok(ExitCode::Pass)
 }

@@ -1,10 +1,10 @@
 //! `loadgate run`: load the profile, wait for the target, run the engine with live progress,
 //! write results (partial ones too) and print the summary.
 
-use std::io::Write as _;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::console::{err, errln, out};
 use super::live::Live;
 use crate::baseline::Baseline;
 use crate::cli::{MetricsFlags, ProgressMode, RunArgs, RunFlags};
@@ -28,9 +28,9 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
         // One shard alone says nothing about the service: thresholds and the gate are judged
         // on the merged results.
         super::write_results(&args.run.out, &result)?;
-        print!("{}", terminal::summary(&result));
-        eprintln!("results written to {}", args.run.out.display());
-        eprintln!(
+        out!("{}", terminal::summary(&result));
+        errln!("results written to {}", args.run.out.display());
+        errln!(
             "shard results: judge thresholds and the gate after `loadgate merge` of all {} shards",
             result.shard.count
         );
@@ -49,11 +49,11 @@ pub(super) fn finish_run(
     baseline: Option<&Baseline>,
 ) -> Result<Comparison, Error> {
     super::write_results(out, result)?;
-    print!("{}", terminal::summary(result));
+    out!("{}", terminal::summary(result));
     if let Some(c) = &result.capacity {
-        print!("{}", crate::report::capacity::terminal(c));
+        out!("{}", crate::report::capacity::terminal(c));
     }
-    eprintln!("results written to {}", out.display());
+    errln!("results written to {}", out.display());
     let comparison = super::compare::gate_run(result, baseline, profile)?;
     if baseline.is_some() {
         super::print_verdict(&verdict::comparison(&comparison));
@@ -64,9 +64,9 @@ pub(super) fn finish_run(
     }
     let o = &comparison.overall;
     if matches!(o.verdict, Verdict::Untrusted | Verdict::Regression) {
-        eprintln!("{}: {}", o.verdict.as_str().replace('_', " "), o.summary);
+        errln!("{}: {}", o.verdict.as_str().replace('_', " "), o.summary);
         for reason in &o.reasons {
-            eprintln!("  {reason}");
+            errln!("  {reason}");
         }
     }
     Ok(comparison)
@@ -174,14 +174,14 @@ pub async fn execute_run_with(
         } else {
             wait.path.clone()
         };
-        eprintln!(
+        errln!(
             "waiting for {url} to be ready (up to {})…",
             profile::units::format_duration(wait.timeout)
         );
         let took = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls)
             .await
             .map_err(Error::NotReady)?;
-        eprintln!("ready after {:.1}s", took.as_secs_f64());
+        errln!("ready after {:.1}s", took.as_secs_f64());
     }
     let session = engine::setup::start_session(&profile, &target)
         .await
@@ -190,11 +190,11 @@ pub async fn execute_run_with(
         // Masks first, so no later log line of this job can show a secret.
         let values = session.secrets.values().iter().map(String::as_str);
         for secret in values.chain(session.secrets.encoded_forms()) {
-            print!("{}", crate::github::workflow::format_add_mask(secret));
+            super::console::commands(&crate::github::workflow::format_add_mask(secret));
         }
     }
     for what in &session.unmasked {
-        eprintln!(
+        errln!(
             "warning: {what} is shorter than {} characters and is not masked in outputs (masking so short a value would garble ordinary text)",
             crate::secrets::Secrets::MIN_LEN
         );
@@ -219,13 +219,13 @@ pub async fn execute_run_with(
     )
     .await?;
     if let Some(addr) = live.as_ref().and_then(Live::addr) {
-        eprintln!("metrics: http://{addr}/metrics");
+        errln!("metrics: http://{addr}/metrics");
     }
     let stop = Arc::new(Stop::default());
     let signals = tokio::spawn(watch_signals(stop.clone()));
     let view = ProgressView::new(flags.progress);
     let result = if searching {
-        eprintln!(
+        errln!(
             "searching the capacity of `{}` at {}: up to {} for at most {}…",
             profile.name,
             options.target,
@@ -246,7 +246,7 @@ pub async fn execute_run_with(
         );
         super::search::search(&profile, &options, &stop, &view, live.as_ref()).await
     } else {
-        eprintln!(
+        errln!(
             "running `{}` against {} for {}{}…",
             profile.name,
             options.target,
@@ -277,11 +277,11 @@ pub async fn execute_run_with(
         && let Err(e) = l.finish().await
     {
         // The run's results matter more than its metrics snapshot: keep going.
-        eprintln!("warning: {e}");
+        errln!("warning: {e}");
     }
     let result = result?;
     if result.partial {
-        eprintln!("run stopped early: results are partial");
+        errln!("run stopped early: results are partial");
     }
     Ok(result)
 }
@@ -319,12 +319,11 @@ impl ProgressView {
             }
             let text =
                 terminal::progress_line(p, interval_secs, total_secs, p.index < warmup_intervals);
-            let mut err = std::io::stderr().lock();
-            let _ = if live {
-                write!(err, "\r\x1b[2K{text}")
+            if live {
+                err!("\r\x1b[2K{text}");
             } else {
-                writeln!(err, "{text}")
-            };
+                errln!("{text}");
+            }
         }
     }
 
@@ -334,13 +333,13 @@ impl ProgressView {
             return;
         }
         self.clear();
-        eprintln!("{text}");
+        errln!("{text}");
     }
 
     /// Clears the live line.
     pub(super) fn clear(&self) {
         if self.live {
-            eprint!("\r\x1b[2K");
+            err!("\r\x1b[2K");
         }
     }
 }
@@ -361,12 +360,12 @@ async fn watch_signals(stop: Arc<Stop>) {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    eprintln!(
+    errln!(
         "\nstopping: finishing requests in flight and writing partial results (Ctrl-C again to abort)"
     );
     stop.trigger();
     let _ = tokio::signal::ctrl_c().await;
-    eprintln!("aborted");
+    errln!("aborted");
     std::process::exit(i32::from(ExitCode::Untrusted.code()));
 }
 

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use super::console::out;
 use super::run::{check_shard_count, load_profile, resolve_target};
 use crate::cli::ValidateArgs;
 use crate::engine::schedule::{Arrivals, Share};
@@ -24,7 +25,7 @@ pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
         // The same checks `run` makes (valid URL and port, no credentials, protocol).
         resolve_target(&profile, Some(t))?;
     }
-    print!(
+    out!(
         "{}",
         plan(
             &profile,

@@ -113,33 +113,65 @@ impl ClientSettings {
         connect_timeout: Duration,
         insecure_tls: bool,
     ) -> Result<Self, String> {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .map_err(|e| format!("TLS setup failed: {e}"))?;
-        let mut config = if insecure_tls {
-            builder
-                .dangerous()
-                .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
-                .with_no_client_auth()
-        } else {
-            let roots = webpki_roots::TLS_SERVER_ROOTS
-                .iter()
-                .cloned()
-                .collect::<rustls::RootCertStore>();
-            builder.with_root_certificates(roots).with_no_client_auth()
-        };
-        config.alpn_protocols = match version {
-            HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
-            HttpVersion::Http2 | HttpVersion::H2c => vec![b"h2".to_vec()],
-            HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
-        };
         Ok(Self {
             version,
             connect_timeout,
-            tls: Arc::new(config),
+            tls: Arc::new(tls_config(version, insecure_tls)?),
         })
     }
+}
+
+/// The TLS configuration of a run: the built-in webpki roots (no CA certificates are read from
+/// the machine), or no certificate check with `insecure_tls`; ALPN per `version`.
+fn tls_config(version: HttpVersion, insecure_tls: bool) -> Result<rustls::ClientConfig, String> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .map_err(|e| format!("TLS setup failed: {e}"))?;
+    let mut config = if insecure_tls {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AcceptAnyCertificate(provider)))
+            .with_no_client_auth()
+    } else {
+        let roots = webpki_roots::TLS_SERVER_ROOTS
+            .iter()
+            .cloned()
+            .collect::<rustls::RootCertStore>();
+        builder.with_root_certificates(roots).with_no_client_auth()
+    };
+    config.alpn_protocols = match version {
+        HttpVersion::Auto => vec![b"h2".to_vec(), b"http/1.1".to_vec()],
+        HttpVersion::Http2 | HttpVersion::H2c => vec![b"h2".to_vec()],
+        HttpVersion::Http1 => vec![b"http/1.1".to_vec()],
+    };
+    Ok(config)
+}
+
+/// A reqwest client builder for the requests around the load (readiness probe, setup steps):
+/// TLS exactly as the load's own connections have it ([`tls_config`]), so these requests trust
+/// what the load trusts and need no CA certificates on the machine (an image without them runs
+/// a plain-http target as well as an https one).
+pub fn reqwest_builder(insecure_tls: bool) -> Result<reqwest::ClientBuilder, String> {
+    let tls = tls_config(HttpVersion::Auto, insecure_tls)?;
+    Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
+}
+
+/// An error with its causes, outermost first (`error sending request for url (…): client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`): the root cause is what
+/// the reader can act on. A cause already spelled out by the text before it is skipped.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// A connection's request side.
@@ -307,5 +339,55 @@ impl rustls::client::danger::ServerCertVerifier for AcceptAnyCertificate {
 
     fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
         self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("{text}")]
+    struct Layer {
+        text: &'static str,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    }
+
+    #[test]
+    fn error_chains_end_with_the_root_cause() {
+        let root = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let error = Layer {
+            text: "error sending request",
+            source: Some(Box::new(Layer {
+                text: "client error (Connect)",
+                source: Some(Box::new(root)),
+            })),
+        };
+        assert_eq!(
+            error_chain(&error),
+            "error sending request: client error (Connect): Connection refused"
+        );
+        let repeated = Layer {
+            text: "tls: invalid peer certificate",
+            source: Some(Box::new(Layer {
+                text: "invalid peer certificate",
+                source: None,
+            })),
+        };
+        assert_eq!(error_chain(&repeated), "tls: invalid peer certificate");
+    }
+
+    #[test]
+    fn the_client_around_the_load_builds_without_ca_certificates() {
+        // No roots are read from the machine, so this holds wherever the binary runs.
+        for insecure in [false, true] {
+            let client = reqwest_builder(insecure).expect("TLS set-up").build();
+            assert!(
+                client.is_ok(),
+                "{:?}",
+                client.err().map(|e| error_chain(&e))
+            );
+        }
     }
 }

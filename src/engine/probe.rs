@@ -13,16 +13,20 @@ pub async fn wait_until_ready(
     wait: &WaitFor,
     insecure_tls: bool,
 ) -> Result<Duration, String> {
-    super::client::install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .tls_danger_accept_invalid_certs(insecure_tls)
+    let client = super::client::reqwest_builder(insecure_tls)
+        .map_err(|e| format!("cannot build the readiness client: {e}"))?
         .timeout(
             wait.interval
                 .max(Duration::from_secs(2))
                 .min(Duration::from_secs(10)),
         )
         .build()
-        .map_err(|e| format!("cannot build the readiness client: {e}"))?;
+        .map_err(|e| {
+            format!(
+                "cannot build the readiness client: {}",
+                super::client::error_chain(&e)
+            )
+        })?;
     let started = tokio::time::Instant::now();
     let deadline = started + wait.timeout;
     loop {
@@ -41,9 +45,7 @@ pub async fn wait_until_ready(
                 }
                 format!("status {status}")
             }
-            Err(e) => {
-                std::error::Error::source(&e).map_or_else(|| e.to_string(), |s| format!("{e}: {s}"))
-            }
+            Err(e) => super::client::error_chain(&e),
         };
         if tokio::time::Instant::now() + wait.interval > deadline {
             return Err(format!(

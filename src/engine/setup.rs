@@ -9,7 +9,7 @@ use http::HeaderValue;
 use http_body_util::BodyExt;
 use minijinja::Value;
 
-use super::client::install_crypto_provider;
+use super::client::{error_chain, reqwest_builder};
 use super::request::{ResponseView, evaluate, prepare_all};
 use crate::profile::{Auth, Profile};
 use crate::secrets::Secrets;
@@ -46,12 +46,11 @@ pub async fn start_session(profile: &Profile, target: &str) -> Result<Session, S
 }
 
 async fn run_setup(profile: &Profile, target: &str, session: &mut Session) -> Result<(), String> {
-    install_crypto_provider();
-    let client = reqwest::Client::builder()
-        .tls_danger_accept_invalid_certs(profile.http.insecure_tls)
+    let client = reqwest_builder(profile.http.insecure_tls)
+        .map_err(|e| format!("cannot build the setup client: {e}"))?
         .connect_timeout(profile.http.connect_timeout)
         .build()
-        .map_err(|e| format!("cannot build the setup client: {e}"))?;
+        .map_err(|e| format!("cannot build the setup client: {}", error_chain(&e)))?;
     let (steps, origins) = prepare_all(&profile.setup, target, None).await?;
     for (step, endpoint) in steps.iter().zip(&profile.setup) {
         let fail = |why: String| format!("setup step `{}` failed: {why}", endpoint.name);
@@ -74,12 +73,7 @@ async fn run_setup(profile: &Profile, target: &str, session: &mut Session) -> Re
         let response = tokio::time::timeout(step.timeout, client.execute(request))
             .await
             .map_err(|_| fail(format!("no response within {:?}", step.timeout)))?
-            .map_err(|e| {
-                fail(
-                    std::error::Error::source(&e)
-                        .map_or_else(|| e.to_string(), |s| format!("{e}: {s}")),
-                )
-            })?;
+            .map_err(|e| fail(error_chain(&e)))?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response

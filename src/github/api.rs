@@ -19,6 +19,8 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 
+use crate::engine::client::error_chain as chain;
+
 /// Sleeps for a duration; injectable so tests need not wait.
 pub type SleepFn = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
 
@@ -429,21 +431,6 @@ pub(super) fn next_link(headers: &HeaderMap) -> Option<String> {
                 })
                 .then(|| url.to_string())
         })
-}
-
-/// An error with its sources, `a: b: c`.
-fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        let s = e.to_string();
-        if !text.contains(&s) {
-            text.push_str(": ");
-            text.push_str(&s);
-        }
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -205,7 +205,9 @@ pub fn comment_body(profile: &str, markdown: &str, summary_url: Option<&str>) ->
 }
 
 /// Creates or updates the sticky comment of `profile` on the run's pull request with `markdown`
-/// (a finished report; the marker is added here). Never fails: see [`CommentOutcome`].
+/// (a finished report; the marker is added here). Never fails: see [`CommentOutcome`]. A PR
+/// number handed over to a `workflow_run` job is checked first (see `handover`): a number
+/// that does not belong to the triggering run is refused with a warning.
 pub async fn publish_sticky_comment(
     ctx: &Context,
     profile: &str,
@@ -231,6 +233,18 @@ pub async fn publish_sticky_comment(
     };
     let marker = marker(profile);
     let repo = format!("/repos/{}/{}", ctx.repository.owner, ctx.repository.name);
+    if super::handover::needs_check(ctx) {
+        match super::handover::check(ctx, &api, &repo, number).await {
+            Ok(()) => {}
+            Err(super::handover::Refusal::Mismatch(warning)) => {
+                return CommentOutcome::Failed {
+                    warning,
+                    status: None,
+                };
+            }
+            Err(super::handover::Refusal::Unchecked(failure)) => return failed(failure),
+        }
+    }
     match upsert(&api, &repo, number, &marker, &body, &settings.author).await {
         Ok(outcome) => outcome,
         Err(failure) => failed(failure),

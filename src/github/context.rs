@@ -234,6 +234,17 @@ impl fmt::Display for NoPullRequest {
     }
 }
 
+/// Where the pull request's number comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PrNumberSource {
+    /// The event payload, as GitHub wrote it.
+    Event,
+    /// From outside the event (input `pr-number`). In the fork-safe `workflow_run` pattern it
+    /// comes from an artifact the pull request's own run wrote, so it is checked against the
+    /// triggering run's head commit before a comment is posted.
+    HandedOver,
+}
+
 /// The workflow run, for links to its summary page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RunRef {
@@ -276,6 +287,8 @@ pub struct Context {
     pub repository: Repository,
     /// The pull request, or why there is none.
     pub pull_request: Result<PullRequest, NoPullRequest>,
+    /// Where the pull request's number comes from.
+    pub pr_number_source: PrNumberSource,
     /// The commit under test: the PR head for PR events, `after` for pushes, `head_sha` for
     /// `workflow_run`; else `GITHUB_SHA`.
     pub head_sha: Option<String>,
@@ -389,6 +402,7 @@ impl Context {
             event,
             repository,
             pull_request,
+            pr_number_source: PrNumberSource::Event,
             head_sha: event_sha.or_else(|| env.var("GITHUB_SHA").map(str::to_string)),
             actor: env.var("GITHUB_ACTOR").map(str::to_string),
             git_ref: env
@@ -422,23 +436,24 @@ impl Context {
     }
 
     /// Sets the PR number from outside the event, for the `workflow_run` pattern where the first
-    /// workflow hands the number over (fork PRs arrive with an empty `pull_requests` list).
+    /// workflow hands the number over (fork PRs arrive with an empty `pull_requests` list). The
+    /// event's own pull request stays when it has that number; any other number is
+    /// [`PrNumberSource::HandedOver`], with the run's head commit as the PR's expected head.
     pub fn set_pull_request_number(&mut self, number: u64) {
-        match &mut self.pull_request {
-            Ok(pr) => pr.number = number,
-            Err(_) => {
-                self.pull_request = Ok(PullRequest {
-                    number,
-                    head_sha: self.head_sha.clone(),
-                    head_ref: None,
-                    base_ref: None,
-                    head_repository: None,
-                    base_repository: Some(self.repository.to_string()),
-                    // Unknown; a handed-over number is the fork pattern's case.
-                    origin: HeadOrigin::Fork,
-                });
-            }
+        if self.pull_request_number() == Some(number) {
+            return;
         }
+        self.pull_request = Ok(PullRequest {
+            number,
+            head_sha: self.head_sha.clone(),
+            head_ref: None,
+            base_ref: None,
+            head_repository: None,
+            base_repository: Some(self.repository.to_string()),
+            // Unknown; a handed-over number is the fork pattern's case.
+            origin: HeadOrigin::Fork,
+        });
+        self.pr_number_source = PrNumberSource::HandedOver;
     }
 
     /// The run's summary page, where the job summary is shown; `None` without `GITHUB_RUN_ID`.
@@ -586,6 +601,7 @@ mod tests {
         assert_eq!(ctx.pull_request_number(), None);
         ctx.set_pull_request_number(7);
         assert_eq!(ctx.pull_request_number(), Some(7));
+        assert_eq!(ctx.pr_number_source, PrNumberSource::HandedOver);
         assert_eq!(
             ctx.pull_request.as_ref().map(|p| p.head_sha.clone()),
             Ok(Some("abc".into()))

@@ -76,6 +76,18 @@ pub fn in_workspace(env: &Env, path: &Path) -> PathBuf {
     }
 }
 
+/// `path` as the next step of the job can use it: relative to `GITHUB_WORKSPACE` when inside
+/// it (the container sees the workspace at `/github/workspace`, the runner's host elsewhere, and
+/// both start steps in it), else as given.
+pub fn workspace_relative(env: &Env, path: &Path) -> String {
+    env.var("GITHUB_WORKSPACE")
+        .and_then(|w| path.strip_prefix(w).ok())
+        .filter(|rel| !rel.as_os_str().is_empty())
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -111,5 +123,21 @@ mod tests {
             in_workspace(&env, Path::new("/abs.yaml")),
             Path::new("/abs.yaml")
         );
+    }
+
+    #[test]
+    fn paths_for_the_next_step_are_workspace_relative() {
+        let env = Env::from_pairs([("GITHUB_WORKSPACE", "/github/workspace/")]);
+        let rel = |p: &str| workspace_relative(&env, Path::new(p));
+        assert_eq!(
+            rel("/github/workspace/loadgate-results/results.json"),
+            "loadgate-results/results.json"
+        );
+        assert_eq!(rel("/github/workspace"), "/github/workspace");
+        assert_eq!(rel("/github/workspaces/x"), "/github/workspaces/x");
+        assert_eq!(rel("/tmp/results.json"), "/tmp/results.json");
+        assert_eq!(rel("already/relative.json"), "already/relative.json");
+        let outside = Env::from_pairs::<&str, &str>([]);
+        assert_eq!(workspace_relative(&outside, Path::new("/a/b")), "/a/b");
     }
 }

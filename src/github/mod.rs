@@ -10,6 +10,7 @@ mod api;
 pub mod comment;
 pub mod context;
 mod event;
+mod handover;
 pub mod inputs;
 pub mod truncate;
 pub mod workflow;
@@ -17,7 +18,7 @@ pub mod workflow;
 use std::path::PathBuf;
 
 pub use comment::{CommentOutcome, CommentSettings, PublishRequirement, publish_sticky_comment};
-pub use context::{Context, Env, EventKind, NoPullRequest, PullRequest};
+pub use context::{Context, Env, EventKind, NoPullRequest, PrNumberSource, PullRequest};
 pub use workflow::{Annotation, Level};
 
 /// Reading the GitHub context or writing the workflow files failed.

@@ -3,9 +3,11 @@
 //!
 //! Formatting is pure and returns the exact text; the writers only append it to a file or
 //! stdout. Invariants: the job summary stays under [`STEP_SUMMARY_MAX_BYTES`] (what the step
-//! already wrote included); no output value can end its heredoc early; no annotation text can
-//! end its command or start another; at most [`ANNOTATIONS_PER_LEVEL`] annotations of a level.
+//! already wrote included); a Markdown output stays under [`MARKDOWN_OUTPUT_MAX_BYTES`]; no
+//! output value can end its heredoc early; no annotation text can end its command or start
+//! another; at most [`ANNOTATIONS_PER_LEVEL`] annotations of a level.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::path::Path;
@@ -16,6 +18,10 @@ use super::truncate::{Limit, truncate_markdown};
 /// GitHub refuses a step summary above 1 MiB; a KiB of headroom stays for anything else the step
 /// appends (the runner counts the whole file).
 pub const STEP_SUMMARY_MAX_BYTES: usize = 1024 * 1024 - 1024;
+
+/// GitHub refuses step outputs above 1 MiB; a Markdown output (the report) is cut to leave
+/// 16 KiB for the step's other outputs (paths and numbers) and their delimiters.
+pub const MARKDOWN_OUTPUT_MAX_BYTES: usize = 1024 * 1024 - 16 * 1024;
 
 /// GitHub shows at most this many annotations of each level per step.
 pub const ANNOTATIONS_PER_LEVEL: usize = 10;
@@ -113,7 +119,8 @@ impl Annotation {
     }
 }
 
-/// Formats one annotation command, without the trailing newline.
+/// Formats one annotation command, without the trailing newline. Text is escaped (data:
+/// `%`, CR, LF; properties also `:` and `,`), so it cannot end the command or start another.
 pub fn format_annotation(annotation: &Annotation) -> String {
     let mut props = Vec::new();
     if let Some(file) = &annotation.file {
@@ -133,11 +140,14 @@ pub fn format_annotation(annotation: &Annotation) -> String {
     } else {
         format!(" {}", props.join(","))
     };
+    // The runner reads this line as a `::` command, never as a legacy `##[` one; the legacy
+    // marker is broken anyway, so that no line loadgate prints holds one.
     format!(
         "::{}{props}::{}",
         annotation.level.command(),
         escape_data(&annotation.message)
     )
+    .replace("##[", "## [")
 }
 
 /// Formats annotations within GitHub's per-step limits, one command per line. Within a level,
@@ -185,6 +195,65 @@ pub fn format_add_mask(secret: &str) -> String {
         }
     }
     out
+}
+
+/// Text for stdout or stderr under GitHub Actions, where the runner reads a command from any
+/// line that starts with `::` (after blanks) and, in the legacy form, from `##[` anywhere in a
+/// line. Text from a profile, a results file or the target must never be one, so:
+///
+/// - control characters other than line feed and tab become visible (Control Pictures such as
+///   `␍` and `␛`; `�` for C1 controls): a lone `\r` would start a line for the runner;
+/// - a line that would start with `::` (after blanks and invisible characters) gets `» ` before
+///   it;
+/// - `##[` becomes `## [`.
+///
+/// Text with none of these is returned as is. loadgate's own commands do not go through here:
+/// they are formatted escaped ([`format_annotation`]) and written by [`emit_commands`].
+pub fn neutralize(text: &str) -> Cow<'_, str> {
+    let safe = !text.contains("##[")
+        && !text
+            .chars()
+            .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
+        && !text.split('\n').any(starts_command);
+    if safe {
+        return Cow::Borrowed(text);
+    }
+    let visible: String = text
+        .chars()
+        .map(|c| match c {
+            '\n' | '\t' => c,
+            '\u{7F}' => '\u{2421}',
+            c if u32::from(c) < 0x20 => char::from_u32(0x2400 + u32::from(c)).unwrap_or('\u{FFFD}'),
+            c if c.is_control() => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
+    let visible = visible.replace("##[", "## [");
+    let mut out = String::with_capacity(visible.len() + 8);
+    for (i, line) in visible.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        if starts_command(line) {
+            out.push_str("» ");
+        }
+        out.push_str(line);
+    }
+    Cow::Owned(out)
+}
+
+/// `true` when the runner would read `line` as a `::command::` (it trims leading blanks; the
+/// invisible characters are skipped too, whatever a runner version counts as blank).
+fn starts_command(line: &str) -> bool {
+    line.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(
+                c,
+                '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}'
+            )
+    })
+    .starts_with("::")
 }
 
 /// Prints workflow commands (annotations, masks) to stdout, where the runner reads them.
@@ -237,6 +306,12 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, &str)]) -> Result<(), Github
         text.push_str(&format_output(name, value)?);
     }
     append(path, &text)
+}
+
+/// Markdown for a step output, cut under [`MARKDOWN_OUTPUT_MAX_BYTES`] as the job summary is,
+/// with `notice` (trusted Markdown) saying where the full text is.
+pub fn markdown_output<'a>(markdown: &'a str, notice: &str) -> Cow<'a, str> {
+    truncate_markdown(markdown, Limit::Bytes(MARKDOWN_OUTPUT_MAX_BYTES), notice).text
 }
 
 /// What [`append_step_summary`] wrote.
@@ -335,6 +410,44 @@ mod tests {
     }
 
     #[test]
+    fn neutralized_text_starts_no_command() {
+        let plain = "endpoint  p50  12ms\n  get · 3 × check: JSON field `a::b`\n";
+        assert!(matches!(neutralize(plain), Cow::Borrowed(_)));
+        let cases = [
+            (
+                "x\n::error title=INJ::injected",
+                "x\n» ::error title=INJ::injected",
+            ),
+            ("  ::add-mask::v", "»   ::add-mask::v"),
+            (
+                "\u{200B}\u{A0}::stop-commands::t",
+                "» \u{200B}\u{A0}::stop-commands::t",
+            ),
+            ("a\r::warning::cr", "a␍::warning::cr"),
+            ("\r::warning::cr", "␍::warning::cr"),
+            ("name ##[error]legacy", "name ## [error]legacy"),
+            ("\u{1b}[31mred\u{7f}\u{85}", "␛[31mred␡\u{FFFD}"),
+            ("tab\tkept", "tab\tkept"),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(neutralize(text), expected, "{text:?}");
+        }
+        for line in neutralize("::a\n::b\n ##[c] ::d").lines() {
+            assert!(!starts_command(line) && !line.contains("##["), "{line:?}");
+        }
+    }
+
+    #[test]
+    fn annotations_hold_no_legacy_command_marker() {
+        let a = Annotation::new(Level::Error, "x ##[error]legacy\n::error::y")
+            .with_title("t ##[warning]z");
+        assert_eq!(
+            format_annotation(&a),
+            "::error title=t ## [warning]z::x ## [error]legacy%0A::error::y"
+        );
+    }
+
+    #[test]
     fn heredoc_delimiter_never_occurs_in_the_value() {
         let mut candidates = vec!["EOF_B".to_string(), "EOF_A".to_string()];
         let out = format_output_with("report", "line\nEOF_A\n", || {
@@ -394,6 +507,20 @@ mod tests {
             std::fs::read_to_string(&path).expect("read"),
             "# one\n# two\n"
         );
+    }
+
+    #[test]
+    fn a_markdown_output_is_cut_under_the_output_limit_with_the_notice() {
+        let small = "### ok\n";
+        assert!(matches!(markdown_output(small, "cut"), Cow::Borrowed(s) if s == small));
+        let big = "| a | b |\n".repeat(200_000);
+        assert!(big.len() > 1024 * 1024);
+        let cut = markdown_output(&big, "the full report is `loadgate-results/report.md`");
+        assert!(cut.len() <= MARKDOWN_OUTPUT_MAX_BYTES, "{}", cut.len());
+        assert!(cut.starts_with("| a | b |\n"));
+        assert!(cut.ends_with("> the full report is `loadgate-results/report.md`\n"));
+        let formatted = format_output("report", &cut).expect("valid");
+        assert!(formatted.len() < 1024 * 1024);
     }
 
     #[test]

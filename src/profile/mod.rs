@@ -69,6 +69,34 @@ impl Profile {
         serde_json::to_value(schemars::schema_for!(RawProfile)).expect("schema serializes")
     }
 
+    /// The top-level `name` of profile text that may be invalid otherwise (unknown keys, bad
+    /// values, even a YAML error elsewhere): what finds a failed run's sticky comment and
+    /// baseline. `None` when no plain `name:` line can be read.
+    pub fn name_of(text: &str) -> Option<String> {
+        #[derive(serde::Deserialize)]
+        struct NameOnly {
+            name: Option<String>,
+        }
+        let parsed = serde_saphyr::from_str::<NameOnly>(text)
+            .ok()
+            .and_then(|p| p.name);
+        parsed
+            .or_else(|| {
+                // Broken YAML elsewhere: a top-level `name: value` line still names the profile.
+                text.lines().find_map(|line| {
+                    let value = line.strip_prefix("name:")?;
+                    let value = value.split(" #").next().unwrap_or(value).trim();
+                    let unquoted = value
+                        .strip_prefix('"')
+                        .and_then(|v| v.strip_suffix('"'))
+                        .or_else(|| value.strip_prefix('\'').and_then(|v| v.strip_suffix('\'')))
+                        .unwrap_or(value);
+                    Some(unquoted.to_string())
+                })
+            })
+            .filter(|name| !name.trim().is_empty())
+    }
+
     /// Index of the endpoint called `name`.
     pub fn endpoint_index(&self, name: &str) -> Option<usize> {
         self.endpoints.iter().position(|e| e.name == name)
@@ -168,4 +196,30 @@ fn clean_path(path: &str) -> String {
         .strip_suffix(".value")
         .unwrap_or(&cleaned)
         .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_name_of_an_invalid_profile_is_still_read() {
+        let cases = [
+            (
+                "version: 1\nname: checkout\nunknown_key: 3\n",
+                Some("checkout"),
+            ),
+            ("name: 'quoted name'\nload: [", Some("quoted name")),
+            (
+                "load: {\nname: \"broken yaml\" # comment\n",
+                Some("broken yaml"),
+            ),
+            ("requests:\n  - name: not the profile\n", None),
+            ("name: \"\"\n", None),
+            ("", None),
+        ];
+        for (text, expected) in cases {
+            assert_eq!(Profile::name_of(text).as_deref(), expected, "{text:?}");
+        }
+    }
 }

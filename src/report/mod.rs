@@ -7,6 +7,7 @@
 pub mod capacity;
 pub mod chart;
 pub mod escape;
+pub mod failure;
 pub mod format;
 pub mod render;
 pub mod series;

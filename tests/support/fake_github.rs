@@ -2,7 +2,9 @@
 //! built from the fixture payloads in `tests/fixtures/github/rest/`. It stores comments, pages
 //! the listing with a `Link` header (100 per page, ascending ids, next pages under
 //! `/repositories/{id}/…` as GitHub does), records every request, and can answer scripted
-//! faults (status, headers, body) to the next matching requests.
+//! faults (status, headers, body) to the next matching requests. `GET …/pulls/{n}` answers for
+//! the pull requests a test adds ([`FakeGithub::add_pull`]) with the `pull_request` object of
+//! the `pull_request.opened` event fixture (the REST API's pull request shape).
 #![allow(dead_code)] // each test file uses a different part
 
 use std::collections::VecDeque;
@@ -22,6 +24,7 @@ use tokio::net::TcpListener;
 const LIST_FIXTURE: &str = include_str!("../fixtures/github/rest/list-issue-comments.200.json");
 const CREATE_FIXTURE: &str = include_str!("../fixtures/github/rest/create-issue-comment.201.json");
 const UPDATE_FIXTURE: &str = include_str!("../fixtures/github/rest/update-issue-comment.200.json");
+const PULL_EVENT_FIXTURE: &str = include_str!("../fixtures/github/events/pull_request.opened.json");
 
 /// The repository id used in `/repositories/{id}/…` page links.
 const REPO_ID: u64 = 186_853_002;
@@ -90,6 +93,8 @@ struct State {
     requests: Vec<Recorded>,
     faults: VecDeque<Fault>,
     user: UserEndpoint,
+    /// Pull requests `GET …/pulls/{n}` knows: number → head commit.
+    pulls: Vec<(u64, String)>,
 }
 
 /// The running server; stops when dropped.
@@ -130,6 +135,7 @@ impl FakeGithub {
             requests: Vec::new(),
             faults: VecDeque::new(),
             user,
+            pulls: Vec::new(),
         }));
         let shared = state.clone();
         let task = tokio::spawn(async move {
@@ -167,6 +173,23 @@ impl FakeGithub {
         comment["user"] = user(login);
         state.comments.push(comment);
         id
+    }
+
+    /// Adds pull request `number` with head commit `head_sha`.
+    pub fn add_pull(&self, number: u64, head_sha: &str) {
+        let mut state = self.state.lock().expect("lock");
+        state.pulls.push((number, head_sha.to_string()));
+    }
+
+    /// Replaces the body of stored comment `id`.
+    pub fn set_body(&self, id: u64, body: &str) {
+        let mut state = self.state.lock().expect("lock");
+        let comment = state
+            .comments
+            .iter_mut()
+            .find(|c| c["id"].as_u64() == Some(id))
+            .expect("a stored comment");
+        comment["body"] = json!(body);
     }
 
     pub fn fault(&self, fault: Fault) {
@@ -354,6 +377,19 @@ fn route(
                 vec![("link", links.join(", "))]
             };
             reply(200, &headers, serde_json::to_string(&items).expect("json"))
+        }
+        (&Method::GET, ["repos", "Codertocat", "Hello-World", "pulls", n]) => {
+            let Some((number, sha)) = state
+                .pulls
+                .iter()
+                .find(|(number, _)| number.to_string() == *n)
+            else {
+                return not_found();
+            };
+            let mut pull = fixture(PULL_EVENT_FIXTURE)["pull_request"].clone();
+            pull["number"] = json!(number);
+            pull["head"]["sha"] = json!(sha);
+            reply(200, &[], pull.to_string())
         }
         (&Method::POST, ["repos", "Codertocat", "Hello-World", "issues", n, "comments"]) => {
             let (Ok(number), Some(text)) = (

@@ -8,11 +8,13 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::{Mode, Settings, display, read_saved_results, run_flags};
+use super::{Mode, Settings, read_saved_results, run_flags};
+use crate::app::console::{errln, out};
 use crate::app::run::execute_run;
 use crate::baseline::Baseline;
 use crate::compare::{self, Comparison};
 use crate::error::Error;
+use crate::github::inputs::workspace_relative;
 use crate::github::workflow;
 use crate::github::{Context, Env};
 use crate::profile::Confirm;
@@ -118,7 +120,7 @@ pub(super) async fn confirm_before_blocking(
             c.baseline,
             &c.profile.gate,
             &c.profile.thresholds,
-            &display(c.env, path),
+            &workspace_relative(c.env, path),
         )
     };
     match c.mode {
@@ -128,7 +130,7 @@ pub(super) async fn confirm_before_blocking(
                 let mut first = first;
                 if enabled && compare::needs_confirmation(&first) {
                     let note = "confirmation is on, but `mode: report` cannot measure again: pass a confirmation run's results as `confirmation` (with shards: run the matrix again and pass its results); the first run's verdict stands";
-                    eprintln!("note: {note}");
+                    errln!("note: {note}");
                     first.notes.push(note.into());
                 }
                 return Ok((first, None));
@@ -137,9 +139,9 @@ pub(super) async fn confirm_before_blocking(
             let path = if files > 1 {
                 let path = confirmation_path(&c.results_path.with_file_name("merged-results.json"));
                 crate::app::write_results(&path, &second)?;
-                eprintln!(
+                errln!(
                     "merged {files} confirmation shard results into {}",
-                    path.display()
+                    workspace_relative(c.env, &path)
                 );
                 path
             } else {
@@ -147,9 +149,12 @@ pub(super) async fn confirm_before_blocking(
             };
             let combined = combine(first, &second, &path)?;
             if combined.confirmation.is_some() {
-                eprintln!("confirmation results read from {}", path.display());
-                println!("confirmation run:");
-                print!("{}", terminal::summary(&second));
+                errln!(
+                    "confirmation results read from {}",
+                    workspace_relative(c.env, &path)
+                );
+                out!("confirmation run:\n");
+                out!("{}", terminal::summary(&second));
                 crate::app::print_verdict(&verdict::comparison(&combined));
             }
             Ok((combined, Some(path)))
@@ -158,26 +163,28 @@ pub(super) async fn confirm_before_blocking(
             if !(enabled && compare::needs_confirmation(&first)) {
                 return Ok((first, None));
             }
-            eprintln!("{}", announce(&first));
+            errln!("{}", announce(&first));
             let path = confirmation_path(c.results_path);
             let flags = run_flags(c.settings, c.ctx, &path);
-            let second = match execute_run(c.profile.clone(), &flags, Some(&c.settings.profile))
-                .await
-            {
-                Ok(second) => second,
-                Err(e) => {
-                    eprintln!("the confirmation run failed: {e}; the first run's verdict stands");
-                    let mut first = first;
-                    first.overall.reasons.push(format!(
-                        "the confirmation run failed ({e}): the first run's verdict stands"
-                    ));
-                    return Ok((first, None));
-                }
-            };
+            let second =
+                match execute_run(c.profile.clone(), &flags, Some(&c.settings.profile)).await {
+                    Ok(second) => second,
+                    Err(e) => {
+                        errln!("the confirmation run failed: {e}; the first run's verdict stands");
+                        let mut first = first;
+                        first.overall.reasons.push(format!(
+                            "the confirmation run failed ({e}): the first run's verdict stands"
+                        ));
+                        return Ok((first, None));
+                    }
+                };
             crate::app::write_results(&path, &second)?;
-            eprintln!("confirmation results written to {}", path.display());
-            println!("confirmation run:");
-            print!("{}", terminal::summary(&second));
+            errln!(
+                "confirmation results written to {}",
+                workspace_relative(c.env, &path)
+            );
+            out!("confirmation run:\n");
+            out!("{}", terminal::summary(&second));
             let combined = combine(first, &second, &path)?;
             crate::app::print_verdict(&verdict::comparison(&combined));
             Ok((combined, Some(path)))
@@ -187,11 +194,15 @@ pub(super) async fn confirm_before_blocking(
 
 /// The output `confirmation-results`: the confirmation run's results file, empty when there
 /// was none (every declared output is written on every run).
-pub(super) fn publish_confirmation_output(ctx: &Context, path: Option<&Path>) -> Result<(), Error> {
+pub(super) fn publish_confirmation_output(
+    ctx: &Context,
+    env: &Env,
+    path: Option<&Path>,
+) -> Result<(), Error> {
     let Some(output) = &ctx.output_path else {
         return Ok(());
     };
-    let value = path.map(|p| p.display().to_string()).unwrap_or_default();
+    let value = path.map(|p| workspace_relative(env, p)).unwrap_or_default();
     workflow::write_outputs(output, &[("confirmation-results", &value)])
         .map_err(|e| Error::Usage(e.to_string()))
 }
