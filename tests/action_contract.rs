@@ -307,8 +307,12 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     assert_eq!(s.outputs["verdict"], "regression");
     // The action confirms before blocking by default (input `confirm: auto`): measured twice,
     // the regression held, and the confirmation run's results are an output.
+    assert_eq!(
+        s.outputs["confirmation-results"],
+        "loadgate-results/results.confirm.json"
+    );
     assert!(
-        Path::new(&s.outputs["confirmation-results"]).is_file(),
+        ws.output_path(&s.outputs["confirmation-results"]).is_file(),
         "{:?}",
         s.outputs
     );
