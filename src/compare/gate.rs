@@ -286,8 +286,29 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
         q(a).total_cmp(&q(b))
     });
+    // Large changes no test could judge are named, never hidden behind a bare pass.
+    let untested: Vec<usize> = (0..metrics.len())
+        .filter(|&i| {
+            let m = &metrics[i];
+            m.status == MetricStatus::ReportOnly
+                && m.q_value.is_none()
+                && matches!(m.metric, Metric::Latency { .. })
+                && m.ratio
+                    .is_some_and(|r| r >= UNTESTED_NOTABLE || r <= 1.0 / UNTESTED_NOTABLE)
+        })
+        .collect();
+    notable.extend(&untested);
     let (verdict, mut reasons) = overall(&metrics);
     reasons.splice(0..0, shifts.iter().map(shift_reason));
+    reasons.extend(untested.iter().map(|&i| {
+        let m = &metrics[i];
+        format!(
+            "{} {}: {} could not be tested (too few responses above it, even for the tail-share test): not part of the verdict",
+            m.endpoint,
+            m.label,
+            change(m.ratio.unwrap_or(1.0))
+        )
+    }));
     Judgement {
         metrics,
         family_size: family.len() as u32,
@@ -309,6 +330,10 @@ fn quantile_row<'a>(
         .map(|n| run.endpoint(n).map(|e| &e.quantiles[qi]))
         .collect()
 }
+
+/// A report-only latency metric that moved at least this much (ratio, either way) without any
+/// test to judge it is named in the notable list and the reasons.
+pub const UNTESTED_NOTABLE: f64 = 1.5;
 
 /// Tail quantiles from this one up get the tail-share test when their value cannot be gated.
 pub const TAIL_TEST_FROM: f64 = 0.75;
@@ -1440,6 +1465,29 @@ mod tests {
                 .iter()
                 .any(|m| matches!(m.detail, Some(Detail::TailShare(_)))),
             "tail tests ran"
+        );
+    }
+
+    #[test]
+    fn a_large_change_no_test_can_judge_is_named() {
+        // 10/s for 60 s: p99 expects 6 responses above it, too few even for the tail test.
+        let j = judge_five(
+            &run_changed(five(100, 10, 1.0), (2, 1.0), (0.03, 40_000.0)),
+            10,
+        );
+        let i = j
+            .metrics
+            .iter()
+            .position(|m| m.endpoint == "c" && m.label == "p99")
+            .expect("c p99");
+        assert_eq!(j.metrics[i].status, MetricStatus::ReportOnly);
+        assert!(j.notable.contains(&i), "{:?}", j.notable);
+        assert!(
+            j.reasons
+                .iter()
+                .any(|r| r.starts_with("c p99: +") && r.contains("could not be tested")),
+            "{:#?}",
+            j.reasons
         );
     }
 
