@@ -3,6 +3,7 @@
 //! Units: latencies in microseconds (measured from the intended send time), counts as `u64`.
 //! Everything here is pure; the engine feeds it, results files store it, merge adds it.
 
+mod concat;
 pub mod exposition;
 mod histogram;
 mod merge;
@@ -10,6 +11,7 @@ mod recorder;
 mod samples;
 mod summary;
 
+pub use concat::concat;
 pub use histogram::{EncodedHistogram, Histogram, HistogramError, SIGNIFICANT_FIGURES};
 pub use merge::{MergeError, merge};
 pub use recorder::{ClosedInterval, EndpointInterval, GeneratorInterval, IntervalSet, Outcome};
