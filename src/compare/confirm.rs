@@ -697,6 +697,7 @@ mod tests {
             notes: Vec::new(),
             service_shifts: Vec::new(),
             confirmation: None,
+            paired: None,
         }
     }
 

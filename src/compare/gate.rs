@@ -1107,6 +1107,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         notes,
         service_shifts: Vec::new(),
         confirmation: None,
+        paired: None,
     };
     let mut judged = None;
     if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {

@@ -12,6 +12,7 @@ pub mod capacity;
 pub mod confirm;
 pub mod errors;
 pub mod gate;
+pub mod paired;
 pub mod run;
 pub mod shift;
 pub mod stats;

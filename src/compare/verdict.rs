@@ -54,6 +54,29 @@ pub struct Comparison {
     /// before confirmation existed have none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub confirmation: Option<super::confirm::Confirmation>,
+    /// When the run was a paired A/B comparison against a second target (`gate
+    /// --baseline-target`): the targets and the blocks (absent otherwise, and in files written
+    /// before paired comparisons existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub paired: Option<PairedRun>,
+}
+
+/// A paired A/B comparison's measurement: the base target (A) and the target under test (B)
+/// measured in alternating blocks in one job, compared block by block (see
+/// `compare::paired`). The comparison's "baseline" values are the base target's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairedRun {
+    /// The base target (A): the base branch's deployment, staging.
+    pub baseline_target: String,
+    /// The target under test (B).
+    pub target: String,
+    /// The order the blocks ran in, `A` and `B` (`ABBAABBA…`).
+    pub order: String,
+    /// Blocks against each target.
+    pub blocks: u32,
+    /// Measured length of one block, in ms (each block also had a short warm-up).
+    pub block_ms: u64,
 }
 
 /// Every endpoint moving together at one quantile, beyond its tolerance: on a real service
@@ -379,6 +402,29 @@ pub enum Detail {
     /// A tail quantile with too few samples to gate its value, judged by the share of
     /// responses beyond the baseline's tail (see `compare::tail`).
     TailShare(TailShareDetail),
+    /// A latency quantile of a paired A/B comparison, from the block-by-block differences.
+    Paired(PairedDetail),
+}
+
+/// How a latency quantile was compared in a paired A/B comparison (on the log scale).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PairedDetail {
+    /// Units the test used: pairs of blocks, or runs of neighbouring pairs merged.
+    pub pairs: u32,
+    /// Neighbouring pairs merged into one unit (1: each pair on its own), so every block of a
+    /// unit has enough responses above the quantile.
+    pub merged_pairs: u32,
+    /// `ln Q(B) − ln Q(A)` per unit, in time order.
+    pub log_changes: Vec<f64>,
+    /// Their mean.
+    pub log_change: f64,
+    /// Their standard deviation (at least a 1% floor).
+    pub standard_deviation: f64,
+    /// Standard error of `log_change`.
+    pub standard_error: f64,
+    /// Degrees of freedom of the Student-t (units − 1).
+    pub degrees_of_freedom: f64,
 }
 
 /// How a tail was compared through the share of responses beyond the baseline's tail shape.

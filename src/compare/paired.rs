@@ -1,0 +1,348 @@
+//! Paired A/B comparison: the base target (A, e.g. the base branch's preview) and the target
+//! under test (B, the pull request's) measured in alternating short blocks in one job (ABBA
+//! repeated), and judged from the *paired differences* `d_k = ln Q_p(B_k) − ln Q_p(A_k)` of
+//! the k-th block of each. Whatever moves both targets alike — a slower runner, a busy shared
+//! cluster or datastore, the time of day, a drift through the job — cancels in `d_k`, so no
+//! stored baseline and no prior for the run-to-run variance is needed: the spread of the `d_k`
+//! themselves gives the standard error (Student-t with K − 1 degrees of freedom). ABBA order
+//! also cancels a linear drift in the mean of the `d_k`. Pure math; latencies in µs.
+
+mod decide;
+mod evaluate;
+
+use std::collections::BTreeMap;
+
+use super::errors::ErrorOutcome;
+use super::gate::{Judgement, NOTABLE_Q, TAIL_TEST_FROM};
+use super::run::RunData;
+use super::stats;
+use super::tail::{self, TailOutcome};
+use super::verdict::{Metric, MetricStatus, MetricVerdict, Unit};
+use crate::metrics::{ErrorClass, Histogram};
+use crate::profile::GateConfig;
+use crate::report::format::count;
+
+pub use evaluate::{PairedInput, evaluate_paired};
+
+use decide::{decide_error, decide_paired, decide_tail, error_pending, overall};
+
+/// Fewest pairs (or pairs of merged blocks) a latency test needs.
+pub const MIN_PAIRS: usize = 3;
+/// Fewest expected responses above the quantile in every block of a pair (`n·(1−p)`); with
+/// fewer, neighbouring pairs are merged (their blocks' histograms added) until there are.
+pub const MIN_TAIL_PER_BLOCK: f64 = 20.0;
+/// Smallest standard deviation of the paired differences used (1%): a few identical
+/// differences must not make a test infinitely sure.
+pub const SD_FLOOR: f64 = 0.01;
+
+/// One block's measured phase, per endpoint: what the paired test needs from it.
+#[derive(Debug, Clone, Default)]
+pub struct Block {
+    /// Per endpoint, in the run's order.
+    pub endpoints: Vec<BlockEndpoint>,
+}
+
+/// One endpoint within one block.
+#[derive(Debug, Clone, Default)]
+pub struct BlockEndpoint {
+    /// The request's name.
+    pub name: String,
+    /// Latency of the block's responses.
+    pub latency: Histogram,
+    /// Requests that finished.
+    pub requests: u64,
+    /// Failures by class.
+    pub errors: BTreeMap<ErrorClass, u64>,
+}
+
+impl Block {
+    /// The measured phase of one block's results.
+    pub fn from_data(data: &RunData) -> Self {
+        Self {
+            endpoints: data
+                .endpoints
+                .iter()
+                .map(|e| {
+                    let mut b = BlockEndpoint {
+                        name: e.name.clone(),
+                        ..BlockEndpoint::default()
+                    };
+                    for i in &e.intervals {
+                        i.add_latency_to(&mut b.latency);
+                        b.requests += i.requests;
+                        for (class, n) in &i.errors {
+                            *b.errors.entry(*class).or_default() += n;
+                        }
+                    }
+                    b
+                })
+                .collect(),
+        }
+    }
+
+    fn endpoint(&self, name: &str) -> Option<&BlockEndpoint> {
+        self.endpoints.iter().find(|e| e.name == name)
+    }
+}
+
+/// The paired test of one endpoint and quantile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PairedOutcome {
+    /// The quantile, 0–1.
+    pub quantile: f64,
+    /// Neighbouring pairs merged into each unit of the test (1: every pair on its own).
+    pub merged: usize,
+    /// `ln Q_p(B) − ln Q_p(A)` per unit, in time order.
+    pub diffs: Vec<f64>,
+    /// Their mean.
+    pub diff: f64,
+    /// Standard deviation used (the differences' own, at least [`SD_FLOOR`]).
+    pub sd: f64,
+    /// Standard error of `diff`.
+    pub se: f64,
+    /// Degrees of freedom (units − 1).
+    pub df: f64,
+    /// One-sided p-value of an increase.
+    pub p_up: f64,
+    /// One-sided p-value of a decrease.
+    pub p_down: f64,
+    /// 90% confidence interval of the ratio B ÷ A.
+    pub ci90: (f64, f64),
+}
+
+impl PairedOutcome {
+    /// B ÷ A.
+    pub fn ratio(&self) -> f64 {
+        self.diff.exp()
+    }
+
+    /// Minimum detectable change (ratio − 1) at 95% power, one-sided at `alpha_each`.
+    pub fn mdc(&self, alpha_each: f64) -> f64 {
+        ((stats::t_quantile(1.0 - alpha_each, self.df) + stats::t_quantile(0.95, self.df))
+            * self.se)
+            .exp()
+            - 1.0
+    }
+}
+
+/// The paired test of quantile `p` over the blocks of one endpoint, `a[k]` and `b[k]` being
+/// the k-th block against each target. Pairs are merged in runs of 1, 2, 4… neighbours until
+/// every block of every unit expects [`MIN_TAIL_PER_BLOCK`] responses above the quantile
+/// (leftover pairs join the last unit); `None` when that leaves fewer than [`MIN_PAIRS`]
+/// units or a block has no responses.
+pub fn paired_test(p: f64, a: &[&Histogram], b: &[&Histogram]) -> Option<PairedOutcome> {
+    let pairs = a.len().min(b.len());
+    let mut merged = 1;
+    while pairs / merged >= MIN_PAIRS {
+        let units = pairs / merged;
+        let unit = |blocks: &[&Histogram], j: usize| {
+            let end = if j + 1 == units {
+                pairs
+            } else {
+                (j + 1) * merged
+            };
+            let mut h = Histogram::new();
+            for block in &blocks[j * merged..end] {
+                h.add(block);
+            }
+            h
+        };
+        let mut diffs = Vec::with_capacity(units);
+        let mut enough = true;
+        for j in 0..units {
+            let (ua, ub) = (unit(a, j), unit(b, j));
+            if [&ua, &ub]
+                .iter()
+                .any(|h| h.len() as f64 * (1.0 - p) < MIN_TAIL_PER_BLOCK)
+            {
+                enough = false;
+                break;
+            }
+            let log = |h: &Histogram| h.quantile_us(p).map(|v| (v.max(1) as f64).ln());
+            diffs.push(log(&ub)? - log(&ua)?);
+        }
+        if enough {
+            return Some(outcome(p, merged, diffs));
+        }
+        merged *= 2;
+    }
+    None
+}
+
+fn outcome(p: f64, merged: usize, diffs: Vec<f64>) -> PairedOutcome {
+    let k = diffs.len() as f64;
+    let diff = stats::mean(&diffs);
+    let sd = stats::variance(&diffs).sqrt().max(SD_FLOOR);
+    let se = sd / k.sqrt();
+    let df = k - 1.0;
+    let t = diff / se;
+    let t95 = stats::t_quantile(0.95, df);
+    PairedOutcome {
+        quantile: p,
+        merged,
+        diffs,
+        diff,
+        sd,
+        se,
+        df,
+        p_up: 1.0 - stats::t_cdf(t, df),
+        p_down: stats::t_cdf(t, df),
+        ci90: ((diff - t95 * se).exp(), (diff + t95 * se).exp()),
+    }
+}
+
+enum Test {
+    Paired(PairedOutcome),
+    Tail(TailOutcome),
+    Error(ErrorOutcome),
+}
+
+impl Test {
+    fn p(&self) -> (f64, f64) {
+        match self {
+            Test::Paired(t) => (t.p_up, t.p_down),
+            Test::Tail(t) => (t.p_up, t.p_down),
+            Test::Error(t) => (t.p_up, t.p_down),
+        }
+    }
+}
+
+/// Decides every metric of target B against target A from their blocks (`a[k]`, `b[k]` the
+/// k-th block against each), with the profile's `gate` settings: latency quantiles by the
+/// paired test, thinly sampled tails by the tail-share test on the joined blocks, error rates
+/// by the conditional binomial test on the totals; Holm over all of them.
+pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
+    let gated = |name: &str| {
+        gate.endpoints
+            .as_ref()
+            .is_none_or(|list| list.iter().any(|e| e == name))
+    };
+    let names: Vec<&str> = b
+        .first()
+        .map(|blk| blk.endpoints.iter().map(|e| e.name.as_str()).collect())
+        .unwrap_or_default();
+    let mut pending: Vec<(MetricVerdict, Option<Test>)> = Vec::new();
+    for name in names {
+        let ea: Vec<&BlockEndpoint> = a.iter().filter_map(|blk| blk.endpoint(name)).collect();
+        let eb: Vec<&BlockEndpoint> = b.iter().filter_map(|blk| blk.endpoint(name)).collect();
+        let joined = |list: &[&BlockEndpoint]| {
+            let mut h = Histogram::new();
+            for e in list {
+                h.add(&e.latency);
+            }
+            h
+        };
+        let (ha, hb) = (joined(&ea), joined(&eb));
+        for &(q, tolerance) in &gate.metrics {
+            let p = q.0;
+            let (base, cur) = (ha.quantile_us(p), hb.quantile_us(p));
+            let mut v = MetricVerdict {
+                endpoint: name.to_string(),
+                metric: Metric::Latency { quantile: p },
+                label: q.label(),
+                status: MetricStatus::ReportOnly,
+                unit: Unit::Us,
+                baseline: base.map(|v| v as f64),
+                current: cur.map(|v| v as f64),
+                ratio: base.zip(cur).map(|(a, b)| b as f64 / a.max(1) as f64),
+                ci90: None,
+                p_value: None,
+                p_adjusted: None,
+                q_value: None,
+                tolerance,
+                mdc: None,
+                reason: String::new(),
+                detail: None,
+            };
+            if !gated(name) {
+                v.reason = "endpoint not gated (`gate.endpoints`)".into();
+                pending.push((v, None));
+                continue;
+            }
+            let la: Vec<&Histogram> = ea.iter().map(|e| &e.latency).collect();
+            let lb: Vec<&Histogram> = eb.iter().map(|e| &e.latency).collect();
+            if let Some(t) = paired_test(p, &la, &lb) {
+                pending.push((v, Some(Test::Paired(t))));
+                continue;
+            }
+            let per_block = hb.len() / lb.len().max(1) as u64;
+            v.reason = format!(
+                "too few responses per block to pair {}: about {} per block leave {} above it, {} are needed in each of {MIN_PAIRS} pairs: longer blocks (`gate.paired.block`), more of them, or a higher rate",
+                v.label,
+                count(per_block),
+                count((per_block as f64 * (1.0 - p)).floor() as u64),
+                MIN_TAIL_PER_BLOCK
+            );
+            let tail = (p >= TAIL_TEST_FROM)
+                .then(|| tail::tail_test(p, &hb, &[&ha]))
+                .flatten();
+            pending.push((v, tail.map(Test::Tail)));
+        }
+        if !gated(name) {
+            continue;
+        }
+        // Errors: each class seen against either target.
+        let mut classes: Vec<ErrorClass> = ea
+            .iter()
+            .chain(&eb)
+            .flat_map(|e| e.errors.keys().copied())
+            .collect();
+        classes.sort();
+        classes.dedup();
+        for class in classes {
+            pending.push(error_pending(name, &ea, &eb, class, gate.error_rate));
+        }
+    }
+    // Holm over increases and, mirrored, over decreases; BH for the notable list.
+    let family: Vec<usize> = (0..pending.len())
+        .filter(|&i| match &pending[i].1 {
+            Some(Test::Error(t)) => t.min_p <= gate.alpha,
+            Some(_) => true,
+            None => false,
+        })
+        .collect();
+    let (ups, downs): (Vec<f64>, Vec<f64>) = family
+        .iter()
+        .map(|&i| pending[i].1.as_ref().map_or((1.0, 1.0), Test::p))
+        .unzip();
+    let (holm_up, holm_down) = (stats::holm(&ups), stats::holm(&downs));
+    let directional: Vec<f64> = ups.iter().zip(&downs).map(|(u, d)| u.min(*d)).collect();
+    let q = stats::benjamini_hochberg(&directional);
+    let mut adjusted = vec![None; pending.len()];
+    for (k, &i) in family.iter().enumerate() {
+        adjusted[i] = Some((holm_up[k], holm_down[k], q[k]));
+    }
+    let alpha_each = gate.alpha / family.len().max(1) as f64;
+    let metrics: Vec<MetricVerdict> = pending
+        .into_iter()
+        .zip(adjusted)
+        .map(|((v, test), adj)| match test {
+            None => v,
+            Some(Test::Paired(t)) => decide_paired(v, &t, adj, gate.alpha, alpha_each),
+            Some(Test::Tail(t)) => decide_tail(v, &t, adj, gate.alpha),
+            Some(Test::Error(t)) => decide_error(v, &t, adj, gate.alpha),
+        })
+        .collect();
+    let mut notable: Vec<usize> = (0..metrics.len())
+        .filter(|&i| {
+            metrics[i].status != MetricStatus::Regression
+                && metrics[i].q_value.is_some_and(|q| q <= NOTABLE_Q)
+        })
+        .collect();
+    notable.sort_by(|&x, &y| {
+        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
+        q(x).total_cmp(&q(y))
+    });
+    let (verdict, reasons) = overall(&metrics);
+    Judgement {
+        metrics,
+        family_size: family.len() as u32,
+        notable,
+        verdict,
+        reasons,
+        shifts: Vec::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

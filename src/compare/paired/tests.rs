@@ -1,0 +1,189 @@
+use super::*;
+use crate::compare::verdict::{Detail, Verdict};
+use crate::profile::Quantile;
+
+/// `n` log-normal latencies around `median_us` (σ 0.4), with `errors` 5xx among them.
+fn block_endpoint(
+    rng: &mut fastrand::Rng,
+    name: &str,
+    n: u64,
+    median_us: f64,
+    errors: u64,
+) -> BlockEndpoint {
+    let mut latency = Histogram::new();
+    for _ in 0..n {
+        let u = rng.f64().max(1e-12);
+        let z = (-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos();
+        latency.record_us((median_us * (0.4 * z).exp()).round() as u64);
+    }
+    BlockEndpoint {
+        name: name.into(),
+        latency,
+        requests: n,
+        errors: if errors > 0 {
+            BTreeMap::from([(ErrorClass::Http5xx, errors)])
+        } else {
+            BTreeMap::new()
+        },
+    }
+}
+
+/// A block of two endpoints, `n` responses each; `scale` multiplies every latency (the
+/// environment), `slow` only `search`'s (the code).
+fn block(rng: &mut fastrand::Rng, n: u64, scale: f64, slow: f64, errors: u64) -> Block {
+    Block {
+        endpoints: vec![
+            block_endpoint(rng, "get", n, 3000.0 * scale, 0),
+            block_endpoint(rng, "search", n, 8000.0 * scale * slow, errors),
+        ],
+    }
+}
+
+/// `pairs` pairs of blocks; `swing(k)` is the environment's factor during pair `k`, hitting
+/// both of its blocks alike.
+fn blocks(
+    seed: u64,
+    pairs: usize,
+    n: u64,
+    swing: impl Fn(usize) -> f64,
+    slow: f64,
+    errors: u64,
+) -> (Vec<Block>, Vec<Block>) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    (0..pairs)
+        .map(|k| {
+            let s = swing(k);
+            (
+                block(&mut rng, n, s, 1.0, 0),
+                block(&mut rng, n, s, slow, errors),
+            )
+        })
+        .unzip()
+}
+
+fn gate() -> GateConfig {
+    GateConfig {
+        metrics: vec![(Quantile(0.5), 0.08), (Quantile(0.95), 0.10)],
+        ..GateConfig::default()
+    }
+}
+
+fn metric<'a>(j: &'a Judgement, endpoint: &str, label: &str) -> &'a MetricVerdict {
+    j.metrics
+        .iter()
+        .find(|m| m.endpoint == endpoint && m.label == label)
+        .expect("metric present")
+}
+
+#[test]
+fn a_swing_hitting_both_targets_cancels() {
+    // Every block of both targets 30% slower in half the pairs (a slower node, a busy
+    // datastore): unpaired runs of 30 s would see swings like this as regressions.
+    let (a, b) = blocks(1, 6, 400, |k| if k % 2 == 0 { 1.3 } else { 1.0 }, 1.0, 0);
+    let j = judge_paired(&a, &b, &gate());
+    assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+    let p50 = metric(&j, "search", "p50");
+    assert_eq!(p50.status, MetricStatus::Pass, "{}", p50.reason);
+    assert!(
+        p50.ratio.is_some_and(|r| (0.95..1.05).contains(&r)),
+        "{p50:?}"
+    );
+    // A drift through the job (each pair 8% slower than the one before) cancels too.
+    let (a, b) = blocks(2, 6, 400, |k| 1.08f64.powi(k as i32), 1.0, 0);
+    let j = judge_paired(&a, &b, &gate());
+    assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+}
+
+#[test]
+fn a_twenty_percent_slowdown_of_one_endpoint_is_caught_under_swings() {
+    let (a, b) = blocks(3, 6, 400, |k| if k % 3 == 1 { 1.4 } else { 1.0 }, 1.2, 0);
+    let j = judge_paired(&a, &b, &gate());
+    assert_eq!(j.verdict, Verdict::Regression);
+    let p50 = metric(&j, "search", "p50");
+    assert_eq!(p50.status, MetricStatus::Regression, "{}", p50.reason);
+    assert!(
+        p50.ratio.is_some_and(|r| (1.12..1.28).contains(&r)),
+        "{p50:?}"
+    );
+    assert!(
+        p50.reason.contains("against the base target"),
+        "{}",
+        p50.reason
+    );
+    let ci = p50.ci90.expect("an interval");
+    assert!(ci.low < 1.2 && ci.high > 1.2, "{ci:?}");
+    assert!(matches!(&p50.detail, Some(Detail::Paired(d)) if d.pairs == 6 && d.merged_pairs == 1));
+    assert!(
+        j.reasons.iter().any(|r| r.starts_with("search p50:")),
+        "{:?}",
+        j.reasons
+    );
+    assert_ne!(metric(&j, "get", "p50").status, MetricStatus::Regression);
+}
+
+#[test]
+fn p_values_are_calibrated_on_identical_targets() {
+    // A/A: the one-sided p-value is uniform, so about 5% fall below 0.05.
+    let runs = 300;
+    let mut below = 0;
+    for seed in 0..runs {
+        let (a, b) = blocks(100 + seed, 6, 200, |_| 1.0, 1.0, 0);
+        let la: Vec<&Histogram> = a.iter().map(|x| &x.endpoints[1].latency).collect();
+        let lb: Vec<&Histogram> = b.iter().map(|x| &x.endpoints[1].latency).collect();
+        let t = paired_test(0.5, &la, &lb).expect("enough responses");
+        assert!((t.p_up + t.p_down - 1.0).abs() < 1e-9);
+        assert_eq!(t.df, 5.0);
+        if t.p_up < 0.05 {
+            below += 1;
+        }
+    }
+    let share = f64::from(below) / runs as f64;
+    assert!(
+        (0.02..0.09).contains(&share),
+        "{below} of {runs} below 0.05"
+    );
+}
+
+#[test]
+fn thin_blocks_are_merged_then_left_to_the_tail_test() {
+    // 60 responses a block: 3 above p95 — pairs are merged 4 at a time (12 blocks → 3 units
+    // of 240 responses, 12 above p95).
+    let (a, b) = blocks(5, 12, 60, |_| 1.0, 1.0, 0);
+    let la: Vec<&Histogram> = a.iter().map(|x| &x.endpoints[0].latency).collect();
+    let lb: Vec<&Histogram> = b.iter().map(|x| &x.endpoints[0].latency).collect();
+    assert!(
+        paired_test(0.95, &la, &lb).is_none(),
+        "12 above p95 per unit are too few"
+    );
+    let t = paired_test(0.5, &la, &lb).expect("p50 pairs");
+    assert_eq!((t.merged, t.diffs.len()), (1, 12));
+    let (a, b) = blocks(6, 12, 100, |_| 1.0, 1.0, 0);
+    let la: Vec<&Histogram> = a.iter().map(|x| &x.endpoints[0].latency).collect();
+    let lb: Vec<&Histogram> = b.iter().map(|x| &x.endpoints[0].latency).collect();
+    let t = paired_test(0.95, &la, &lb).expect("merged");
+    assert_eq!((t.merged, t.diffs.len()), (4, 3));
+    // Too few even merged: report-only with the reason, never a silent pass.
+    let (a, b) = blocks(7, 4, 30, |_| 1.0, 1.0, 0);
+    let j = judge_paired(&a, &b, &gate());
+    let p95 = metric(&j, "get", "p95");
+    assert_eq!(p95.status, MetricStatus::ReportOnly);
+    assert!(
+        p95.reason.contains("too few responses per block"),
+        "{}",
+        p95.reason
+    );
+}
+
+#[test]
+fn more_errors_on_the_target_under_test_are_caught() {
+    let (a, b) = blocks(8, 6, 400, |_| 1.0, 1.0, 8);
+    let j = judge_paired(&a, &b, &gate());
+    let errors = metric(&j, "search", "errors http_5xx");
+    assert_eq!(errors.status, MetricStatus::Regression, "{}", errors.reason);
+    assert!(
+        errors.reason.contains("on the base target"),
+        "{}",
+        errors.reason
+    );
+    assert_eq!(j.verdict, Verdict::Regression);
+}
