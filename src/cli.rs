@@ -205,6 +205,12 @@ pub struct GateArgs {
     /// Input `confirmation`.
     #[arg(long)]
     pub confirmation: Option<String>,
+    /// Paired A/B comparison: measure this second target (the base branch's deployment, or
+    /// staging) in blocks alternating with the target under test (ABBA…, `gate.paired`), and
+    /// judge the target under test against it block by block; no baseline file is read.
+    /// Input `baseline-target`.
+    #[arg(long, value_name = "URL")]
+    pub baseline_target: Option<String>,
 }
 
 /// `loadgate report`.

@@ -5,6 +5,7 @@
 //! outputs and annotations, then the PR comment, then the process exits with the verdict's code.
 
 mod confirm;
+mod paired;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -98,6 +99,8 @@ struct Settings {
     confirm: Option<ConfirmChoice>,
     /// `mode: report`: the results of a confirmation run made elsewhere.
     confirmation: Option<String>,
+    /// A paired A/B comparison's base target.
+    baseline_target: Option<String>,
 }
 
 /// Results go here unless `results` says otherwise; the reports go beside them.
@@ -227,6 +230,7 @@ impl Settings {
                     .collect::<Vec<_>>()
                     .join("\n")
             }),
+            baseline_target: resolve(env, args.baseline_target, "baseline-target"),
         })
     }
 }
@@ -311,6 +315,7 @@ async fn judge(
     );
     let mut results_path =
         PathBuf::from(settings.results.lines().next().unwrap_or(DEFAULT_RESULTS));
+    let mut paired_comparison = None;
     let result = if mode == Mode::Report {
         let (result, files) = read_saved_results(&settings.results)?;
         if files > 1 {
@@ -322,6 +327,16 @@ async fn judge(
                 workspace_relative(env, &results_path)
             );
         }
+        result
+    } else if let Some(base) = &settings.baseline_target {
+        if mode != Mode::Gate {
+            return Err(Error::Usage(format!(
+                "`baseline-target` compares two targets, which only `mode: gate` does (mode is {mode}): set it on pull requests only"
+            )));
+        }
+        let (result, comparison) =
+            paired::measure_paired(&settings, &profile, ctx.as_ref(), &results_path, base).await?;
+        paired_comparison = Some(comparison);
         result
     } else {
         let flags = run_flags(settings, ctx.as_ref(), &results_path);
@@ -384,10 +399,15 @@ async fn judge(
     });
     let baseline = match mode {
         Mode::Run => None,
+        _ if paired_comparison.is_some() => None,
         _ => read_baseline(&baseline_path)?,
     };
-    let mut comparison = super::compare::gate_run(&result, baseline.as_ref(), &profile)?;
-    if mode != Mode::Run && baseline.is_none() {
+    let paired = paired_comparison.is_some();
+    let mut comparison = match paired_comparison {
+        Some(c) => c,
+        None => super::compare::gate_run(&result, baseline.as_ref(), &profile)?,
+    };
+    if mode != Mode::Run && baseline.is_none() && !paired {
         comparison.notes.push(format!(
             "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
             workspace_relative(env, &baseline_path)

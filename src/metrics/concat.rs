@@ -27,6 +27,9 @@ pub fn concat(runs: Vec<RunResult>) -> Result<RunResult, MergeError> {
         .map(|s| s.to)
         .fold(0.0, f64::max);
     let warmup_ms = joined.load.warmup_ms;
+    // The plan's length, apart from the actual (elapsed) `duration_ms`, which includes each
+    // run's drain of requests in flight: rates and validity read the plan.
+    let mut planned_ms = joined.load.duration_ms;
     // Where the next run's first measured interval goes.
     let mut next = next_index(&joined);
     let mut samples = ErrorSamples::from_results(
@@ -65,6 +68,7 @@ pub fn concat(runs: Vec<RunResult>) -> Result<RunResult, MergeError> {
             .peak_in_flight
             .max(run.generator.peak_in_flight);
         joined.duration_ms += run.duration_ms.saturating_sub(run.load.warmup_ms);
+        planned_ms += run.load.duration_ms.saturating_sub(run.load.warmup_ms);
         joined.partial |= run.partial;
         if joined.partial_reason.is_none() {
             joined.partial_reason.clone_from(&run.partial_reason);
@@ -77,14 +81,13 @@ pub fn concat(runs: Vec<RunResult>) -> Result<RunResult, MergeError> {
     for (i, e) in joined.endpoints.iter_mut().enumerate() {
         e.error_samples = samples.take(i);
     }
-    // One constant piece at the blocks' level over the joined length.
-    let duration_ms = joined.duration_ms.max(warmup_ms);
+    // One constant piece at the blocks' level over the joined plan.
     joined.load = LoadPlan {
         warmup_ms,
-        duration_ms,
+        duration_ms: planned_ms,
         segments: vec![Segment {
             start_ms: 0,
-            duration_ms,
+            duration_ms: planned_ms,
             from: level,
             to: level,
         }],
@@ -262,6 +265,11 @@ mod tests {
         assert_eq!(joined.warmup_intervals(), 2);
         assert_eq!(joined.duration_ms, 10_000);
         assert_eq!(joined.load.duration_ms, 10_000);
+        // A run's elapsed time includes draining its requests in flight; the plan does not.
+        let mut late = run(1, 2, 10, 1000);
+        late.duration_ms += 40;
+        let j = concat(vec![run(1, 2, 10, 1000), late]).expect("joins");
+        assert_eq!((j.duration_ms, j.load.duration_ms), (5_040, 5_000));
         // Every measured response of every block, no later warm-up.
         assert_eq!(e.summary.requests, 80);
         let h = joined.measured_histogram(e).expect("decodes");

@@ -599,6 +599,26 @@ pub struct GateConfig {
     /// `gate.confirm`: whether a run that would block is measured again first (`None`: not
     /// set in the profile; the GitHub Action then confirms, the command line does not).
     pub confirm: Option<Confirm>,
+    /// `gate.paired`: the blocks of a paired A/B comparison against a second target.
+    pub paired: PairedConfig,
+}
+
+/// The blocks of a paired A/B comparison (`gate.paired`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PairedConfig {
+    /// Blocks against each target (even, at least 4).
+    pub blocks: u32,
+    /// Measured length of one block (`None`: the measured duration divided by `blocks`).
+    pub block: Option<Duration>,
+}
+
+impl Default for PairedConfig {
+    fn default() -> Self {
+        Self {
+            blocks: 6,
+            block: None,
+        }
+    }
 }
 
 /// Confirmation before blocking (`gate.confirm`).
@@ -625,6 +645,7 @@ impl Default for GateConfig {
             block: Duration::from_secs(10),
             capacity: 0.10,
             confirm: None,
+            paired: PairedConfig::default(),
         }
     }
 }

@@ -768,6 +768,25 @@ pub struct RawGate {
     /// GitHub Action, off for `loadgate gate` on the command line. The flag `--confirm` and the
     /// action input `confirm` (`on`, `off`) override it.
     pub confirm: Option<RawConfirm>,
+    /// Paired A/B comparison (`loadgate gate --baseline-target URL`, action input
+    /// `baseline-target`): how the load is split into alternating blocks against the two
+    /// targets.
+    pub paired: Option<RawPaired>,
+}
+
+/// `gate.paired`: the blocks of a paired A/B comparison.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawPaired {
+    /// Blocks against each target, an even number from 4 (default 6): they run in the order
+    /// ABBA ABBA… (A the base target, B the target under test).
+    #[schemars(with = "Option<u32>")]
+    pub blocks: Option<Spanned<u32>>,
+    /// Measured length of one block, a whole number of `load.interval`s (default: the
+    /// profile's measured duration divided by `blocks`, so each target is measured as long as
+    /// a normal run).
+    #[schemars(with = "Option<HumanDuration>")]
+    pub block: Option<Spanned<HumanDuration>>,
 }
 
 /// `gate.confirm`.

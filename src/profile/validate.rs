@@ -949,6 +949,36 @@ fn validate_gate(
         RawConfirm::On => Confirm::On,
         RawConfirm::Off => Confirm::Off,
     });
+    if let Some(paired) = &raw.paired {
+        if let Some(n) = &paired.blocks {
+            if n.value < 4 || n.value > 100 || n.value % 2 == 1 {
+                return Err(cx.err(
+                    "gate.paired.blocks",
+                    Some(n.referenced),
+                    &format!(
+                        "`{}` blocks: expected an even number from 4 to 100 (blocks run in the order ABBA, two per target in each round)",
+                        n.value
+                    ),
+                ));
+            }
+            gate.paired.blocks = n.value;
+        }
+        if let Some(b) = &paired.block {
+            let block = b.value.0;
+            if block < interval || !block.as_nanos().is_multiple_of(interval.as_nanos()) {
+                return Err(cx.err(
+                    "gate.paired.block",
+                    Some(b.referenced),
+                    &format!(
+                        "block `{}` is not a whole number of intervals: expected a multiple of `load.interval` ({})",
+                        format_duration(block),
+                        format_duration(interval)
+                    ),
+                ));
+            }
+            gate.paired.block = Some(block);
+        }
+    }
     Ok(gate)
 }
 

@@ -160,7 +160,8 @@ pub(super) async fn confirm_before_blocking(
             Ok((combined, Some(path)))
         }
         Mode::Auto | Mode::Gate | Mode::Run => {
-            if !(enabled && compare::needs_confirmation(&first)) {
+            // A paired comparison is not measured again: what swings both targets cancels.
+            if first.paired.is_some() || !(enabled && compare::needs_confirmation(&first)) {
                 return Ok((first, None));
             }
             errln!("{}", announce(&first));

@@ -1,0 +1,237 @@
+//! Paired A/B measurement for `loadgate gate --baseline-target URL`: the profile's load runs in
+//! short blocks alternating between the base target (A) and the target under test (B), in the
+//! order ABBA ABBA…, each block an ordinary run of the engine at the profile's peak level. The
+//! first block against each target has the profile's warm-up (at least one interval) and waits
+//! for the target to be ready; every later block has a one-interval warm-up, because each
+//! block opens fresh connections and their set-up must stay out of the statistics on both
+//! sides alike. Every block's results are kept in `paired-blocks/` beside the results; the
+//! blocks of each target joined end to end are `results.json` (B) and `results.base.json` (A).
+//! The comparison is `compare::paired`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Settings, run_flags};
+use crate::app::run::{execute_run, load_profile, resolve_target};
+use crate::cli::ProgressMode;
+use crate::compare::paired::{Block, PairedInput, evaluate_paired};
+use crate::compare::{Comparison, PairedRun, RunData};
+use crate::error::Error;
+use crate::github::Context;
+use crate::profile::{Profile, Segment, units::format_duration};
+use crate::results::RunResult;
+
+/// One side of the comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Side {
+    /// The base target.
+    A,
+    /// The target under test.
+    B,
+}
+
+/// The order of `blocks` blocks per target: ABBA repeated, so that a drift through the job
+/// reaches both targets equally on average.
+fn order(blocks: u32) -> Vec<Side> {
+    (0..blocks / 2)
+        .flat_map(|_| [Side::A, Side::B, Side::B, Side::A])
+        .collect()
+}
+
+/// The measured length of one block: `gate.paired.block`, else the profile's measured duration
+/// split evenly over the blocks, in whole intervals (at least one).
+fn block_length(profile: &Profile) -> Duration {
+    let load = &profile.load;
+    if let Some(block) = profile.gate.paired.block {
+        return block;
+    }
+    let measured = load.duration().saturating_sub(load.warmup);
+    let intervals = measured.as_nanos() / load.interval.as_nanos().max(1);
+    let per_block = (intervals / u128::from(profile.gate.paired.blocks)).max(1);
+    load.interval * u32::try_from(per_block).unwrap_or(u32::MAX)
+}
+
+/// `results.json` → `results.base.json`, beside it.
+pub(super) fn base_results_path(results: &Path) -> PathBuf {
+    let stem = results
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("results");
+    let ext = results
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("json");
+    results.with_file_name(format!("{stem}.base.{ext}"))
+}
+
+/// Refuses what a paired comparison cannot do, with what to do instead.
+fn check(profile: &Profile, settings: &Settings) -> Result<(), Error> {
+    if profile.load.search.is_some() {
+        return Err(Error::Usage(
+            "`--baseline-target` cannot pair a capacity search (`model: search`): compare searches against a baseline".into(),
+        ));
+    }
+    if settings.shard.is_some_and(|(_, n)| n > 1) {
+        return Err(Error::Usage(
+            "`--baseline-target` cannot be split into shards: each block must measure both targets' whole load; run it unsharded".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Measures both targets in alternating blocks and compares them: the target under test's
+/// joined results (written to `results_path`) and the comparison.
+pub(super) async fn measure_paired(
+    settings: &Settings,
+    profile: &Profile,
+    ctx: Option<&Context>,
+    results_path: &Path,
+    base_target: &str,
+) -> Result<(RunResult, Comparison), Error> {
+    check(profile, settings)?;
+    let target_b = resolve_target(profile, settings.target.as_deref())?;
+    let target_a = resolve_target(profile, Some(base_target))
+        .map_err(|e| Error::Usage(e.to_string().replace("`--target`", "`--baseline-target`")))?;
+    if target_a == target_b {
+        return Err(Error::Usage(format!(
+            "`--baseline-target` is the target under test itself (`{target_a}`): expected the base branch's deployment"
+        )));
+    }
+    let interval = profile.load.interval;
+    let block = block_length(profile);
+    let level = profile.load.peak_level();
+    let sides = order(profile.gate.paired.blocks);
+    let letters: String = sides
+        .iter()
+        .map(|s| if *s == Side::A { 'A' } else { 'B' })
+        .collect();
+    eprintln!(
+        "paired comparison: {} blocks of {} against each target at {level} ({}), order {letters}; A = {target_a}, B = {target_b}",
+        profile.gate.paired.blocks,
+        format_duration(block),
+        if profile.load.model == crate::profile::LoadModel::Open {
+            "requests/s"
+        } else {
+            "users"
+        }
+    );
+    let blocks_dir = results_path
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+        .join("paired-blocks");
+    let (mut runs_a, mut runs_b) = (Vec::new(), Vec::new());
+    for (i, side) in sides.iter().enumerate() {
+        let first = match side {
+            Side::A => runs_a.is_empty(),
+            Side::B => runs_b.is_empty(),
+        };
+        // A fresh copy of the profile with this block's load (the profile hash, and so the
+        // results' identity, stays the profile's own).
+        let mut block_profile = load_profile(&settings.profile)?;
+        let warmup = if first {
+            profile.load.warmup.max(interval)
+        } else {
+            interval
+        };
+        block_profile.load.warmup = warmup;
+        block_profile.load.segments = vec![Segment {
+            start: Duration::ZERO,
+            duration: warmup + block,
+            from: level,
+            to: level,
+        }];
+        let (letter, url) = match side {
+            Side::A => ('A', &target_a),
+            Side::B => ('B', &target_b),
+        };
+        let path = blocks_dir.join(format!("{:02}-{}.json", i + 1, letter.to_ascii_lowercase()));
+        let mut flags = run_flags(settings, ctx, &path);
+        flags.target = Some(url.clone());
+        flags.no_wait = !first;
+        flags.progress = ProgressMode::Off;
+        eprintln!("block {}/{}: {letter}", i + 1, sides.len());
+        let result = execute_run(Arc::new(block_profile), &flags, Some(&settings.profile)).await?;
+        crate::app::write_results(&path, &result)?;
+        let partial = result.partial;
+        match side {
+            Side::A => runs_a.push(result),
+            Side::B => runs_b.push(result),
+        }
+        if partial {
+            eprintln!("block {} stopped early: no further blocks", i + 1);
+            break;
+        }
+    }
+    eprintln!("block results written to {}", blocks_dir.display());
+    let pairs = runs_a.len().min(runs_b.len());
+    let decode = |runs: &[RunResult]| -> Result<Vec<Block>, Error> {
+        runs[..pairs]
+            .iter()
+            .map(|r| {
+                RunData::from_result(r)
+                    .map(|d| Block::from_data(&d))
+                    .map_err(|e| Error::Merge(format!("a block's histogram: {e}")))
+            })
+            .collect()
+    };
+    let (blocks_a, blocks_b) = (decode(&runs_a)?, decode(&runs_b)?);
+    let join = |runs: Vec<RunResult>| {
+        crate::metrics::concat(runs).map_err(|e| Error::Merge(e.to_string()))
+    };
+    let (joined_a, joined_b) = (join(runs_a)?, join(runs_b)?);
+    let base_path = base_results_path(results_path);
+    crate::app::write_results(results_path, &joined_b)?;
+    crate::app::write_results(&base_path, &joined_a)?;
+    eprintln!(
+        "results written to {} (B) and {} (A)",
+        results_path.display(),
+        base_path.display()
+    );
+    let run = PairedRun {
+        baseline_target: target_a,
+        target: target_b,
+        order: letters,
+        blocks: profile.gate.paired.blocks,
+        block_ms: u64::try_from(block.as_millis()).unwrap_or(u64::MAX),
+    };
+    let comparison = evaluate_paired(PairedInput {
+        current: &joined_b,
+        base: &joined_a,
+        current_blocks: &blocks_b,
+        base_blocks: &blocks_a,
+        run: &run,
+        gate: &profile.gate,
+        thresholds: &profile.thresholds,
+    })?;
+    Ok((joined_b, comparison))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_alternate_abba_and_split_the_measured_duration() {
+        let letters: String = order(6)
+            .iter()
+            .map(|s| if *s == Side::A { 'A' } else { 'B' })
+            .collect();
+        assert_eq!(letters, "ABBAABBAABBA");
+        let profile = Profile::from_yaml(
+            "version: 1\nname: p\ntarget: http://127.0.0.1:9\nload:\n  warmup: 2s\n  stages:\n    - { duration: 32s, rate: 10/s }\nrequests:\n  - { name: get, get: / }\n",
+            "p.yaml",
+        )
+        .expect("valid");
+        assert_eq!(
+            block_length(&profile),
+            Duration::from_secs(5),
+            "30s over 6 blocks"
+        );
+        assert_eq!(
+            base_results_path(Path::new("/ws/out/results.json")),
+            Path::new("/ws/out/results.base.json")
+        );
+    }
+}
