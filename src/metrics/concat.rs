@@ -57,7 +57,7 @@ pub fn concat(runs: Vec<RunResult>) -> Result<RunResult, MergeError> {
                 .filter(|g| g.index >= skip)
                 .map(|g| GeneratorRecord {
                     index: shift(g.index),
-                    ..g.clone()
+                    ..*g
                 }),
         );
         let mut lag = run.generator.schedule_lag.decode().map_err(histogram)?;

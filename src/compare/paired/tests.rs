@@ -89,7 +89,7 @@ fn a_swing_hitting_both_targets_cancels() {
         "{p50:?}"
     );
     // A drift through the job (each pair 8% slower than the one before) cancels too.
-    let (a, b) = blocks(2, 6, 400, |k| 1.08f64.powi(k as i32), 1.0, 0);
+    let (a, b) = blocks(2, 6, 400, |k| 1.08f64.powf(k as f64), 1.0, 0);
     let j = judge_paired(&a, &b, &gate());
     assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
 }
@@ -132,12 +132,14 @@ fn p_values_are_calibrated_on_identical_targets() {
         let lb: Vec<&Histogram> = b.iter().map(|x| &x.endpoints[1].latency).collect();
         let t = paired_test(0.5, &la, &lb).expect("enough responses");
         assert!((t.p_up + t.p_down - 1.0).abs() < 1e-9);
-        assert_eq!(t.df, 5.0);
+        assert_eq!(t.diffs.len(), 6, "6 pairs, 5 degrees of freedom");
+        assert!((t.df - 5.0).abs() < 1e-12);
         if t.p_up < 0.05 {
             below += 1;
         }
     }
     let share = f64::from(below) / runs as f64;
+    eprintln!("A/A: {below} of {runs} one-sided p-values below 0.05");
     assert!(
         (0.02..0.09).contains(&share),
         "{below} of {runs} below 0.05"
