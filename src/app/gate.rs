@@ -335,7 +335,8 @@ async fn judge(
             )));
         }
         let (result, comparison) =
-            paired::measure_paired(&settings, &profile, ctx.as_ref(), &results_path, base).await?;
+            paired::measure_paired(env, settings, &profile, ctx.as_ref(), &results_path, base)
+                .await?;
         paired_comparison = Some(comparison);
         result
     } else {

@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Settings, run_flags};
+use crate::app::console::errln;
 use crate::app::run::{execute_run, load_profile, resolve_target};
 use crate::cli::ProgressMode;
 use crate::compare::paired::{Block, PairedInput, evaluate_paired};
 use crate::compare::{Comparison, PairedRun, RunData};
 use crate::error::Error;
-use crate::github::Context;
+use crate::github::inputs::workspace_relative;
+use crate::github::{Context, Env};
 use crate::profile::{Profile, Segment, units::format_duration};
 use crate::results::RunResult;
 
@@ -83,6 +85,7 @@ fn check(profile: &Profile, settings: &Settings) -> Result<(), Error> {
 /// Measures both targets in alternating blocks and compares them: the target under test's
 /// joined results (written to `results_path`) and the comparison.
 pub(super) async fn measure_paired(
+    env: &Env,
     settings: &Settings,
     profile: &Profile,
     ctx: Option<&Context>,
@@ -106,7 +109,7 @@ pub(super) async fn measure_paired(
         .iter()
         .map(|s| if *s == Side::A { 'A' } else { 'B' })
         .collect();
-    eprintln!(
+    errln!(
         "paired comparison: {} blocks of {} against each target at {level} ({}), order {letters}; A = {target_a}, B = {target_b}",
         profile.gate.paired.blocks,
         format_duration(block),
@@ -151,7 +154,7 @@ pub(super) async fn measure_paired(
         flags.target = Some(url.clone());
         flags.no_wait = !first;
         flags.progress = ProgressMode::Off;
-        eprintln!("block {}/{}: {letter}", i + 1, sides.len());
+        errln!("block {}/{}: {letter}", i + 1, sides.len());
         let result = execute_run(Arc::new(block_profile), &flags, Some(&settings.profile)).await?;
         crate::app::write_results(&path, &result)?;
         let partial = result.partial;
@@ -160,11 +163,14 @@ pub(super) async fn measure_paired(
             Side::B => runs_b.push(result),
         }
         if partial {
-            eprintln!("block {} stopped early: no further blocks", i + 1);
+            errln!("block {} stopped early: no further blocks", i + 1);
             break;
         }
     }
-    eprintln!("block results written to {}", blocks_dir.display());
+    errln!(
+        "block results written to {}",
+        workspace_relative(env, &blocks_dir)
+    );
     let pairs = runs_a.len().min(runs_b.len());
     let decode = |runs: &[RunResult]| -> Result<Vec<Block>, Error> {
         runs[..pairs]
@@ -184,10 +190,10 @@ pub(super) async fn measure_paired(
     let base_path = base_results_path(results_path);
     crate::app::write_results(results_path, &joined_b)?;
     crate::app::write_results(&base_path, &joined_a)?;
-    eprintln!(
+    errln!(
         "results written to {} (B) and {} (A)",
-        results_path.display(),
-        base_path.display()
+        workspace_relative(env, results_path),
+        workspace_relative(env, &base_path)
     );
     let run = PairedRun {
         baseline_target: target_a,

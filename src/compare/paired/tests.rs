@@ -139,7 +139,6 @@ fn p_values_are_calibrated_on_identical_targets() {
         }
     }
     let share = f64::from(below) / runs as f64;
-    eprintln!("A/A: {below} of {runs} one-sided p-values below 0.05");
     assert!(
         (0.02..0.09).contains(&share),
         "{below} of {runs} below 0.05"
