@@ -124,6 +124,13 @@ impl Git {
             .map(|s| PathBuf::from(s.trim()))
     }
 
+    /// The same git, run in the top folder (paths of `update-index` and others are relative to
+    /// where git runs).
+    pub(crate) fn at_top(mut self) -> Result<Git, GitError> {
+        self.dir = self.toplevel()?;
+        Ok(self)
+    }
+
     /// The commit `rev` names.
     pub(crate) fn resolve(&self, rev: &str) -> Result<String, GitError> {
         self.run(&[
@@ -138,7 +145,14 @@ impl Git {
     /// Names of the files directly in folder `dir` (repository-relative, `/`-separated) at
     /// commit `rev`.
     pub(crate) fn list(&self, rev: &str, dir: &str) -> Result<Vec<String>, GitError> {
-        let listing = self.run(&["ls-tree", "--name-only", rev, "--", &format!("{dir}/")])?;
+        let listing = self.run(&[
+            "ls-tree",
+            "--full-tree",
+            "--name-only",
+            rev,
+            "--",
+            &format!("{dir}/"),
+        ])?;
         Ok(listing
             .lines()
             .filter_map(|p| p.rsplit('/').next())
@@ -150,7 +164,7 @@ impl Git {
     /// A file's text at commit `rev`; `None` when the commit has no such file.
     pub(crate) fn read(&self, rev: &str, path: &str) -> Result<Option<String>, GitError> {
         if self
-            .run(&["ls-tree", "--name-only", rev, "--", path])?
+            .run(&["ls-tree", "--full-tree", "--name-only", rev, "--", path])?
             .trim()
             != path
         {

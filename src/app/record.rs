@@ -202,8 +202,8 @@ pub(crate) fn read_for_gate(
     };
     let dir = existing_ancestor(profile_path);
     let git = with_token(Git::new(&dir), ctx);
-    let top = match git.toplevel() {
-        Ok(top) => top,
+    let (git, top) = match git.at_top().and_then(|g| g.toplevel().map(|t| (g, t))) {
+        Ok(found) => found,
         Err(e) => {
             return worktree(Some(format!(
                 "the baseline was read from the working tree, not from the base branch `{base}`: {}",
@@ -428,12 +428,15 @@ pub(crate) fn record_and_push(rec: &Recording<'_>, push: &Push<'_>) -> Result<St
     let shown = rec.location.path().display().to_string();
     let fail = |why: String| Error::Push(format!("the run was not recorded in `{shown}`: {why}"));
     let git = with_token(Git::new(&existing_ancestor(rec.location.path())), push.ctx);
-    let top = git.toplevel().map_err(|e| {
-        fail(format!(
-            "{}; record inside a git checkout, or without pushing (`push: false`, `--no-push`)",
-            one_line(&e.to_string())
-        ))
-    })?;
+    let (git, top) = git
+        .at_top()
+        .and_then(|g| g.toplevel().map(|t| (g, t)))
+        .map_err(|e| {
+            fail(format!(
+                "{}; record inside a git checkout, or without pushing (`push: false`, `--no-push`)",
+                one_line(&e.to_string())
+            ))
+        })?;
     let branch = match &push.branch {
         Some(b) => b.clone(),
         None => git
