@@ -117,8 +117,10 @@ pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Err
                     .into(),
             ));
         }
+        let shown = args.baseline.display().to_string();
         let recording = super::record::Recording {
             location: &location,
+            shown: &shown,
             profile: &result.profile,
             run,
             keep,

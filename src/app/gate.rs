@@ -451,7 +451,14 @@ async fn judge(
             ctx: ctx.as_ref(),
         };
         let push = settings.push.unwrap_or(ctx.is_some()).then_some(push);
-        match record(&result, &location, push.as_ref(), &profile, &comparison) {
+        let shown = workspace_relative(env, &baseline_path);
+        match record(
+            &result,
+            (&location, &shown),
+            push.as_ref(),
+            &profile,
+            &comparison,
+        ) {
             Ok(message) => {
                 errln!("{message}");
                 comparison.notes.push(message);
@@ -627,7 +634,7 @@ fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags
 /// reach the branch.
 fn record(
     result: &RunResult,
-    location: &Location,
+    (location, shown): (&Location, &str),
     push: Option<&Push<'_>>,
     profile: &crate::profile::Profile,
     comparison: &Comparison,
@@ -638,6 +645,7 @@ fn record(
     let run = BaselineRun::from_result(result).map_err(|e| Error::Usage(e.to_string()))?;
     let recording = Recording {
         location,
+        shown,
         profile: &result.profile,
         run,
         keep: profile.gate.baseline_runs,

@@ -7,8 +7,11 @@
 //! on the checkout): each attempt re-reads the directory as the tip holds it, adds the run and
 //! prunes the window again, so there is nothing to conflict and nothing to resolve.
 
+use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+use base64::Engine as _;
 
 use super::console::errln;
 use super::git::{Change, Git, GitError, Identity};
@@ -299,7 +302,6 @@ fn with_token(git: Git, ctx: Option<&Context>) -> Git {
     if !remote.trim().starts_with(server) || has_own {
         return git;
     }
-    use base64::Engine as _;
     let basic = base64::engine::general_purpose::STANDARD
         .encode(format!("x-access-token:{}", token.expose()));
     git.with_config(
@@ -311,6 +313,8 @@ fn with_token(git: Git, ctx: Option<&Context>) -> Git {
 /// A run to record.
 pub(crate) struct Recording<'a> {
     pub location: &'a Location,
+    /// The location as messages name it (workspace-relative under the action).
+    pub shown: &'a str,
     pub profile: &'a ProfileRef,
     pub run: BaselineRun,
     pub keep: u32,
@@ -361,19 +365,17 @@ fn plan(source: &Source<'_>, rec: &Recording<'_>) -> Result<(Vec<FileChange>, St
                 plan.name, plan.runs, rec.keep, rec.run.runner.class
             );
             if !plan.delete.is_empty() {
-                words.push_str(&format!(", {} older removed", plan.delete.len()));
+                let _ = write!(words, ", {} older removed", plan.delete.len());
             }
             if plan.discarded_other_profile > 0 {
-                words.push_str(&format!(
+                let _ = write!(
+                    words,
                     " (the profile changed: {} runs of the earlier profile dropped)",
                     plan.discarded_other_profile
-                ));
+                );
             }
             if plan.delete_legacy {
-                words.push_str(&format!(
-                    "; the runs of `{}` moved into the folder",
-                    legacy.display()
-                ));
+                words.push_str("; the runs of the single baseline file moved into the folder");
             }
             Ok((changes, words))
         }
@@ -408,8 +410,7 @@ pub(crate) fn record_in_worktree(rec: &Recording<'_>) -> Result<String, Error> {
     apply_to_worktree(&changes)?;
     Ok(format!(
         "recorded the run in `{}` as {words}; commit `{}`",
-        rec.location.path().display(),
-        rec.location.path().display()
+        rec.shown, rec.shown
     ))
 }
 
@@ -425,7 +426,7 @@ pub(crate) struct Push<'a> {
 /// attempt, retried with jittered backoff when another push came first. The working tree gets
 /// the same files. Returns what it did.
 pub(crate) fn record_and_push(rec: &Recording<'_>, push: &Push<'_>) -> Result<String, Error> {
-    let shown = rec.location.path().display().to_string();
+    let shown = rec.shown;
     let fail = |why: String| Error::Push(format!("the run was not recorded in `{shown}`: {why}"));
     let git = with_token(Git::new(&existing_ancestor(rec.location.path())), push.ctx);
     let (git, top) = git
