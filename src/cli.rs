@@ -164,10 +164,10 @@ pub struct GateArgs {
     /// On a pull request it is read as the base branch holds it. Input `baseline`.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
-    /// With `--mode record`: write the run file but do not commit and push it (the default
-    /// under GitHub Actions is to push; elsewhere, not to). Input `push` (`true`/`false`).
-    #[arg(long)]
-    pub no_push: bool,
+    /// With `--mode record`: `true` commits the run file and pushes it to the branch, `false`
+    /// only writes it (default: `true` under GitHub Actions, else `false`). Input `push`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    pub push: Option<String>,
     /// `auto` (record on a push to the default branch, else gate), `gate`, `record`, `run`,
     /// or `report` (no load: judge and publish saved `--results`). Input `mode`.
     #[arg(long)]

@@ -321,7 +321,7 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     // The action confirms before blocking by default (input `confirm: auto`): measured twice,
     // the regression held, and the confirmation run's results are an output.
     assert!(
-        Path::new(&s.outputs["confirmation-results"]).is_file(),
+        ws.output_path(&s.outputs["confirmation-results"]).is_file(),
         "{:?}",
         s.outputs
     );

@@ -225,7 +225,16 @@ impl Settings {
                     )
                 })
                 .transpose()?,
-            push: resolve_push(args.no_push, env)?,
+            push: resolve(env, args.push, "push")
+                .map(|value| {
+                    choice(
+                        Some(value),
+                        "push",
+                        true,
+                        &[("true", true), ("false", false)],
+                    )
+                })
+                .transpose()?,
             confirmation: resolve(env, args.confirmation, "confirmation").map(|spec| {
                 spec.lines()
                     .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
@@ -234,23 +243,6 @@ impl Settings {
             }),
         })
     }
-}
-
-/// `--no-push`, else the input `push` (`true`/`false`), else unset.
-fn resolve_push(no_push: bool, env: &Env) -> Result<Option<bool>, Error> {
-    if no_push {
-        return Ok(Some(false));
-    }
-    resolve(env, None, "push")
-        .map(|value| {
-            choice(
-                Some(value),
-                "push",
-                true,
-                &[("true", true), ("false", false)],
-            )
-        })
-        .transpose()
 }
 
 impl Settings {

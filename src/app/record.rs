@@ -434,7 +434,7 @@ pub(crate) fn record_and_push(rec: &Recording<'_>, push: &Push<'_>) -> Result<St
         .and_then(|g| g.toplevel().map(|t| (g, t)))
         .map_err(|e| {
             fail(format!(
-                "{}; record inside a git checkout, or without pushing (`push: false`, `--no-push`)",
+                "{}; record inside a git checkout, or without pushing (`push: false`, `--push false`)",
                 one_line(&e.to_string())
             ))
         })?;

@@ -22,6 +22,7 @@ pub const INPUTS: &[&str] = &[
     "pr-number",
     "confirm",
     "confirmation",
+    "push",
 ];
 
 /// Every output `loadgate gate` writes to `GITHUB_OUTPUT` (a test keeps `action.yml` equal).
