@@ -6,6 +6,8 @@
 //! runs enter a baseline. A results file also reads as a one-run baseline, so any two results
 //! files can be compared. Pure: parsing and printing work on strings; the app does the I/O.
 
+pub mod store;
+
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 

@@ -159,9 +159,15 @@ pub struct GateArgs {
     /// Base URL of the service; overrides the profile's `target`. Input `target`.
     #[arg(long)]
     pub target: Option<String>,
-    /// The baseline file (default `baselines/<profile name>.json`). Input `baseline`.
+    /// The baseline: a folder of run files (default `baselines/<profile name>`; the older
+    /// single file `baselines/<profile name>.json` is read too), or a file ending in `.json`.
+    /// On a pull request it is read as the base branch holds it. Input `baseline`.
     #[arg(long)]
     pub baseline: Option<PathBuf>,
+    /// With `--mode record`: `true` commits the run file and pushes it to the branch, `false`
+    /// only writes it (default: `true` under GitHub Actions, else `false`). Input `push`.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
+    pub push: Option<String>,
     /// `auto` (record on a push to the default branch, else gate), `gate`, `record`, `run`,
     /// or `report` (no load: judge and publish saved `--results`). Input `mode`.
     #[arg(long)]
@@ -270,9 +276,14 @@ pub enum BaselineCommand {
 pub struct BaselineUpdateArgs {
     /// The results of a complete, trusted run.
     pub results: PathBuf,
-    /// The baseline file.
+    /// The baseline: a file (`.json`), or a folder of run files (one file per run; the older
+    /// single file `<folder>.json` beside it is moved into the folder).
     #[arg(long, env = "LOADGATE_BASELINE")]
     pub baseline: PathBuf,
+    /// Commit the change and push it to the checkout's branch on `origin`, rebuilt on the
+    /// new tip and retried when another push came first.
+    #[arg(long)]
+    pub push: bool,
     /// Runs to keep (default: the profile's `gate.baseline_runs`, else 10).
     #[arg(long, env = "LOADGATE_KEEP", value_parser = clap::value_parser!(u32).range(1..=100))]
     pub keep: Option<u32>,

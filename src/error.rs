@@ -116,6 +116,9 @@ pub enum Error {
     /// Shard results that cannot be merged.
     #[error("{0}")]
     Merge(String),
+    /// A baseline run could not be committed or pushed.
+    #[error("{0}")]
+    Push(String),
     /// The target never became ready.
     #[error("target not ready: {0}")]
     NotReady(String),
@@ -151,6 +154,7 @@ impl Error {
                 _ => ExitCode::Usage,
             },
             Error::Write { .. } | Error::NotReady(_) | Error::Engine(_) => ExitCode::Untrusted,
+            Error::Push(_) => ExitCode::Publish,
         }
     }
 

@@ -11,7 +11,7 @@
 //!                                    ▼
 //!                               results.json ◀── merge (shards from several machines)
 //!                                    │
-//!  baselines/<profile>.json ──▶ compare (stats) ──▶ Verdict ──▶ report ──▶ exit code
+//!  baselines/<profile>/ ──▶ compare (stats) ──▶ Verdict ──▶ report ──▶ exit code
 //! ```
 //!
 //! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;

@@ -206,10 +206,15 @@ fn demo_service(slow: f64) -> demo::DemoServer {
     .expect("demo service starts")
 }
 
+/// Runs in a baseline folder (one file per run).
 fn baseline_runs(path: &Path) -> usize {
-    let text = std::fs::read_to_string(path).expect("baseline file");
-    let value: serde_json::Value = serde_json::from_str(&text).expect("JSON");
-    value["runs"].as_array().expect("runs").len()
+    std::fs::read_dir(path)
+        .expect("baseline folder")
+        .filter(|e| {
+            e.as_ref()
+                .is_ok_and(|e| e.path().extension().is_some_and(|x| x == "json"))
+        })
+        .count()
 }
 
 #[test]
@@ -219,19 +224,27 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
     let ws = Workspace::new();
     let service = demo_service(1.0);
-    let baseline = ws.path("baselines/contract.json");
+    let baseline = ws.path("baselines/contract");
 
     // Two pushes to the default branch record the baseline (mode `auto` → `record`).
     for n in 1..=2 {
-        let s = step(&ws, &github, "push", PUSH, &service.url());
+        // The workspace is no git checkout: the run file is written, not pushed.
+        let s = step_with(
+            &ws,
+            &github,
+            "push",
+            PUSH,
+            &service.url(),
+            &[("INPUT_PUSH", "false")],
+        );
         assert_eq!(s.code, 0, "record {n}: {}\n{}", s.stderr, s.stdout);
         assert_eq!(baseline_runs(&baseline), n, "{}", s.stderr);
-        assert_eq!(s.outputs["baseline"], "baselines/contract.json");
+        assert_eq!(s.outputs["baseline"], "baselines/contract");
         assert_eq!(ws.output_path(&s.outputs["baseline"]), baseline);
         assert!(s.summary.contains("### "), "{}", s.summary);
         assert!(
             s.summary
-                .contains("recorded the run in \\`baselines/contract.json\\`"),
+                .contains("recorded the run in \\`baselines/contract\\`"),
             "{}",
             s.summary
         );

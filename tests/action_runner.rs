@@ -92,11 +92,12 @@ fn files_created_in_the_workspace_get_the_workspace_owner() {
     let api_url = github.api_url();
 
     let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("push", "false")
         .input("profile", "perf/files.yaml")
         .input("target", service.url())
         .run();
     assert_eq!(step.code, 0, "{}", step.log());
-    assert_eq!(step.outputs["baseline"], "baselines/files.json");
+    assert_eq!(step.outputs["baseline"], "baselines/files");
 
     let created = [
         "loadgate-results",
@@ -106,7 +107,7 @@ fn files_created_in_the_workspace_get_the_workspace_owner() {
         "loadgate-results/junit.xml",
         "loadgate-results/comparison.json",
         "baselines",
-        "baselines/files.json",
+        "baselines/files",
     ];
     for rel in created {
         let path = ws.path().join(rel);
@@ -162,6 +163,7 @@ fn the_report_output_is_capped_under_the_output_limit_with_a_note() {
     let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
     let api_url = github.api_url();
     let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("push", "false")
         .input("profile", "perf/files.yaml")
         .input("mode", "report")
         .input("template", "perf/big.md.j2")
@@ -229,6 +231,7 @@ fn a_refused_target_is_named_with_its_root_cause_and_input() {
     let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
     let api_url = github.api_url();
     let step = StepEnv::new(ws.path(), "push", PUSH, &api_url)
+        .input("push", "false")
         .input("profile", "perf/files.yaml")
         .input("target", &url)
         .run();

@@ -109,6 +109,34 @@ pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Err
         path: args.results.clone(),
         source,
     })?;
+    let location = super::record::Location::of(&args.baseline);
+    if args.push || matches!(location, super::record::Location::Directory { .. }) {
+        if args.reset {
+            return Err(Error::Usage(
+                "`--reset` applies to a single baseline file; in a folder of run files, delete the files instead"
+                    .into(),
+            ));
+        }
+        let shown = args.baseline.display().to_string();
+        let recording = super::record::Recording {
+            location: &location,
+            shown: &shown,
+            profile: &result.profile,
+            run,
+            keep,
+        };
+        let message = if args.push {
+            let push = super::record::Push {
+                branch: None,
+                ctx: None,
+            };
+            super::record::record_and_push(&recording, &push)?
+        } else {
+            super::record::record_in_worktree(&recording)?
+        };
+        errln!("{message}");
+        return Ok(ExitCode::Pass);
+    }
     let mut baseline =
         read_baseline(&args.baseline)?.unwrap_or_else(|| Baseline::new(&result.profile));
     let appended = baseline
@@ -141,8 +169,14 @@ pub(super) fn baseline_update(args: &BaselineUpdateArgs) -> Result<ExitCode, Err
     Ok(ExitCode::Pass)
 }
 
-/// Reads a baseline file; `None` when it does not exist (no baseline yet).
+/// Reads a baseline: a file, or a folder of run files (a path without `.json`, with the older
+/// single file `<path>.json` beside it read too); `None` when neither exists (no baseline yet).
+/// A folder's runs are all read (up to 100 per runner class): the recorder prunes the window.
 pub(crate) fn read_baseline(path: &Path) -> Result<Option<Baseline>, Error> {
+    let location = super::record::Location::of(path);
+    if !matches!(location, super::record::Location::File(_)) {
+        return super::record::read(&super::record::Source::WorkTree, &location, 100);
+    }
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),

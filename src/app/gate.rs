@@ -14,11 +14,13 @@ use std::sync::Arc;
 use self::confirm::{
     ConfirmChoice, Confirming, confirm_before_blocking, publish_confirmation_output,
 };
-use super::compare::read_baseline;
 use super::console::{errln, out};
+use super::record::{
+    GateBaseline, Location, Push, Recording, read_for_gate, record_and_push, record_in_worktree,
+};
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
-use crate::baseline::{Baseline, BaselineRun, Restart};
+use crate::baseline::BaselineRun;
 use crate::cli::{GateArgs, ProgressMode, RunFlags, parse_shard};
 use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
@@ -101,6 +103,8 @@ struct Settings {
     confirmation: Option<String>,
     /// A paired A/B comparison's base target.
     baseline_target: Option<String>,
+    /// `mode: record`: commit and push the run (`None`: under GitHub Actions, yes).
+    push: Option<bool>,
 }
 
 /// Results go here unless `results` says otherwise; the reports go beside them.
@@ -221,6 +225,16 @@ impl Settings {
                             ("true", ConfirmChoice::On),
                             ("false", ConfirmChoice::Off),
                         ],
+                    )
+                })
+                .transpose()?,
+            push: resolve(env, args.push, "push")
+                .map(|value| {
+                    choice(
+                        Some(value),
+                        "push",
+                        true,
+                        &[("true", true), ("false", false)],
                     )
                 })
                 .transpose()?,
@@ -392,25 +406,33 @@ async fn judge(
         });
     }
 
-    let baseline_path = settings.baseline.clone().unwrap_or_else(|| {
-        in_workspace(
-            env,
-            &Path::new("baselines").join(format!("{}.json", profile.name)),
-        )
-    });
-    let baseline = match mode {
+    let baseline_path = settings
+        .baseline
+        .clone()
+        .unwrap_or_else(|| in_workspace(env, &Path::new("baselines").join(&profile.name)));
+    let location = Location::of(&baseline_path);
+    let gate_baseline = match mode {
         Mode::Run => None,
         _ if paired_comparison.is_some() => None,
-        _ => read_baseline(&baseline_path)?,
+        _ => Some(read_for_gate(
+            ctx.as_ref(),
+            &location,
+            profile.gate.baseline_runs,
+            &settings.profile,
+        )?),
     };
+    let baseline = gate_baseline.as_ref().and_then(|g| g.baseline.clone());
     let paired = paired_comparison.is_some();
     let mut comparison = match paired_comparison {
         Some(c) => c,
         None => super::compare::gate_run(&result, baseline.as_ref(), &profile)?,
     };
+    if let Some(g) = &gate_baseline {
+        explain_baseline(&mut comparison, g);
+    }
     if mode != Mode::Run && baseline.is_none() && !paired {
         comparison.notes.push(format!(
-            "baseline file `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
+            "baseline `{}` does not exist yet: a push to the default branch records it (`mode: record`)",
             workspace_relative(env, &baseline_path)
         ));
     }
@@ -431,12 +453,22 @@ async fn judge(
     .await?;
 
     let mut refused_record = None;
+    let mut push_failed = false;
     if mode == Mode::Record {
+        let push = Push {
+            branch: ctx
+                .as_ref()
+                .and_then(|c| c.git_ref.as_deref())
+                .and_then(|r| r.strip_prefix("refs/heads/"))
+                .map(str::to_string),
+            ctx: ctx.as_ref(),
+        };
+        let push = settings.push.unwrap_or(ctx.is_some()).then_some(push);
         let shown = workspace_relative(env, &baseline_path);
         match record(
             &result,
-            baseline,
-            (&baseline_path, &shown),
+            (&location, &shown),
+            push.as_ref(),
             &profile,
             &comparison,
         ) {
@@ -444,11 +476,13 @@ async fn judge(
                 errln!("{message}");
                 comparison.notes.push(message);
             }
-            Err(why) => {
+            Err(error) => {
+                let why = error.to_string();
                 errln!("not recorded: {why}");
                 comparison
                     .notes
                     .push(format!("not recorded in the baseline: {why}"));
+                push_failed = matches!(error, Error::Push(_));
                 refused_record = Some(why);
             }
         }
@@ -462,6 +496,9 @@ async fn judge(
         comparison.overall.verdict,
         refused_record.is_some(),
     );
+    if push_failed {
+        exit = ExitCode::Publish;
+    }
 
     let Some(ctx) = ctx else {
         errln!(
@@ -605,34 +642,66 @@ fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags
     }
 }
 
-/// Appends a trusted, complete run to the baseline file (`path`, and how messages show it).
+/// Records a trusted, complete run at `location`: committed and pushed (`push`), or only
+/// written for the workflow to commit. An `Error::Push` means the run was good but did not
+/// reach the branch.
 fn record(
     result: &RunResult,
-    baseline: Option<Baseline>,
-    (path, shown): (&Path, &str),
+    (location, shown): (&Location, &str),
+    push: Option<&Push<'_>>,
     profile: &crate::profile::Profile,
     comparison: &Comparison,
-) -> Result<String, String> {
+) -> Result<String, Error> {
     if comparison.overall.verdict == Verdict::Untrusted {
-        return Err(comparison.overall.reasons.join("; "));
+        return Err(Error::Usage(comparison.overall.reasons.join("; ")));
     }
-    let run = BaselineRun::from_result(result).map_err(|e| e.to_string())?;
-    let mut baseline = baseline.unwrap_or_else(|| Baseline::new(&result.profile));
-    let keep = profile.gate.baseline_runs;
-    let appended = baseline
-        .append(run, &result.profile, keep, false)
-        .map_err(|e| e.to_string())?;
-    super::write_file(path, &baseline.to_json()).map_err(|e| e.to_string())?;
-    let restarted = match appended.restarted {
-        Some(Restart::ProfileChanged { discarded, .. }) => {
-            format!(" (the profile changed: started afresh, {discarded} old runs discarded)")
-        }
-        _ => String::new(),
+    let run = BaselineRun::from_result(result).map_err(|e| Error::Usage(e.to_string()))?;
+    let recording = Recording {
+        location,
+        shown,
+        profile: &result.profile,
+        run,
+        keep: profile.gate.baseline_runs,
     };
-    Ok(format!(
-        "recorded the run in `{shown}`: {} of at most {keep} runs{restarted}; commit the file",
-        appended.runs
-    ))
+    match push {
+        Some(push) => record_and_push(&recording, push),
+        None => record_in_worktree(&recording),
+    }
+}
+
+/// Says where the baseline was read from, and plainly when the pull request's own change to
+/// the profile is why the comparison is impossible (the step then fails like any incompatible
+/// baseline: a PR must not escape the gate by touching its profile).
+fn explain_baseline(comparison: &mut Comparison, read: &GateBaseline) {
+    if let Some(note) = &read.note {
+        comparison.notes.push(note.clone());
+    }
+    let Some(path) = &read.pr_changed_profile else {
+        return;
+    };
+    if comparison.overall.verdict != Verdict::Incompatible {
+        return;
+    }
+    let plain = format!(
+        "this pull request changes the profile (`{path}`): the comparison is impossible until main records a baseline with it; review the change, merge it past this check, and the next push to main records the new baseline"
+    );
+    for check in &mut comparison.validity {
+        if check.check == crate::compare::CheckKind::Profile
+            && check.status == crate::compare::CheckStatus::Failed
+        {
+            let old = std::mem::replace(&mut check.detail, plain.clone());
+            for reason in &mut comparison.overall.reasons {
+                if *reason == old {
+                    reason.clone_from(&plain);
+                }
+            }
+        }
+    }
+    if !comparison.overall.reasons.contains(&plain) {
+        comparison.overall.reasons.insert(0, plain);
+    }
+    comparison.overall.summary =
+        "this pull request changes the profile: no comparison is possible".into();
 }
 
 /// The reports written beside the results.

@@ -85,7 +85,7 @@ pub(super) fn init(args: &InitArgs) -> Result<ExitCode, Error> {
     errln!(
         "\nnext: adjust {PROFILE_PATH} to your API and check it with `loadgate validate {PROFILE_PATH}`;\n\
          set the preview URL in loadgate-pr.yml and the repository variable LOADGATE_MAIN_URL for loadgate-main.yml;\n\
-         the first push to main records baselines/{name}.json, and pull requests are gated against it"
+         the first push to main records baselines/{name}/ (loadgate pushes the run file), and pull requests are gated against it"
     );
     Ok(ExitCode::Pass)
 }

@@ -23,6 +23,7 @@ pub const INPUTS: &[&str] = &[
     "confirm",
     "confirmation",
     "baseline-target",
+    "push",
 ];
 
 /// Every output `loadgate gate` writes to `GITHUB_OUTPUT` (a test keeps `action.yml` equal).
