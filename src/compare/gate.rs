@@ -276,16 +276,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         &adjusted_relative,
         gate.alpha,
     );
-    let mut notable: Vec<usize> = (0..metrics.len())
-        .filter(|&i| {
-            let v = &metrics[i];
-            v.status != MetricStatus::Regression && v.q_value.is_some_and(|q| q <= NOTABLE_Q)
-        })
-        .collect();
-    notable.sort_by(|&a, &b| {
-        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
-        q(a).total_cmp(&q(b))
-    });
+    let mut notable = metric::notable(&metrics);
     // Large changes no test could judge are named, never hidden behind a bare pass.
     let untested: Vec<usize> = (0..metrics.len())
         .filter(|&i| {
@@ -298,7 +289,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         })
         .collect();
     notable.extend(&untested);
-    let (verdict, mut reasons) = overall(&metrics);
+    let (verdict, mut reasons) = metric::overall(&metrics, Against::Baseline);
     reasons.splice(0..0, shifts.iter().map(shift_reason));
     reasons.extend(untested.iter().map(|&i| {
         let m = &metrics[i];
@@ -801,44 +792,6 @@ fn decide_error(
         );
     }
     metric::decide_error(v, t, adjusted, alpha, Against::Baseline)
-}
-
-/// Overall verdict of the metrics: regression if any regressed; else inconclusive if any is
-/// (or nothing could be gated); else improvement if any improved; else pass.
-fn overall(metrics: &[MetricVerdict]) -> (Verdict, Vec<String>) {
-    let list = |status: MetricStatus| -> Vec<String> {
-        metrics
-            .iter()
-            .filter(|m| m.status == status)
-            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
-            .collect()
-    };
-    let regressions = list(MetricStatus::Regression);
-    if !regressions.is_empty() {
-        return (Verdict::Regression, regressions);
-    }
-    let inconclusive = list(MetricStatus::Inconclusive);
-    if !inconclusive.is_empty() {
-        return (Verdict::Inconclusive, inconclusive);
-    }
-    let gated_latency = metrics.iter().any(|m| {
-        matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly
-    });
-    if !gated_latency {
-        return (
-            Verdict::Inconclusive,
-            vec![
-                "no latency metric had enough samples to be gated: run longer or at a higher rate"
-                    .into(),
-            ],
-        );
-    }
-    let improvements = list(MetricStatus::Improvement);
-    if improvements.is_empty() {
-        (Verdict::Pass, Vec::new())
-    } else {
-        (Verdict::Improvement, improvements)
-    }
 }
 
 /// What [`evaluate`] compares.

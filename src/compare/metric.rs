@@ -1,14 +1,15 @@
 //! One metric's verdict where the gate against a baseline ([`super::gate`]) and the paired
 //! comparison ([`super::paired`]) share it: the verdict before its decision, the error-rate
 //! verdict and its decision, and the tail-share regression rule. Only the words naming what
-//! the run is compared with differ, and [`Against`] gives them. No statistics here: the tests'
+//! the run is compared with differ, and [`Against`] gives them. Also the overall verdict of the
+//! metrics and the notable-changes list. No statistics here: the tests'
 //! outcomes come in, ratios and rates (0–1) as they are.
 
 use super::errors::ErrorOutcome;
-use super::gate::ERROR_RATIO;
+use super::gate::{ERROR_RATIO, NOTABLE_Q};
 use super::tail::{self, TailOutcome};
 use super::verdict::{
-    Detail, ErrorDetail, Metric, MetricStatus, MetricVerdict, Range, TailShareDetail, Unit,
+    Detail, ErrorDetail, Metric, MetricStatus, MetricVerdict, Range, TailShareDetail, Unit, Verdict,
 };
 use crate::metrics::ErrorClass;
 use crate::report::format::{p_value, percent};
@@ -52,6 +53,19 @@ impl Against {
         match self {
             Against::Baseline => "too few samples to gate",
             Against::BaseTarget => "too few samples per block to pair",
+        }
+    }
+
+    /// The reason of an inconclusive verdict where no latency metric could be tested, and
+    /// what would help.
+    fn no_latency_tested(self) -> &'static str {
+        match self {
+            Against::Baseline => {
+                "no latency metric had enough samples to be gated: run longer or at a higher rate"
+            }
+            Against::BaseTarget => {
+                "no latency metric had enough responses per block to be paired: longer blocks or a higher rate"
+            }
         }
     }
 }
@@ -261,4 +275,56 @@ pub(super) fn tail_share(
     } else {
         Some(format!("tail test: {shares} (×{ratio:.1})"))
     }
+}
+
+/// Overall verdict of the metrics: regression if any regressed; else inconclusive if any is
+/// (or no latency metric could be tested); else improvement if any improved; else pass. The
+/// reasons name the metrics behind the verdict.
+pub(super) fn overall(metrics: &[MetricVerdict], against: Against) -> (Verdict, Vec<String>) {
+    let list = |status: MetricStatus| -> Vec<String> {
+        metrics
+            .iter()
+            .filter(|m| m.status == status)
+            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
+            .collect()
+    };
+    let regressions = list(MetricStatus::Regression);
+    if !regressions.is_empty() {
+        return (Verdict::Regression, regressions);
+    }
+    let inconclusive = list(MetricStatus::Inconclusive);
+    if !inconclusive.is_empty() {
+        return (Verdict::Inconclusive, inconclusive);
+    }
+    let tested_latency = metrics.iter().any(|m| {
+        matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly
+    });
+    if !tested_latency {
+        return (
+            Verdict::Inconclusive,
+            vec![against.no_latency_tested().into()],
+        );
+    }
+    let improvements = list(MetricStatus::Improvement);
+    if improvements.is_empty() {
+        (Verdict::Pass, Vec::new())
+    } else {
+        (Verdict::Improvement, improvements)
+    }
+}
+
+/// The "notable changes" list: indices of the metrics that did not regress but whose q-value
+/// is at most [`NOTABLE_Q`], smallest q first.
+pub(super) fn notable(metrics: &[MetricVerdict]) -> Vec<usize> {
+    let mut notable: Vec<usize> = (0..metrics.len())
+        .filter(|&i| {
+            let v = &metrics[i];
+            v.status != MetricStatus::Regression && v.q_value.is_some_and(|q| q <= NOTABLE_Q)
+        })
+        .collect();
+    notable.sort_by(|&a, &b| {
+        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
+        q(a).total_cmp(&q(b))
+    });
+    notable
 }

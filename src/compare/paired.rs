@@ -13,7 +13,7 @@ mod evaluate;
 use std::collections::BTreeMap;
 
 use super::errors::ErrorOutcome;
-use super::gate::{Judgement, NOTABLE_Q, TAIL_TEST_FROM};
+use super::gate::{Judgement, TAIL_TEST_FROM};
 use super::metric::{self, Against};
 use super::run::RunData;
 use super::stats;
@@ -25,7 +25,7 @@ use crate::report::format::count;
 
 pub use evaluate::{PairedInput, evaluate_paired};
 
-use decide::{decide_paired, decide_tail, error_pending, overall};
+use decide::{decide_paired, decide_tail, error_pending};
 
 /// Fewest pairs (or pairs of merged blocks) a latency test needs.
 pub const MIN_PAIRS: usize = 3;
@@ -315,17 +315,8 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             }
         })
         .collect();
-    let mut notable: Vec<usize> = (0..metrics.len())
-        .filter(|&i| {
-            metrics[i].status != MetricStatus::Regression
-                && metrics[i].q_value.is_some_and(|q| q <= NOTABLE_Q)
-        })
-        .collect();
-    notable.sort_by(|&x, &y| {
-        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
-        q(x).total_cmp(&q(y))
-    });
-    let (verdict, reasons) = overall(&metrics);
+    let notable = metric::notable(&metrics);
+    let (verdict, reasons) = metric::overall(&metrics, Against::BaseTarget);
     Judgement {
         metrics,
         family_size: family.len() as u32,

@@ -1,15 +1,14 @@
-//! The decision on each metric of a paired comparison, from its test and its Holm-adjusted
-//! p-values, and the overall verdict of the metrics. Words for the reports are made here,
-//! like in `compare::gate`, saying "against the base target" where that says "baseline"; the
-//! error-rate decision and the tail-share rule are the gate's own (`compare::metric`).
+//! The decisions on the metrics of a paired comparison that are its own, from their tests and
+//! Holm-adjusted p-values: the block-by-block latency test, the tail-share step and the
+//! error-rate verdict built from the blocks. The rules it shares with the gate (error rates,
+//! the tail-share regression, the overall verdict) are in `compare::metric`; words for the
+//! reports say "against the base target" where the gate's say "baseline".
 
 use super::{BlockEndpoint, PairedOutcome, Test};
 use crate::compare::errors;
 use crate::compare::metric::{self, Against, ErrorCount};
 use crate::compare::tail::TailOutcome;
-use crate::compare::verdict::{
-    Detail, Metric, MetricStatus, MetricVerdict, PairedDetail, Range, Verdict,
-};
+use crate::compare::verdict::{Detail, MetricStatus, MetricVerdict, PairedDetail, Range};
 use crate::metrics::ErrorClass;
 use crate::report::format::{change, p_value};
 
@@ -135,39 +134,4 @@ pub(super) fn error_pending(
         phi,
     );
     (v, Some(Test::Error(t)))
-}
-
-/// Regression if any metric regressed; else inconclusive if any is (or no latency metric
-/// could be paired); else improvement if any improved; else pass.
-pub(super) fn overall(metrics: &[MetricVerdict]) -> (Verdict, Vec<String>) {
-    let list = |status: MetricStatus| -> Vec<String> {
-        metrics
-            .iter()
-            .filter(|m| m.status == status)
-            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
-            .collect()
-    };
-    let regressions = list(MetricStatus::Regression);
-    if !regressions.is_empty() {
-        return (Verdict::Regression, regressions);
-    }
-    let inconclusive = list(MetricStatus::Inconclusive);
-    if !inconclusive.is_empty() {
-        return (Verdict::Inconclusive, inconclusive);
-    }
-    if !metrics
-        .iter()
-        .any(|m| matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly)
-    {
-        return (
-            Verdict::Inconclusive,
-            vec!["no latency metric had enough responses per block to be paired: longer blocks or a higher rate".into()],
-        );
-    }
-    let improvements = list(MetricStatus::Improvement);
-    if improvements.is_empty() {
-        (Verdict::Pass, Vec::new())
-    } else {
-        (Verdict::Improvement, improvements)
-    }
 }
