@@ -4,15 +4,15 @@
 //! the thresholds, and builds the [`Comparison`].
 
 use super::errors::{self, ErrorOutcome};
+use super::metric::{self, Against, ErrorCount};
 use super::run::{EndpointSummary, RunData, RunSummary};
 use super::shift::{self, Decomposition};
 use super::stats::{self, LatencyOutcome, QuantileValue};
 use super::tail::{self, TailOutcome};
 use super::verdict::{
-    BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, ErrorDetail,
-    GateSettings, LatencyDetail, Metric, MetricRef, MetricStatus, MetricVerdict, Overall,
-    QuantileTolerance, Range, ServiceShift, ShiftStatus, TailShareDetail, ThresholdStatus, Unit,
-    ValidityCheck, Verdict,
+    BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, GateSettings,
+    LatencyDetail, Metric, MetricRef, MetricStatus, MetricVerdict, Overall, QuantileTolerance,
+    Range, ServiceShift, ShiftStatus, Unit, ValidityCheck, Verdict,
 };
 use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::baseline::Baseline;
@@ -276,16 +276,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         &adjusted_relative,
         gate.alpha,
     );
-    let mut notable: Vec<usize> = (0..metrics.len())
-        .filter(|&i| {
-            let v = &metrics[i];
-            v.status != MetricStatus::Regression && v.q_value.is_some_and(|q| q <= NOTABLE_Q)
-        })
-        .collect();
-    notable.sort_by(|&a, &b| {
-        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
-        q(a).total_cmp(&q(b))
-    });
+    let mut notable = metric::notable(&metrics);
     // Large changes no test could judge are named, never hidden behind a bare pass.
     let untested: Vec<usize> = (0..metrics.len())
         .filter(|&i| {
@@ -298,7 +289,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         })
         .collect();
     notable.extend(&untested);
-    let (verdict, mut reasons) = overall(&metrics);
+    let (verdict, mut reasons) = metric::overall(&metrics, Against::Baseline);
     reasons.splice(0..0, shifts.iter().map(shift_reason));
     reasons.extend(untested.iter().map(|&i| {
         let m = &metrics[i];
@@ -582,22 +573,15 @@ fn latency_verdict(
     let base = (!logs.is_empty()).then(|| stats::mean(&logs).exp());
     let cur = current.value_us.map(|v| v as f64);
     MetricVerdict {
-        endpoint: endpoint.to_string(),
-        metric: Metric::Latency { quantile: p },
-        label: crate::profile::Quantile(p).label(),
-        status: MetricStatus::Inconclusive,
-        unit: Unit::Us,
         baseline: base,
         current: cur,
         ratio: base.zip(cur).map(|(b, c)| c / b),
-        ci90: None,
-        p_value: None,
-        p_adjusted: None,
-        q_value: None,
-        tolerance,
-        mdc: None,
-        reason: String::new(),
-        detail: None,
+        ..metric::undecided(
+            endpoint,
+            Metric::Latency { quantile: p },
+            Unit::Us,
+            tolerance,
+        )
     }
 }
 
@@ -620,41 +604,21 @@ fn error_pending(
     let e_b: u64 = runs.iter().map(|r| r.errors(class)).sum();
     let n_b: u64 = runs.iter().map(|r| r.requests).sum();
     let t = errors::error_test(e_c, n_c, e_b, n_b, phi);
-    let verdict = MetricVerdict {
-        endpoint: current.name.clone(),
-        metric: Metric::ErrorRate { class },
-        label: Metric::ErrorRate { class }.label(),
-        status: MetricStatus::Inconclusive,
-        unit: Unit::Ratio,
-        baseline: Some(t.rate_baseline),
-        current: Some(t.rate_current),
-        ratio: t.ratio.filter(|r| r.is_finite()),
-        ci90: t.ratio_ci90.map(|(low, high)| Range {
-            low,
-            high: high.min(f64::MAX),
-        }),
-        p_value: None,
-        p_adjusted: None,
-        q_value: None,
+    let verdict = metric::error_verdict(
+        &current.name,
+        class,
         tolerance,
-        mdc: None,
-        reason: String::new(),
-        detail: Some(Detail::ErrorRate(ErrorDetail {
-            errors_current: e_c,
-            requests_current: n_c,
-            errors_baseline: e_b,
-            requests_baseline: n_b,
-            dispersion: phi,
-            current_interval: Range {
-                low: t.current_ci90.0,
-                high: t.current_ci90.1,
-            },
-            baseline_interval: Range {
-                low: t.baseline_ci90.0,
-                high: t.baseline_ci90.1,
-            },
-        })),
-    };
+        &t,
+        ErrorCount {
+            errors: e_c,
+            requests: n_c,
+        },
+        ErrorCount {
+            errors: e_b,
+            requests: n_b,
+        },
+        phi,
+    );
     Pending {
         verdict,
         test: Some(Test::Error(t)),
@@ -701,40 +665,8 @@ fn decide_tail(
     alpha: f64,
 ) -> MetricVerdict {
     let (up, down, q) = adjusted.expect("tail tests are always in the family");
-    let ratio = t.ratio();
-    v.p_value = Some(if t.diff >= 0.0 { t.p_up } else { t.p_down });
-    v.p_adjusted = Some(up);
-    v.q_value = Some(q);
-    v.detail = Some(Detail::TailShare(TailShareDetail {
-        tail_to_median: t.tail_to_median,
-        above_current: t.above_current,
-        responses_current: t.responses_current,
-        share_current: t.share_current,
-        share_baseline: t.share_baseline,
-        share_ratio: ratio,
-        share_ratio_ci90: Range {
-            low: t.ci90.0,
-            high: t.ci90.1,
-        },
-        standard_error: t.se,
-        degrees_of_freedom: t.df,
-        share_ratio_needed: tail::SHARE_RATIO,
-    }));
-    let shares = format!(
-        "{} of responses beyond the baseline's {} shape ({:.1}× the run's median) against {}",
-        percent(t.share_current),
-        v.label,
-        t.tail_to_median,
-        percent(t.share_baseline)
-    );
-    if up <= alpha && ratio >= tail::SHARE_RATIO {
-        v.status = MetricStatus::Regression;
-        v.reason = format!(
-            "{shares} in the baseline runs: ×{ratio:.1}, a tail regression unlikely to be noise (Holm-adjusted p = {}; {} itself has too few samples to gate)",
-            p_value(up),
-            v.label
-        );
-    } else {
+    if let Some(note) = metric::tail_share(&mut v, t, up, q, alpha, Against::Baseline) {
+        let ratio = t.ratio();
         let what = if down <= alpha && ratio <= 1.0 / tail::SHARE_RATIO {
             "fewer slow responses"
         } else if ratio >= tail::SHARE_RATIO {
@@ -742,7 +674,7 @@ fn decide_tail(
         } else {
             "no tail regression"
         };
-        v.reason = format!("{}; tail test: {shares} (×{ratio:.1}), {what}", v.reason);
+        v.reason = format!("{}; {note}, {what}", v.reason);
     }
     v
 }
@@ -841,6 +773,8 @@ fn advice(t: &LatencyOutcome, runs: usize) -> String {
     }
 }
 
+/// The error-rate decision (`metric::decide_error`), naming the increase a test of this
+/// size would have caught.
 fn decide_error(
     mut v: MetricVerdict,
     t: &ErrorOutcome,
@@ -848,15 +782,6 @@ fn decide_error(
     alpha: f64,
     alpha_each: f64,
 ) -> MetricVerdict {
-    let diff = t.rate_current - t.rate_baseline;
-    let ratio = t.ratio.unwrap_or(1.0);
-    let rates = format!(
-        "{} vs {} in the baseline",
-        percent(t.rate_current),
-        percent(t.rate_baseline)
-    );
-    let tol = format!("{:.2} points", v.tolerance * 100.0);
-    v.p_value = Some(if diff >= 0.0 { t.p_up } else { t.p_down });
     if let Some(Detail::ErrorRate(d)) = &v.detail {
         v.mdc = t.mdc(
             d.requests_current,
@@ -866,91 +791,7 @@ fn decide_error(
             v.tolerance,
         );
     }
-    let (up, down) = match adjusted {
-        Some((up, down, q)) => {
-            v.p_adjusted = Some(up);
-            v.q_value = Some(q);
-            (up, down)
-        }
-        None => (1.0, 1.0),
-    };
-    (v.status, v.reason) = if up <= alpha && diff >= v.tolerance && ratio >= ERROR_RATIO {
-        (
-            MetricStatus::Regression,
-            format!(
-                "{rates}: up {} points, beyond the {tol} tolerance, and unlikely to be noise (Holm-adjusted p = {})",
-                format_points(diff),
-                p_value(up)
-            ),
-        )
-    } else if down <= alpha && -diff >= v.tolerance && ratio <= 1.0 / ERROR_RATIO {
-        (
-            MetricStatus::Improvement,
-            format!(
-                "{rates}: down {} points, unlikely to be noise (Holm-adjusted p = {})",
-                format_points(-diff),
-                p_value(down)
-            ),
-        )
-    } else {
-        // Error rates have no inconclusive verdict: the test flags what it can, and the
-        // detectable change (`mdc`) says how large an increase it would have caught.
-        let detectable = v.mdc.map_or_else(String::new, |d| {
-            format!(
-                "; increases of {} points or more would be caught",
-                format_points(d)
-            )
-        });
-        let what = if diff > 0.0 {
-            format!("higher, but not significantly (p = {})", p_value(t.p_up))
-        } else {
-            "no increase".to_string()
-        };
-        (MetricStatus::Pass, format!("{rates}: {what}{detectable}"))
-    };
-    v
-}
-
-fn format_points(ratio: f64) -> String {
-    format!("{:.2}", ratio * 100.0)
-}
-
-/// Overall verdict of the metrics: regression if any regressed; else inconclusive if any is
-/// (or nothing could be gated); else improvement if any improved; else pass.
-fn overall(metrics: &[MetricVerdict]) -> (Verdict, Vec<String>) {
-    let list = |status: MetricStatus| -> Vec<String> {
-        metrics
-            .iter()
-            .filter(|m| m.status == status)
-            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
-            .collect()
-    };
-    let regressions = list(MetricStatus::Regression);
-    if !regressions.is_empty() {
-        return (Verdict::Regression, regressions);
-    }
-    let inconclusive = list(MetricStatus::Inconclusive);
-    if !inconclusive.is_empty() {
-        return (Verdict::Inconclusive, inconclusive);
-    }
-    let gated_latency = metrics.iter().any(|m| {
-        matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly
-    });
-    if !gated_latency {
-        return (
-            Verdict::Inconclusive,
-            vec![
-                "no latency metric had enough samples to be gated: run longer or at a higher rate"
-                    .into(),
-            ],
-        );
-    }
-    let improvements = list(MetricStatus::Improvement);
-    if improvements.is_empty() {
-        (Verdict::Pass, Vec::new())
-    } else {
-        (Verdict::Improvement, improvements)
-    }
+    metric::decide_error(v, t, adjusted, alpha, Against::Baseline)
 }
 
 /// What [`evaluate`] compares.
@@ -1162,21 +1003,7 @@ fn overall_verdict(
         .filter(|v| v.status == CheckStatus::Failed)
         .map(|v| v.detail.clone())
         .collect();
-    let breaches: Vec<String> = c
-        .failed_thresholds()
-        .map(|t| match t.status {
-            ThresholdStatus::NoData => {
-                format!("threshold {} {}: nothing measured", t.scope, t.label)
-            }
-            _ => format!(
-                "threshold {} {}: {} against a limit of {}",
-                t.scope,
-                t.label,
-                t.unit.format(t.actual),
-                t.unit.format(Some(t.limit_value))
-            ),
-        })
-        .collect();
+    let breaches = thresholds::breaches(c.failed_thresholds());
     let (verdict, summary, mut reasons) = if !trusted {
         (
             Verdict::Untrusted,

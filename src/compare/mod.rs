@@ -4,7 +4,8 @@
 //! latency math (log-quantile prediction interval with variance shrinkage, Holm, BH);
 //! [`errors`] the exact conditional binomial test; [`validity`] the checks before any verdict;
 //! [`thresholds`] the absolute limits; [`capacity`] a capacity search's sustainable rate;
-//! [`gate`] the policy that turns all of it into [`verdict`]s; [`confirm`] combines a run that
+//! [`gate`] the policy that turns all of it into [`verdict`]s (with `metric`, the verdict
+//! rules it shares with [`paired`]); [`confirm`] combines a run that
 //! would block with a second measurement (confirmation before blocking). The method is
 //! described in `stats-gate.md` and, in plain words, in the README.
 
@@ -12,6 +13,7 @@ pub mod capacity;
 pub mod confirm;
 pub mod errors;
 pub mod gate;
+mod metric;
 pub mod paired;
 pub mod run;
 pub mod shift;

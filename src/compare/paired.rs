@@ -13,7 +13,8 @@ mod evaluate;
 use std::collections::BTreeMap;
 
 use super::errors::ErrorOutcome;
-use super::gate::{Judgement, NOTABLE_Q, TAIL_TEST_FROM};
+use super::gate::{Judgement, TAIL_TEST_FROM};
+use super::metric::{self, Against};
 use super::run::RunData;
 use super::stats;
 use super::tail::{self, TailOutcome};
@@ -24,7 +25,7 @@ use crate::report::format::count;
 
 pub use evaluate::{PairedInput, evaluate_paired};
 
-use decide::{decide_error, decide_paired, decide_tail, error_pending, overall};
+use decide::{decide_paired, decide_tail, error_pending};
 
 /// Fewest pairs (or pairs of merged blocks) a latency test needs.
 pub const MIN_PAIRS: usize = 3;
@@ -237,22 +238,11 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             let p = q.0;
             let (base, cur) = (ha.quantile_us(p), hb.quantile_us(p));
             let mut v = MetricVerdict {
-                endpoint: name.to_string(),
-                metric: Metric::Latency { quantile: p },
-                label: q.label(),
                 status: MetricStatus::ReportOnly,
-                unit: Unit::Us,
                 baseline: base.map(|v| v as f64),
                 current: cur.map(|v| v as f64),
                 ratio: base.zip(cur).map(|(a, b)| b as f64 / a.max(1) as f64),
-                ci90: None,
-                p_value: None,
-                p_adjusted: None,
-                q_value: None,
-                tolerance,
-                mdc: None,
-                reason: String::new(),
-                detail: None,
+                ..metric::undecided(name, Metric::Latency { quantile: p }, Unit::Us, tolerance)
             };
             if !gated(name) {
                 v.reason = "endpoint not gated (`gate.endpoints`)".into();
@@ -320,20 +310,13 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             None => v,
             Some(Test::Paired(t)) => decide_paired(v, &t, adj, gate.alpha, alpha_each),
             Some(Test::Tail(t)) => decide_tail(v, &t, adj, gate.alpha),
-            Some(Test::Error(t)) => decide_error(v, &t, adj, gate.alpha),
+            Some(Test::Error(t)) => {
+                metric::decide_error(v, &t, adj, gate.alpha, Against::BaseTarget)
+            }
         })
         .collect();
-    let mut notable: Vec<usize> = (0..metrics.len())
-        .filter(|&i| {
-            metrics[i].status != MetricStatus::Regression
-                && metrics[i].q_value.is_some_and(|q| q <= NOTABLE_Q)
-        })
-        .collect();
-    notable.sort_by(|&x, &y| {
-        let q = |i: usize| metrics[i].q_value.unwrap_or(1.0);
-        q(x).total_cmp(&q(y))
-    });
-    let (verdict, reasons) = overall(&metrics);
+    let notable = metric::notable(&metrics);
+    let (verdict, reasons) = metric::overall(&metrics, Against::BaseTarget);
     Judgement {
         metrics,
         family_size: family.len() as u32,

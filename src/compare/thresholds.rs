@@ -7,6 +7,25 @@ use crate::metrics::Histogram;
 use crate::profile::{Limit, Threshold, ThresholdScope};
 use crate::results::{ResultsError, RunResult};
 
+/// One line per failed check, for the verdict's reasons: `threshold all p99: 37.5ms against
+/// a limit of 30.0ms`.
+pub fn breaches<'a>(failed: impl Iterator<Item = &'a ThresholdCheck>) -> Vec<String> {
+    failed
+        .map(|t| match t.status {
+            ThresholdStatus::NoData => {
+                format!("threshold {} {}: nothing measured", t.scope, t.label)
+            }
+            _ => format!(
+                "threshold {} {}: {} against a limit of {}",
+                t.scope,
+                t.label,
+                t.unit.format(t.actual),
+                t.unit.format(Some(t.limit_value))
+            ),
+        })
+        .collect()
+}
+
 /// Checks every limit of every threshold on the run's measured phase.
 pub fn check(
     result: &RunResult,

@@ -1,17 +1,16 @@
-//! The decision on each metric of a paired comparison, from its test and its Holm-adjusted
-//! p-values, and the overall verdict of the metrics. Words for the reports are made here,
-//! like in `compare::gate`, saying "against the base target" where that says "baseline".
+//! The decisions on the metrics of a paired comparison that are its own, from their tests and
+//! Holm-adjusted p-values: the block-by-block latency test, the tail-share step and the
+//! error-rate verdict built from the blocks. The rules it shares with the gate (error rates,
+//! the tail-share regression, the overall verdict) are in `compare::metric`; words for the
+//! reports say "against the base target" where the gate's say "baseline".
 
 use super::{BlockEndpoint, PairedOutcome, Test};
-use crate::compare::errors::{self, ErrorOutcome};
-use crate::compare::gate::ERROR_RATIO;
-use crate::compare::tail::{self, TailOutcome};
-use crate::compare::verdict::{
-    Detail, ErrorDetail, Metric, MetricStatus, MetricVerdict, PairedDetail, Range, TailShareDetail,
-    Unit, Verdict,
-};
+use crate::compare::errors;
+use crate::compare::metric::{self, Against, ErrorCount};
+use crate::compare::tail::TailOutcome;
+use crate::compare::verdict::{Detail, MetricStatus, MetricVerdict, PairedDetail, Range};
 use crate::metrics::ErrorClass;
-use crate::report::format::{change, p_value, percent};
+use crate::report::format::{change, p_value};
 
 pub(super) type Adjusted = Option<(f64, f64, f64)>;
 
@@ -96,41 +95,8 @@ pub(super) fn decide_tail(
     alpha: f64,
 ) -> MetricVerdict {
     let (up, _, q) = adjusted.unwrap_or((1.0, 1.0, 1.0));
-    let ratio = t.ratio();
-    v.p_value = Some(if t.diff >= 0.0 { t.p_up } else { t.p_down });
-    v.p_adjusted = Some(up);
-    v.q_value = Some(q);
-    v.detail = Some(Detail::TailShare(TailShareDetail {
-        tail_to_median: t.tail_to_median,
-        above_current: t.above_current,
-        responses_current: t.responses_current,
-        share_current: t.share_current,
-        share_baseline: t.share_baseline,
-        share_ratio: ratio,
-        share_ratio_ci90: Range {
-            low: t.ci90.0,
-            high: t.ci90.1,
-        },
-        standard_error: t.se,
-        degrees_of_freedom: t.df,
-        share_ratio_needed: tail::SHARE_RATIO,
-    }));
-    let shares = format!(
-        "{} of responses beyond the base target's {} shape ({:.1}× the median) against {}",
-        percent(t.share_current),
-        v.label,
-        t.tail_to_median,
-        percent(t.share_baseline)
-    );
-    if up <= alpha && ratio >= tail::SHARE_RATIO {
-        v.status = MetricStatus::Regression;
-        v.reason = format!(
-            "{shares} on the base target: ×{ratio:.1}, a tail regression unlikely to be noise (Holm-adjusted p = {}; {} itself has too few samples per block to pair)",
-            p_value(up),
-            v.label
-        );
-    } else {
-        v.reason = format!("{}; tail test: {shares} (×{ratio:.1})", v.reason);
+    if let Some(note) = metric::tail_share(&mut v, t, up, q, alpha, Against::BaseTarget) {
+        v.reason = format!("{}; {note}", v.reason);
     }
     v
 }
@@ -152,132 +118,20 @@ pub(super) fn error_pending(
     let sum = |list: &[(u64, u64)]| list.iter().fold((0, 0), |(n, e), b| (n + b.0, e + b.1));
     let ((n_a, e_a), (n_b, e_b)) = (sum(&ba), sum(&bb));
     let t = errors::error_test(e_b, n_b, e_a, n_a, phi);
-    let metric = Metric::ErrorRate { class };
-    let v = MetricVerdict {
-        endpoint: name.to_string(),
-        metric,
-        label: metric.label(),
-        status: MetricStatus::Pass,
-        unit: Unit::Ratio,
-        baseline: Some(t.rate_baseline),
-        current: Some(t.rate_current),
-        ratio: t.ratio.filter(|r| r.is_finite()),
-        ci90: t.ratio_ci90.map(|(low, high)| Range {
-            low,
-            high: high.min(f64::MAX),
-        }),
-        p_value: None,
-        p_adjusted: None,
-        q_value: None,
+    let v = metric::error_verdict(
+        name,
+        class,
         tolerance,
-        mdc: None,
-        reason: String::new(),
-        detail: Some(Detail::ErrorRate(ErrorDetail {
-            errors_current: e_b,
-            requests_current: n_b,
-            errors_baseline: e_a,
-            requests_baseline: n_a,
-            dispersion: phi,
-            current_interval: Range {
-                low: t.current_ci90.0,
-                high: t.current_ci90.1,
-            },
-            baseline_interval: Range {
-                low: t.baseline_ci90.0,
-                high: t.baseline_ci90.1,
-            },
-        })),
-    };
-    (v, Some(Test::Error(t)))
-}
-
-pub(super) fn decide_error(
-    mut v: MetricVerdict,
-    t: &ErrorOutcome,
-    adjusted: Adjusted,
-    alpha: f64,
-) -> MetricVerdict {
-    let diff = t.rate_current - t.rate_baseline;
-    let ratio = t.ratio.unwrap_or(1.0);
-    let rates = format!(
-        "{} vs {} on the base target",
-        percent(t.rate_current),
-        percent(t.rate_baseline)
+        &t,
+        ErrorCount {
+            errors: e_b,
+            requests: n_b,
+        },
+        ErrorCount {
+            errors: e_a,
+            requests: n_a,
+        },
+        phi,
     );
-    v.p_value = Some(if diff >= 0.0 { t.p_up } else { t.p_down });
-    let (up, down) = match adjusted {
-        Some((up, down, q)) => {
-            v.p_adjusted = Some(up);
-            v.q_value = Some(q);
-            (up, down)
-        }
-        None => (1.0, 1.0),
-    };
-    let points = |r: f64| format!("{:.2}", r * 100.0);
-    (v.status, v.reason) = if up <= alpha && diff >= v.tolerance && ratio >= ERROR_RATIO {
-        (
-            MetricStatus::Regression,
-            format!(
-                "{rates}: up {} points, beyond the {} points tolerance, and unlikely to be noise (Holm-adjusted p = {})",
-                points(diff),
-                points(v.tolerance),
-                p_value(up)
-            ),
-        )
-    } else if down <= alpha && -diff >= v.tolerance && ratio <= 1.0 / ERROR_RATIO {
-        (
-            MetricStatus::Improvement,
-            format!(
-                "{rates}: down {} points, unlikely to be noise (Holm-adjusted p = {})",
-                points(-diff),
-                p_value(down)
-            ),
-        )
-    } else if diff > 0.0 {
-        (
-            MetricStatus::Pass,
-            format!(
-                "{rates}: higher, but not significantly (p = {})",
-                p_value(t.p_up)
-            ),
-        )
-    } else {
-        (MetricStatus::Pass, format!("{rates}: no increase"))
-    };
-    v
-}
-
-/// Regression if any metric regressed; else inconclusive if any is (or no latency metric
-/// could be paired); else improvement if any improved; else pass.
-pub(super) fn overall(metrics: &[MetricVerdict]) -> (Verdict, Vec<String>) {
-    let list = |status: MetricStatus| -> Vec<String> {
-        metrics
-            .iter()
-            .filter(|m| m.status == status)
-            .map(|m| format!("{} {}: {}", m.endpoint, m.label, m.reason))
-            .collect()
-    };
-    let regressions = list(MetricStatus::Regression);
-    if !regressions.is_empty() {
-        return (Verdict::Regression, regressions);
-    }
-    let inconclusive = list(MetricStatus::Inconclusive);
-    if !inconclusive.is_empty() {
-        return (Verdict::Inconclusive, inconclusive);
-    }
-    if !metrics
-        .iter()
-        .any(|m| matches!(m.metric, Metric::Latency { .. }) && m.status != MetricStatus::ReportOnly)
-    {
-        return (
-            Verdict::Inconclusive,
-            vec!["no latency metric had enough responses per block to be paired: longer blocks or a higher rate".into()],
-        );
-    }
-    let improvements = list(MetricStatus::Improvement);
-    if improvements.is_empty() {
-        (Verdict::Pass, Vec::new())
-    } else {
-        (Verdict::Improvement, improvements)
-    }
+    (v, Some(Test::Error(t)))
 }

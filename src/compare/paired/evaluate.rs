@@ -6,7 +6,7 @@ use super::{Block, judge_paired};
 use crate::compare::gate::CompareError;
 use crate::compare::verdict::{
     BaselineRunRef, BaselineUse, CheckStatus, Comparison, GateSettings, Overall, PairedRun,
-    QuantileTolerance, ThresholdStatus, Verdict,
+    QuantileTolerance, Verdict,
 };
 use crate::compare::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::profile::{GateConfig, Threshold};
@@ -97,21 +97,7 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
         paired: Some(run.clone()),
     };
     let judged = trusted.then(|| judge_paired(base_blocks, current_blocks, gate));
-    let breaches: Vec<String> = comparison
-        .failed_thresholds()
-        .map(|t| match t.status {
-            ThresholdStatus::NoData => {
-                format!("threshold {} {}: nothing measured", t.scope, t.label)
-            }
-            _ => format!(
-                "threshold {} {}: {} against a limit of {}",
-                t.scope,
-                t.label,
-                t.unit.format(t.actual),
-                t.unit.format(Some(t.limit_value))
-            ),
-        })
-        .collect();
+    let breaches = thresholds::breaches(comparison.failed_thresholds());
     let (verdict, summary, reasons) = match judged {
         None => (
             Verdict::Untrusted,
