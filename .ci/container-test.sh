@@ -76,7 +76,13 @@ case "$base" in
   debian:bookworm*) ;;
   *) fail "the final stage is FROM $base; this test builds only a Debian bookworm base (debootstrap)" ;;
 esac
-tarball="$ci/bookworm-minbase.tar"
+# The tarball's name says how it was made: a change to that recipe renames it, and a base image
+# imported from another tarball is replaced.
+tarball="$ci/bookworm-minbase-slim2.tar"
+stamp="$conf/base-imported-from"
+if podman image exists "$base" && [ "$(cat "$stamp" 2>/dev/null)" != "${tarball##*/}" ]; then
+  podman rmi --force "$base" >/dev/null
+fi
 mirror=""
 if ! podman image exists "$base" && [ ! -s "$tarball" ]; then
   # The Debian mirror apt already uses (deb822 sources, else sources.list); never hard-coded.
@@ -94,6 +100,7 @@ if ! podman image exists "$base" && [ ! -s "$tarball" ]; then
     docker save "$base" -o "$ci/base.tar"
     podman load --quiet -i "$ci/base.tar" >/dev/null
     rm -f "$ci/base.tar"
+    echo "${tarball##*/}" >"$stamp"
   fi
 fi
 if ! podman image exists "$base"; then
@@ -104,15 +111,23 @@ if ! podman image exists "$base"; then
     $sudo rm -rf "$rootfs"
     $sudo debootstrap --variant=minbase bookworm "$rootfs" "$mirror" >"$ci/debootstrap.log" 2>&1 \
       || { tail -n 20 "$ci/debootstrap.log"; fail "debootstrap failed (log: $ci/debootstrap.log)"; }
-    # What Debian's slim images leave out: package caches, documentation, manuals, locales.
-    $sudo rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/* \
-      "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* "$rootfs"/usr/share/info/* \
-      "$rootfs"/usr/share/locale/*
+    # Made like Debian's slim images: no package caches, documentation, manuals or locales, now
+    # or after a later `apt-get install` (so the Dockerfile's layer weighs what it will there).
+    $sudo rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/cache/apt/*.bin \
+      "$rootfs"/var/lib/apt/lists/* "$rootfs"/usr/share/doc/* "$rootfs"/usr/share/man/* \
+      "$rootfs"/usr/share/info/* "$rootfs"/usr/share/locale/*
+    clean='rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true'
+    printf '%s\n' "DPkg::Post-Invoke { \"$clean\"; };" "APT::Update::Post-Invoke { \"$clean\"; };" \
+      'Dir::Cache::pkgcache "";' 'Dir::Cache::srcpkgcache "";' 'Acquire::Languages "none";' \
+      | $sudo tee "$rootfs/etc/apt/apt.conf.d/docker-clean" >/dev/null
+    printf 'path-exclude /usr/share/%s/*\n' doc man info locale groff lintian \
+      | $sudo tee "$rootfs/etc/dpkg/dpkg.cfg.d/docker" >/dev/null
     $sudo tar -C "$rootfs" -cf "$tarball.tmp" .
     $sudo rm -rf "$rootfs"
     $sudo mv "$tarball.tmp" "$tarball"
   fi
   podman import --quiet "$tarball" "$base" >/dev/null
+  echo "${tarball##*/}" >"$stamp"
 fi
 
 # The image: a stand-in build stage with the host's binary, then the Dockerfile's final stage
