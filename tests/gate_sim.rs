@@ -7,8 +7,13 @@
 #[path = "../bench/gate-sim/sim.rs"]
 mod sim;
 
+#[path = "../bench/gate-sim/calibrate.rs"]
+#[allow(dead_code)] // the test uses the statistics, not the report
+mod calibrate;
+
 use std::collections::BTreeMap;
 
+use loadgate::compare::RunSummary;
 use loadgate::profile::GateConfig;
 use sim::{Change, Config, Noise, Tally};
 
@@ -21,7 +26,8 @@ const SIZES: [usize; 2] = [3, 5];
 const CONFIG: Config = Config {
     rate_per_sec: 400.0,
     duration_s: 60,
-    endpoints: 2,
+    warmup_s: sim::WARMUP_S,
+    weights: &[1.0, 1.0],
 };
 const CHANGES: [Change; 4] = [
     Change::None,
@@ -115,7 +121,8 @@ fn the_simulator_is_deterministic_for_a_seed() {
     let small = Config {
         rate_per_sec: 100.0,
         duration_s: 30,
-        endpoints: 1,
+        warmup_s: sim::WARMUP_S,
+        weights: &[1.0],
     };
     let run = |seed| {
         sim::repetition(
@@ -147,4 +154,102 @@ fn the_simulator_is_deterministic_for_a_seed() {
         a.iter().any(|r| r.0 == 3 && r.1 == "all ×1.50" && r.3 == 1),
         "{a:?}"
     );
+}
+
+/// The CI job: 100 requests/s over five endpoints weighted 2:1:1:1:1, 5 s + 30 s.
+const CI_JOB: Config = Config {
+    rate_per_sec: 100.0,
+    duration_s: 30,
+    warmup_s: 5,
+    weights: &[2.0, 1.0, 1.0, 1.0, 1.0],
+};
+
+fn series(noise: &Noise, seed: u64, runs: usize) -> calibrate::Series {
+    let gate = GateConfig::default();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let summaries: Vec<RunSummary> = (0..runs)
+        .map(|_| sim::simulate_run(&mut rng, CI_JOB, Change::None, noise).summarize(&gate))
+        .collect();
+    calibrate::Series::of(&summaries, &gate).expect("five endpoints with a p50 in every run")
+}
+
+#[test]
+fn the_realistic_model_has_service_wide_shifts_and_the_shared_runner_none() {
+    // 60 unchanged runs: about one in ten shifted by 15–40% in every endpoint's p50 together.
+    let real = series(&Noise::realistic(), 0x5EED_15, 60);
+    let (up, down) = real.shifted();
+    assert!(
+        (2..=15).contains(&(up + down)),
+        "{up} runs shifted up and {down} down in 60: {:?}",
+        real.shared
+    );
+    assert!(up >= down, "shifts are mostly upward: {up} up, {down} down");
+    // Most runs within a few %, and the endpoints move together: what is left per endpoint
+    // is small.
+    assert!(real.core_sd() < 0.04, "core SD {}", real.core_sd());
+    assert!(
+        real.residual_sd < 0.04,
+        "per-endpoint residual SD {}",
+        real.residual_sd
+    );
+    // The body: p95 about 2–3× the median, medians of a few ms.
+    for (name, ratio) in &real.tail_ratio {
+        assert!((1.8..=3.2).contains(ratio), "{name}: p95 / p50 = {ratio}");
+    }
+    for (name, median) in &real.median_us {
+        assert!(
+            (1_500.0..=6_000.0).contains(median),
+            "{name}: p50 {median} µs"
+        );
+    }
+    // The shared-runner model has no service-wide shifts of 10% (slow runners are ≤ 4%).
+    let shared = series(&Noise::default(), 0x5EED_15, 60);
+    assert_eq!(shared.shifted(), (0, 0), "{:?}", shared.shared);
+}
+
+#[test]
+fn confirmation_only_removes_blocks_and_keeps_a_large_regression() {
+    let gate = GateConfig::default();
+    let changes = [Change::None, Change::Uniform(1.5), Change::Swing];
+    let mut t: BTreeMap<usize, Tally> = BTreeMap::new();
+    for rep in 0..6 {
+        for (_, change, tally) in sim::repetition_confirmed(
+            0xC0_0000 + rep,
+            CI_JOB,
+            &[5],
+            &changes,
+            &gate,
+            &Noise::realistic(),
+        ) {
+            let c = changes.iter().position(|x| *x == change).expect("listed");
+            t.entry(c).or_default().merge(&tally);
+        }
+    }
+    for (c, tally) in &t {
+        for d in [tally.redrawn, tally.kept] {
+            assert_eq!(d.runs, tally.runs, "{:?}", changes[*c]);
+            // A confirmation run is measured exactly when the first run blocks, and a block
+            // needs both runs to block.
+            assert_eq!(d.confirmations, tally.blocked, "{:?}", changes[*c]);
+            assert!(d.blocked <= tally.blocked, "{:?}", changes[*c]);
+            assert!(d.caught <= d.blocked, "{:?}", changes[*c]);
+        }
+    }
+    // A 50% slowdown of one endpoint that the first run catches holds in the confirmation
+    // run, whatever the shared factor. (How often the first run catches it depends on the
+    // baseline: a shifted baseline run widens every interval; see bench/gate-sim.md.)
+    let large = &t[&1];
+    assert!(
+        large.changed_flagged >= 3,
+        "×1.5 flagged in {} of 6",
+        large.changed_flagged
+    );
+    for d in [large.redrawn, large.kept] {
+        assert!(
+            d.caught + 1 >= large.changed_flagged,
+            "×1.5 caught in {} of 6 with confirmation, {} without",
+            d.caught,
+            large.changed_flagged
+        );
+    }
 }
