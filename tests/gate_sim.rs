@@ -164,6 +164,9 @@ const CI_JOB: Config = Config {
     weights: &[2.0, 1.0, 1.0, 1.0, 1.0],
 };
 
+/// Seed of the simulated series of unchanged runs.
+const SERIES_SEED: u64 = 0x005E_ED15;
+
 fn series(noise: &Noise, seed: u64, runs: usize) -> calibrate::Series {
     let gate = GateConfig::default();
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -176,7 +179,7 @@ fn series(noise: &Noise, seed: u64, runs: usize) -> calibrate::Series {
 #[test]
 fn the_realistic_model_has_service_wide_shifts_and_the_shared_runner_none() {
     // 60 unchanged runs: about one in ten shifted by 15–40% in every endpoint's p50 together.
-    let real = series(&Noise::realistic(), 0x5EED_15, 60);
+    let real = series(&Noise::realistic(), SERIES_SEED, 60);
     let (up, down) = real.shifted();
     assert!(
         (2..=15).contains(&(up + down)),
@@ -185,12 +188,21 @@ fn the_realistic_model_has_service_wide_shifts_and_the_shared_runner_none() {
     );
     assert!(up >= down, "shifts are mostly upward: {up} up, {down} down");
     // Most runs within a few %, and the endpoints move together: what is left per endpoint
-    // is small.
-    assert!(real.core_sd() < 0.04, "core SD {}", real.core_sd());
+    // once the shared factor is removed is small.
+    assert!(real.core_sd() < 0.05, "core SD {}", real.core_sd());
     assert!(
         real.residual_sd < 0.04,
         "per-endpoint residual SD {}",
         real.residual_sd
+    );
+    // On the busy host the shared factor is broad (the real runs: core SD about 20%) and
+    // each endpoint drifts more (about 4%).
+    let busy = series(&Noise::realistic_busy(), SERIES_SEED, 60);
+    assert!(busy.core_sd() > 0.08, "busy core SD {}", busy.core_sd());
+    assert!(
+        (0.025..0.07).contains(&busy.residual_sd),
+        "busy per-endpoint residual SD {}",
+        busy.residual_sd
     );
     // The body: p95 about 2–3× the median, medians of a few ms.
     for (name, ratio) in &real.tail_ratio {
@@ -203,12 +215,12 @@ fn the_realistic_model_has_service_wide_shifts_and_the_shared_runner_none() {
         );
     }
     // The shared-runner model has no service-wide shifts of 10% (slow runners are ≤ 4%).
-    let shared = series(&Noise::default(), 0x5EED_15, 60);
+    let shared = series(&Noise::default(), SERIES_SEED, 60);
     assert_eq!(shared.shifted(), (0, 0), "{:?}", shared.shared);
 }
 
 #[test]
-fn confirmation_only_removes_blocks_and_keeps_a_large_regression() {
+fn confirmation_measures_again_and_keeps_a_large_regression() {
     let gate = GateConfig::default();
     let changes = [Change::None, Change::Uniform(1.5), Change::Swing];
     let mut t: BTreeMap<usize, Tally> = BTreeMap::new();
@@ -228,26 +240,32 @@ fn confirmation_only_removes_blocks_and_keeps_a_large_regression() {
     for (c, tally) in &t {
         for d in [tally.redrawn, tally.kept] {
             assert_eq!(d.runs, tally.runs, "{:?}", changes[*c]);
-            // A confirmation run is measured exactly when the first run blocks, and a block
-            // needs both runs to block.
-            assert_eq!(d.confirmations, tally.blocked, "{:?}", changes[*c]);
-            assert!(d.blocked <= tally.blocked, "{:?}", changes[*c]);
+            // Every first run that would block is measured again.
+            assert!(d.confirmations >= tally.blocked, "{:?}", changes[*c]);
             assert!(d.caught <= d.blocked, "{:?}", changes[*c]);
+            assert!(d.blocked <= d.confirmations, "{:?}", changes[*c]);
         }
     }
-    // A 50% slowdown of one endpoint that the first run catches holds in the confirmation
-    // run, whatever the shared factor. (How often the first run catches it depends on the
-    // baseline: a shifted baseline run widens every interval; see bench/gate-sim.md.)
-    let large = &t[&1];
+    // A swing of every endpoint that does not recur in the confirmation run (a passing
+    // spell) rarely blocks.
+    let swing = &t[&2];
     assert!(
-        large.changed_flagged >= 3,
-        "×1.5 flagged in {} of 6",
-        large.changed_flagged
+        swing.redrawn.blocked <= 2,
+        "swing, factor redrawn: {} of 6 blocked",
+        swing.redrawn.blocked
     );
+    // A 50% slowdown of one endpoint holds in the confirmation run, whatever the shared
+    // factor (a baseline with a shifted run can hide it from the first run: at least half).
+    let large = &t[&1];
     for d in [large.redrawn, large.kept] {
         assert!(
+            d.caught >= 3,
+            "×1.5 caught in {} of 6 with confirmation",
+            d.caught
+        );
+        assert!(
             d.caught + 1 >= large.changed_flagged,
-            "×1.5 caught in {} of 6 with confirmation, {} without",
+            "×1.5 caught in {} of 6 with confirmation, flagged in {} first runs",
             d.caught,
             large.changed_flagged
         );

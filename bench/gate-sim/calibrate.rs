@@ -26,6 +26,8 @@ pub struct Series {
     pub runs: usize,
     /// Per run, in time order: the shared factor (log).
     pub shared: Vec<f64>,
+    /// Per run, in time order: the per-endpoint residuals (log).
+    pub residuals: Vec<Vec<f64>>,
     /// SD of the per-endpoint residuals (log), pooled.
     pub residual_sd: f64,
     /// Mean expected sampling SD of `ln p50` of one endpoint in one run (the gate's own estimate).
@@ -87,12 +89,12 @@ impl Series {
                 stats::median(&d)
             })
             .collect();
-        let mut sq = 0.0;
-        for (row, s) in y.iter().zip(&shared) {
-            for (v, m) in row.iter().zip(&means) {
-                sq += (v - m - s).powi(2);
-            }
-        }
+        let residuals: Vec<Vec<f64>> = y
+            .iter()
+            .zip(&shared)
+            .map(|(row, s)| row.iter().zip(&means).map(|(v, m)| v - m - s).collect())
+            .collect();
+        let sq: f64 = residuals.iter().flatten().map(|r| r * r).sum();
         // Degrees of freedom: R·E values, E endpoint means and R shared factors fitted.
         let (r, e) = (runs.len() as f64, names.len() as f64);
         let residual_sd = (sq / ((r - 1.0) * (e - 1.0)).max(1.0)).sqrt();
@@ -130,6 +132,7 @@ impl Series {
         Some(Self {
             runs: runs.len(),
             shared,
+            residuals,
             residual_sd,
             sampling_sd: stats::mean(&sampling).sqrt(),
             tail_ratio,
@@ -264,52 +267,150 @@ fn describe(out: &mut String, name: &str, s: &Series) {
     );
 }
 
-/// The calibration report for the results files under `dir`.
-pub fn report(dir: &Path) -> Result<String, String> {
+/// Pearson correlation of paired values (NaN with fewer than three pairs).
+fn correlation(pairs: &[(f64, f64)]) -> f64 {
+    if pairs.len() < 3 {
+        return f64::NAN;
+    }
+    let a: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+    let b: Vec<f64> = pairs.iter().map(|p| p.1).collect();
+    let (ma, mb) = (stats::mean(&a), stats::mean(&b));
+    let cov: f64 = pairs.iter().map(|(x, y)| (x - ma) * (y - mb)).sum();
+    let va: f64 = a.iter().map(|x| (x - ma).powi(2)).sum();
+    let vb: f64 = b.iter().map(|y| (y - mb).powi(2)).sum();
+    cov / (va * vb).sqrt()
+}
+
+/// One results file of a series.
+struct Run {
+    /// File name without `.json`.
+    stem: String,
+    result: RunResult,
+}
+
+/// The calibration report for the results files under `dir` whose names start with one of
+/// `only` (all results files when `only` is empty). Files named `NAME-gate.json` and
+/// `NAME-confirm.json` are a first run on a freshly started service and a second run on the
+/// same instance right after it: their shared factors show whether a confirmation run keeps
+/// the first run's factor, and the two cold-start curves what a restart costs.
+pub fn report(dir: &Path, only: &[String]) -> Result<String, String> {
     let gate = GateConfig::default();
     let mut files = BTreeMap::new();
     json_files(dir, &mut files).map_err(|e| format!("cannot read `{}`: {e}", dir.display()))?;
     let mut out = format!("# Calibration from `{}`\n\n", dir.display());
-    let mut all_results = Vec::new();
+    if !only.is_empty() {
+        let _ = writeln!(out, "Files whose names start with {only:?}.\n");
+    }
+    let mut restarted = Vec::new();
+    let mut again = Vec::new();
     let mut pooled: Vec<f64> = Vec::new();
+    let mut pairs: Vec<(f64, f64)> = Vec::new();
+    let mut residual_pairs: Vec<(f64, f64)> = Vec::new();
+    let mut skipped = 0;
     for (series_dir, paths) in &files {
-        let mut results: Vec<RunResult> = Vec::new();
+        let mut runs: Vec<Run> = Vec::new();
         for path in paths {
+            let stem = path
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            if !only.is_empty() && !only.iter().any(|p| stem.starts_with(p.as_str())) {
+                continue;
+            }
             let text = std::fs::read_to_string(path)
                 .map_err(|e| format!("cannot read `{}`: {e}", path.display()))?;
             match RunResult::from_json(&text) {
-                Ok(r) => results.push(r),
-                Err(e) => {
-                    let _ = writeln!(out, "- skipped `{}`: {e}", path.display());
-                }
+                Ok(result) => runs.push(Run { stem, result }),
+                Err(_) => skipped += 1,
             }
         }
-        results.sort_by(|a, b| a.started_at.cmp(&b.started_at));
-        let summaries: Vec<RunSummary> = results
+        runs.sort_by(|a, b| a.result.started_at.cmp(&b.result.started_at));
+        let summaries: Vec<RunSummary> = runs
             .iter()
-            .filter_map(|r| RunData::from_result(r).ok())
+            .filter_map(|r| RunData::from_result(&r.result).ok())
             .map(|d| d.summarize(&gate))
             .collect();
-        if let Some(s) = Series::of(&summaries, &gate) {
+        if summaries.len() == runs.len()
+            && let Some(s) = Series::of(&summaries, &gate)
+        {
             describe(&mut out, &format!("`{}`", series_dir.display()), &s);
             let m = stats::median(&s.shared);
             pooled.extend(s.shared.iter().map(|v| v - m));
+            let index: BTreeMap<&str, usize> = runs
+                .iter()
+                .enumerate()
+                .map(|(i, r)| (r.stem.as_str(), i))
+                .collect();
+            for (i, r) in runs.iter().enumerate() {
+                let Some(name) = r.stem.strip_suffix("-gate") else {
+                    continue;
+                };
+                if let Some(&j) = index.get(format!("{name}-confirm").as_str()) {
+                    pairs.push((s.shared[i], s.shared[j]));
+                    residual_pairs.extend(
+                        s.residuals[i]
+                            .iter()
+                            .copied()
+                            .zip(s.residuals[j].iter().copied()),
+                    );
+                }
+            }
         }
-        all_results.extend(results);
+        for r in runs {
+            if r.stem.ends_with("-confirm") {
+                again.push(r.result);
+            } else {
+                restarted.push(r.result);
+            }
+        }
     }
-    if all_results.is_empty() {
+    if skipped > 0 {
+        let _ = writeln!(
+            out,
+            "\n{skipped} JSON files that are not results files were skipped."
+        );
+    }
+    if restarted.is_empty() && again.is_empty() {
         let _ = writeln!(out, "No results files under `{}`.", dir.display());
         out.push_str(&simulated(&gate));
         return Ok(out);
     }
-    let _ = writeln!(
-        out,
-        "\nCold start (all runs, warm-up included): second: median p50 of the second / the run's measured p50 (values):"
-    );
-    for (s, ratio, n) in cold_start(&all_results).into_iter().take(20) {
-        let _ = write!(out, " {s}: {ratio:.2} ({n});");
+    for (what, results) in [
+        ("first runs after a restart", &restarted),
+        ("second runs on the same instance (`*-confirm`)", &again),
+    ] {
+        if results.is_empty() {
+            continue;
+        }
+        let _ = write!(
+            out,
+            "\nCold start, {what} ({} runs): second since the start: median over runs and \
+             endpoints of the second's p50 / the run's measured p50 (values):",
+            results.len()
+        );
+        for (s, ratio, n) in cold_start(results).into_iter().take(15) {
+            let _ = write!(out, " {s}: {ratio:.2} ({n});");
+        }
+        out.push('\n');
     }
-    out.push('\n');
+    if !pairs.is_empty() {
+        let diff: Vec<f64> = pairs.iter().map(|(a, b)| b - a).collect();
+        let firsts: Vec<f64> = pairs.iter().map(|p| p.0).collect();
+        let _ = writeln!(
+            out,
+            "\nFirst and second run of the same instance ({} pairs): correlation of the shared \
+             factors {:.2} (SD of a first run's factor {:.1}%, of the second minus the first \
+             {:.1}%; second minus first median {}); correlation of the per-endpoint residuals \
+             {:.2} ({} pairs).",
+            pairs.len(),
+            correlation(&pairs),
+            stats::variance(&firsts).sqrt() * 100.0,
+            stats::variance(&diff).sqrt() * 100.0,
+            pct(stats::median(&diff)),
+            correlation(&residual_pairs),
+            residual_pairs.len()
+        );
+    }
     if !pooled.is_empty() {
         pooled.sort_by(f64::total_cmp);
         let q = |p: f64| pooled[((pooled.len() - 1) as f64 * p).round() as usize];
@@ -329,7 +430,7 @@ pub fn report(dir: &Path) -> Result<String, String> {
     Ok(out)
 }
 
-/// The same statistics on simulated series of `Noise::realistic()` at the issue's CI job.
+/// The same statistics on simulated series of the realistic models at the issue's CI job.
 pub fn simulated(gate: &GateConfig) -> String {
     let cfg = Config {
         rate_per_sec: 100.0,
@@ -337,34 +438,39 @@ pub fn simulated(gate: &GateConfig) -> String {
         warmup_s: 5,
         weights: &[2.0, 1.0, 1.0, 1.0, 1.0],
     };
-    let noise = Noise::realistic();
-    let mut out = String::from("\nSimulated with `Noise::realistic()` (100/s, 5 s + 30 s):\n\n");
-    let mut pooled = Vec::new();
-    for seed in 0..4u64 {
-        let mut rng = fastrand::Rng::with_seed(0xCA11_B000 + seed);
-        let runs: Vec<RunSummary> = (0..30)
-            .map(|_| sim::simulate_run(&mut rng, cfg, Change::None, &noise).summarize(gate))
-            .collect();
-        if let Some(s) = Series::of(&runs, gate) {
-            describe(&mut out, &format!("simulated series {seed}"), &s);
-            let m = stats::median(&s.shared);
-            pooled.extend(s.shared.iter().map(|v| v - m));
+    let mut out = String::new();
+    for (name, noise) in [
+        ("Noise::realistic()", Noise::realistic()),
+        ("Noise::realistic_busy()", Noise::realistic_busy()),
+    ] {
+        let _ = writeln!(out, "\nSimulated with `{name}` (100/s, 5 s + 30 s):\n");
+        let mut pooled = Vec::new();
+        for seed in 0..4u64 {
+            let mut rng = fastrand::Rng::with_seed(0xCA11_B000 + seed);
+            let runs: Vec<RunSummary> = (0..30)
+                .map(|_| sim::simulate_run(&mut rng, cfg, Change::None, &noise).summarize(gate))
+                .collect();
+            if let Some(s) = Series::of(&runs, gate) {
+                describe(&mut out, &format!("simulated series {seed}"), &s);
+                let m = stats::median(&s.shared);
+                pooled.extend(s.shared.iter().map(|v| v - m));
+            }
         }
-    }
-    pooled.sort_by(f64::total_cmp);
-    if !pooled.is_empty() {
-        let q = |p: f64| pooled[((pooled.len() - 1) as f64 * p).round() as usize];
-        let _ = writeln!(
-            out,
-            "\nSimulated, pooled ({} runs): shared factor quantiles 5% {}, 25% {}, 50% {}, 75% \
-             {}, 95% {}.",
-            pooled.len(),
-            pct(q(0.05)),
-            pct(q(0.25)),
-            pct(q(0.5)),
-            pct(q(0.75)),
-            pct(q(0.95))
-        );
+        pooled.sort_by(f64::total_cmp);
+        if !pooled.is_empty() {
+            let q = |p: f64| pooled[((pooled.len() - 1) as f64 * p).round() as usize];
+            let _ = writeln!(
+                out,
+                "\nSimulated, pooled ({} runs): shared factor quantiles 5% {}, 25% {}, 50% {}, \
+                 75% {}, 95% {}.",
+                pooled.len(),
+                pct(q(0.05)),
+                pct(q(0.25)),
+                pct(q(0.5)),
+                pct(q(0.75)),
+                pct(q(0.95))
+            );
+        }
     }
     out
 }

@@ -9,9 +9,9 @@
 //! (`calibrate.rs`).
 //!
 //! ```text
-//! cargo run --release --example gate-sim -- [--model all|shared-runner|quiet-runner|realistic]
+//! cargo run --release --example gate-sim -- [--model all|shared-runner|quiet-runner|realistic|realistic-busy]
 //!     [--reps N] [--seed S] [--threads T] > bench/gate-sim.md
-//! cargo run --release --example gate-sim -- --calibrate DIR
+//! cargo run --release --example gate-sim -- --calibrate DIR [--only PREFIX,...]
 //! ```
 
 mod calibrate;
@@ -52,6 +52,8 @@ struct Spec {
     /// Repetitions per work item (a cell is split into chunks so that few cells still keep
     /// every thread busy).
     chunk: u64,
+    /// A cell's repetitions, given the grid's.
+    reps_for: fn(&Config, u64) -> u64,
 }
 
 struct Grid {
@@ -69,6 +71,7 @@ enum Model {
     SharedRunner,
     QuietRunner,
     Realistic,
+    RealisticBusy,
 }
 
 impl Model {
@@ -78,6 +81,7 @@ impl Model {
             "shared-runner" => Some(Self::SharedRunner),
             "quiet-runner" => Some(Self::QuietRunner),
             "realistic" => Some(Self::Realistic),
+            "realistic-busy" => Some(Self::RealisticBusy),
             _ => None,
         }
     }
@@ -88,11 +92,13 @@ impl Model {
             Self::SharedRunner => "shared-runner",
             Self::QuietRunner => "quiet-runner",
             Self::Realistic => "realistic",
+            Self::RealisticBusy => "realistic-busy",
         }
     }
 
+    /// `all` runs every model but the busy-host variant (run it on its own).
     fn includes(self, other: Model) -> bool {
-        self == Model::All || self == other
+        self == other || (self == Model::All && other != Model::RealisticBusy)
     }
 }
 
@@ -103,10 +109,12 @@ struct Args {
     seed: u64,
     threads: usize,
     calibrate: Option<String>,
+    /// `--only`: file-name prefixes `--calibrate` reads (comma-separated).
+    only: Vec<String>,
 }
 
 const USAGE: &str = "usage: gate-sim [--model all|shared-runner|quiet-runner|realistic] \
-[--reps N] [--seed S] [--threads T] | gate-sim --calibrate DIR";
+[--reps N] [--seed S] [--threads T] | gate-sim --calibrate DIR [--only PREFIX,...]";
 
 fn args() -> Args {
     let mut out = Args {
@@ -115,6 +123,7 @@ fn args() -> Args {
         seed: 20_240_601,
         threads: std::thread::available_parallelism().map_or(1, usize::from),
         calibrate: None,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -128,6 +137,14 @@ fn args() -> Args {
                 out.model = text.as_deref().and_then(Model::parse).expect("checked");
             }
             ("--calibrate", _) if text.is_some() => out.calibrate = text,
+            ("--only", _) if text.is_some() => {
+                out.only = text
+                    .iter()
+                    .flat_map(|t| t.split(','))
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
             _ => {
                 eprintln!("{USAGE}");
                 std::process::exit(2);
@@ -144,9 +161,10 @@ fn main() {
         seed,
         threads,
         calibrate,
+        only,
     } = args();
     if let Some(dir) = calibrate {
-        match calibrate::report(std::path::Path::new(&dir)) {
+        match calibrate::report(std::path::Path::new(&dir), &only) {
             Ok(text) => print!("{text}"),
             Err(e) => {
                 eprintln!("gate-sim: {e}");
@@ -163,6 +181,7 @@ fn main() {
             changes: &Change::ALL,
             repetition: sim::repetition,
             chunk: u64::MAX,
+            reps_for: |_, reps| reps,
         };
         run_grid(
             &spec,
@@ -197,20 +216,33 @@ fn main() {
             )
         );
     }
-    if model.includes(Model::Realistic) {
+    for (which, noise, salt) in [
+        (Model::Realistic, Noise::realistic(), 0x4EA1),
+        (Model::RealisticBusy, Noise::realistic_busy(), 0xB054),
+    ] {
+        if !model.includes(which) {
+            continue;
+        }
         let started = Instant::now();
         let reps = reps.unwrap_or(realistic::REPS);
         let grid = run_grid(
             &realistic::spec(),
             reps,
-            seed ^ 0x4EA1,
-            &Noise::realistic(),
-            "realistic",
+            seed ^ salt,
+            &noise,
+            which.name(),
             threads,
         );
         print!(
             "{}",
-            realistic::render(&grid, seed, threads, started.elapsed().as_secs_f64())
+            realistic::render(
+                &grid,
+                which.name(),
+                &noise,
+                seed,
+                threads,
+                started.elapsed().as_secs_f64()
+            )
         );
     }
 }
@@ -238,9 +270,10 @@ fn run_grid(spec: &Spec, reps: u64, seed: u64, noise: &Noise, name: &str, thread
     let gate = GateConfig::default();
     let configs = spec.configs.clone();
     let chunk = spec.chunk.clamp(1, reps);
+    let cell_reps: Vec<u64> = configs.iter().map(|c| (spec.reps_for)(c, reps)).collect();
     let items: Vec<(usize, u64)> = (0..configs.len())
         .flat_map(|ci| {
-            (0..reps)
+            (0..cell_reps[ci])
                 .step_by(chunk as usize)
                 .map(move |from| (ci, from))
         })
@@ -266,7 +299,7 @@ fn run_grid(spec: &Spec, reps: u64, seed: u64, noise: &Noise, name: &str, thread
                     };
                     let cfg = configs[ci];
                     let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
-                    for rep in from..reps.min(from.saturating_add(chunk)) {
+                    for rep in from..cell_reps[ci].min(from.saturating_add(chunk)) {
                         let s =
                             seed ^ ((ci as u64) << 32) ^ rep.wrapping_mul(0x9E37_79B9_7F4A_7C15);
                         for (n, change, t) in

@@ -11,9 +11,11 @@ use loadgate::profile::GateConfig;
 use super::{Grid, Spec, pct, ratio};
 use crate::sim::{self, Change, Config, Decisions, Noise, Tally};
 
-/// Repetitions per config unless `--reps` says otherwise: the two 100/s cells then hold 3,000
-/// A/A current runs at N = 5.
+/// Repetitions per 100/s config unless `--reps` says otherwise: the two 100/s cells then hold
+/// 3,000 A/A current runs at N = 5.
 pub const REPS: u64 = 1500;
+/// The 300/s cell's runs are six times as long to simulate: it gets a third of the repetitions.
+const HEAVY_CELL_DIVISOR: u64 = 3;
 
 /// Where the realistic model's part of `notes.md` starts.
 pub const NOTES_HEADING: &str = "\n## The realistic model";
@@ -60,6 +62,13 @@ pub fn spec() -> Spec {
         changes: &Change::REALISTIC,
         repetition: sim::repetition_confirmed,
         chunk: 25,
+        reps_for: |c, reps| {
+            if c.rate_per_sec > 100.0 {
+                reps.div_ceil(HEAVY_CELL_DIVISOR)
+            } else {
+                reps
+            }
+        },
     }
 }
 
@@ -108,7 +117,8 @@ struct Target {
     count: Count,
     /// `(bound, at most)`: met when the share is ≤ bound (`true`) or ≥ bound (`false`).
     bound: (f64, bool),
-    target: &'static str,
+    /// The target as the issue states it.
+    goal: &'static str,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -129,28 +139,28 @@ fn targets() -> Vec<Target> {
             change: Change::None,
             count: Count::Blocked,
             bound: (0.01, true),
-            target: "≤ 1%, ≥ 3,000 runs",
+            goal: "≤ 1%, ≥ 3,000 runs",
         },
         Target {
             measure: format!("false blocks, {swing} in the current run"),
             change: Change::Swing,
             count: Count::Blocked,
             bound: (0.01, true),
-            target: "≤ 1%",
+            goal: "≤ 1%",
         },
         Target {
             measure: "A/A inconclusive".into(),
             change: Change::None,
             count: Count::Inconclusive,
             bound: (0.05, true),
-            target: "≤ 5%",
+            goal: "≤ 5%",
         },
         Target {
             measure: "+20% p50 on one endpoint".into(),
             change: Change::Uniform(1.20),
             count: Count::Caught,
             bound: (0.95, false),
-            target: "≥ 95%",
+            goal: "≥ 95%",
         },
         Target {
             measure: format!(
@@ -160,14 +170,14 @@ fn targets() -> Vec<Target> {
             change: Change::TailAdded,
             count: Count::Caught,
             bound: (0.90, false),
-            target: "≥ 90%",
+            goal: "≥ 90%",
         },
         Target {
             measure: Change::ErrorsAdded(0.02).label(),
             change: Change::ErrorsAdded(0.02),
             count: Count::Caught,
             bound: (0.95, false),
-            target: "≥ 95%",
+            goal: "≥ 95%",
         },
     ]
 }
@@ -194,6 +204,9 @@ impl Target {
         (num, d.runs, met)
     }
 }
+
+/// Which cells and baseline size a figure covers.
+type Scope<'a> = &'a dyn Fn(&Config, usize) -> bool;
 
 /// The issue's CI job: the two 100/s, 30 s cells (the change on the heavy and on a light
 /// endpoint; their A/A runs are alike and pooled).
@@ -228,26 +241,45 @@ fn commit() -> String {
     }
 }
 
-/// The realistic model's section of the report.
-pub fn render(g: &Grid, seed: u64, threads: usize, secs: f64) -> String {
+/// A realistic model's section of the report (`model`: `realistic` or `realistic-busy`).
+pub fn render(
+    g: &Grid,
+    model: &str,
+    noise: &Noise,
+    seed: u64,
+    threads: usize,
+    secs: f64,
+) -> String {
     let mut out = String::new();
     let gate = GateConfig::default();
+    let busy = model != "realistic";
+    let (title, constructor) = if busy {
+        (
+            "Realistic service on a busy host",
+            "Noise::realistic_busy()",
+        )
+    } else {
+        ("Realistic service (issue 15)", "Noise::realistic()")
+    };
     let _ = writeln!(
         out,
-        "\n# Realistic service (issue 15)\n\nMeasured at commit `{}` against the gate code of \
-         that commit, by `cargo run --release --example gate-sim -- --model realistic --reps {} \
-         --seed {seed}` (wall time {:.1} min with {threads} threads on the shared 2-core \
-         machine). Model `Noise::realistic()` (below; calibration in \"The realistic model\"); \
+        "\n# {title}\n\nMeasured at commit `{}` against the gate code of \
+         that commit, by `cargo run --release --example gate-sim -- --model {model} --reps {} \
+         --seed {seed}` ({} repetitions of each 100/s cell, a third as many of the 300/s cell; wall time {:.1} min with {threads} threads on the shared 2-core \
+         machine). Model `{constructor}` (below; calibration in \"The realistic model\"); \
          default gate settings (alpha {}, {} s blocks). Cells: {}; baseline sizes N = {SIZES:?}. \
          Each repetition simulates {} baseline runs and one current run per change; changes hit \
          endpoint 0 only, except the swing, which multiplies every endpoint of the current run. \
-         Confirmation: when a current run's verdict is a regression, a second run of the same \
-         change is measured on the same instance (no restart, so no cold start) and the block \
-         stands only if some endpoint × metric is a regression in both runs (a stand-in until \
-         the gate's own confirmation policy exists). `factor redrawn`: the second run draws a \
-         new shared factor and per-endpoint offsets (the first run's swing or shift was a \
-         passing spell); `factor kept`: it keeps them (the deployment itself was slow).\n",
+         Confirmation: when a current run would block, or has slowdowns that only followed a \
+         uniform service-wide shift, a second run of the same change is measured on the same \
+         instance (no restart, so no cold start) and the gate's own rule decides \
+         (`loadgate::compare::confirm_judgements`: a block only on what failed in both runs, \
+         slowdowns that followed a uniform shift counted as failed). `factor redrawn`: the \
+         second run draws a new shared factor and per-endpoint offsets (the first run's swing \
+         or shift was a passing spell); `factor kept`: it keeps them (the deployment itself \
+         was slow).\n",
         commit(),
+        g.reps,
         g.reps,
         secs / 60.0,
         gate.alpha,
@@ -259,21 +291,20 @@ pub fn render(g: &Grid, seed: u64, threads: usize, secs: f64) -> String {
             .join("; "),
         sim::MAX_BASELINE,
     );
-    out.push_str(&issue_table(g));
+    out.push_str(&issue_table(g, title));
     for mode in Mode::ALL {
-        out.push_str(&mode_table(g, mode));
+        out.push_str(&mode_table(g, title, mode));
     }
-    out.push_str(&diagnostics(g));
+    out.push_str(&diagnostics(g, title));
     let notes = include_str!("notes.md");
-    if let Some(at) = notes.find(NOTES_HEADING) {
+    if !busy && let Some(at) = notes.find(NOTES_HEADING) {
         out.push_str(&notes[at..]);
     }
     let _ = writeln!(
         out,
-        "\n## Realistic model's constants\n\n```text\n{:#?}\n```\n",
-        Noise::realistic()
+        "\n## {title}: the model's constants\n\n```text\n{noise:#?}\n```\n"
     );
-    out.push_str(&cells(g));
+    out.push_str(&cells(g, title));
     out
 }
 
@@ -289,9 +320,9 @@ fn cell_label(c: &Config) -> String {
 }
 
 /// Issue 15's target table: the CI job at N = 5, each confirmation mode a column.
-fn issue_table(g: &Grid) -> String {
+fn issue_table(g: &Grid, title: &str) -> String {
     let mut out = format!(
-        "## Targets of issue 15 on the realistic model (100/s, 5 s + 30 s, N = {HEADLINE_N})\n\n\
+        "## {title}: targets of issue 15 (100/s, 5 s + 30 s, N = {HEADLINE_N})\n\n\
          | measure | target |"
     );
     for mode in Mode::ALL {
@@ -300,7 +331,7 @@ fn issue_table(g: &Grid) -> String {
     out.push_str("\n| --- | --- | --- | --- | --- |\n");
     for target in targets() {
         let t = g.select(target.change, &ci_job);
-        let _ = write!(out, "| {} | {} |", target.measure, target.target);
+        let _ = write!(out, "| {} | {} |", target.measure, target.goal);
         for mode in Mode::ALL {
             let (num, den, ok) = target.measure(&t, mode);
             let _ = write!(out, " {} ({num} of {den}): {} |", pct(num, den), met(ok));
@@ -318,7 +349,8 @@ fn issue_table(g: &Grid) -> String {
         out,
         "\nA/A runs pool the two 100/s cells (the change on the heavy endpoint, ≈ 1,000 \
          responses, and on a light one, ≈ 500); the changes' rows pool both too (per cell: \
-         below). Confirmation runs were measured after {} of the {} A/A runs.\n",
+         below). Confirmation runs were measured after {} of the {} A/A runs (the first run \
+         would block, or some slowdown only followed a uniform shift).\n",
         aa.redrawn.confirmations, aa.redrawn.runs
     );
     out
@@ -326,13 +358,13 @@ fn issue_table(g: &Grid) -> String {
 
 /// The targets under one confirmation mode, in the classic tables' format, for the CI job and
 /// for the heavier cell.
-fn mode_table(g: &Grid, mode: Mode) -> String {
+fn mode_table(g: &Grid, title: &str, mode: Mode) -> String {
     let mut out = format!(
-        "## Targets: realistic service, {} (N = {HEADLINE_N})\n\n\
+        "## {title}: targets {} (N = {HEADLINE_N})\n\n\
          | measure | target | measured | met |\n| --- | --- | --- | --- |\n",
         mode.label()
     );
-    let scopes: [(&str, &dyn Fn(&Config, usize) -> bool); 2] = [
+    let scopes: [(&str, Scope); 2] = [
         ("100/s, 30 s", &ci_job),
         (
             "300/s, 60 s (≈ 6,000 responses at the changed endpoint)",
@@ -347,7 +379,7 @@ fn mode_table(g: &Grid, mode: Mode) -> String {
                 out,
                 "| {}, {scope} | {} | {} ({num} of {den}) | {} |",
                 target.measure,
-                target.target,
+                target.goal,
                 pct(num, den),
                 if ok { "yes" } else { "**no**" }
             );
@@ -359,12 +391,9 @@ fn mode_table(g: &Grid, mode: Mode) -> String {
 
 /// What explains the figures: shifted runs, which metrics caught each change, inconclusive
 /// metrics by quantile.
-fn diagnostics(g: &Grid) -> String {
-    let mut out = String::from("## Behind the targets\n\n");
-    for (scope, pred) in [
-        ("100/s, 30 s", &ci_job as &dyn Fn(&Config, usize) -> bool),
-        ("300/s, 60 s", &heavier),
-    ] {
+fn diagnostics(g: &Grid, title: &str) -> String {
+    let mut out = format!("## {title}: behind the targets\n\n");
+    for (scope, pred) in [("100/s, 30 s", &ci_job as Scope), ("300/s, 60 s", &heavier)] {
         let aa = g.select(Change::None, pred);
         let swing = g.select(Change::Swing, pred);
         let _ = writeln!(
@@ -421,8 +450,9 @@ fn diagnostics(g: &Grid) -> String {
 /// Per quantile over the A/A comparisons of `t`: the gate's median standard error, the true
 /// SD of the log-change, and the median between-run SD of the baseline runs.
 fn spread(t: &Tally) -> String {
-    let mut by: std::collections::BTreeMap<&str, (Vec<f64>, Vec<f64>, Vec<f64>)> =
-        std::collections::BTreeMap::new();
+    /// Per quantile: standard errors, log-changes, between-run SDs.
+    type Lists = (Vec<f64>, Vec<f64>, Vec<f64>);
+    let mut by: std::collections::BTreeMap<&str, Lists> = std::collections::BTreeMap::new();
     for m in t.aa_changes.iter().flatten() {
         let e = by.entry(m.label.as_str()).or_default();
         e.0.push(m.standard_error);
@@ -447,12 +477,12 @@ fn spread(t: &Tally) -> String {
 }
 
 /// Cell by cell: for each change, rows per config, columns per baseline size.
-fn cells(g: &Grid) -> String {
-    let mut out = String::from(
-        "## Realistic service, cell by cell\n\nEach entry: without confirmation / confirm, \
+fn cells(g: &Grid, title: &str) -> String {
+    let mut out = format!(
+        "## {title}, cell by cell\n\nEach entry: without confirmation / confirm, \
          factor redrawn / confirm, factor kept. A/A and the swing count blocks (false blocks); \
-         the other changes count catches (blocked with the changed endpoint a regression in \
-         every run judged).\n\n",
+         the other changes count catches (blocked, with the changed endpoint failed in every \
+         run judged: a regression, or a slowdown that followed a uniform shift).\n\n",
     );
     for &change in g.changes {
         let what = if change.is_regression() {
