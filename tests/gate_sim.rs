@@ -7,8 +7,13 @@
 #[path = "../bench/gate-sim/sim.rs"]
 mod sim;
 
+#[path = "../bench/gate-sim/calibrate.rs"]
+#[allow(dead_code)] // the test uses the statistics, not the report
+mod calibrate;
+
 use std::collections::BTreeMap;
 
+use loadgate::compare::RunSummary;
 use loadgate::profile::GateConfig;
 use sim::{Change, Config, Noise, Tally};
 
@@ -21,7 +26,8 @@ const SIZES: [usize; 2] = [3, 5];
 const CONFIG: Config = Config {
     rate_per_sec: 400.0,
     duration_s: 60,
-    endpoints: 2,
+    warmup_s: sim::WARMUP_S,
+    weights: &[1.0, 1.0],
 };
 const CHANGES: [Change; 4] = [
     Change::None,
@@ -115,7 +121,8 @@ fn the_simulator_is_deterministic_for_a_seed() {
     let small = Config {
         rate_per_sec: 100.0,
         duration_s: 30,
-        endpoints: 1,
+        warmup_s: sim::WARMUP_S,
+        weights: &[1.0],
     };
     let run = |seed| {
         sim::repetition(
@@ -147,4 +154,120 @@ fn the_simulator_is_deterministic_for_a_seed() {
         a.iter().any(|r| r.0 == 3 && r.1 == "all ×1.50" && r.3 == 1),
         "{a:?}"
     );
+}
+
+/// The CI job: 100 requests/s over five endpoints weighted 2:1:1:1:1, 5 s + 30 s.
+const CI_JOB: Config = Config {
+    rate_per_sec: 100.0,
+    duration_s: 30,
+    warmup_s: 5,
+    weights: &[2.0, 1.0, 1.0, 1.0, 1.0],
+};
+
+/// Seed of the simulated series of unchanged runs.
+const SERIES_SEED: u64 = 0x005E_ED15;
+
+fn series(noise: &Noise, seed: u64, runs: usize) -> calibrate::Series {
+    let gate = GateConfig::default();
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let summaries: Vec<RunSummary> = (0..runs)
+        .map(|_| sim::simulate_run(&mut rng, CI_JOB, Change::None, noise).summarize(&gate))
+        .collect();
+    calibrate::Series::of(&summaries, &gate).expect("five endpoints with a p50 in every run")
+}
+
+#[test]
+fn the_realistic_model_has_service_wide_shifts_and_the_shared_runner_none() {
+    // 60 unchanged runs: about one in ten shifted by 15–40% in every endpoint's p50 together.
+    let real = series(&Noise::realistic(), SERIES_SEED, 60);
+    let (up, down) = real.shifted();
+    assert!(
+        (2..=15).contains(&(up + down)),
+        "{up} runs shifted up and {down} down in 60: {:?}",
+        real.shared
+    );
+    assert!(up >= down, "shifts are mostly upward: {up} up, {down} down");
+    // Most runs within a few %, and the endpoints move together: what is left per endpoint
+    // once the shared factor is removed is small.
+    assert!(real.core_sd() < 0.05, "core SD {}", real.core_sd());
+    assert!(
+        real.residual_sd < 0.04,
+        "per-endpoint residual SD {}",
+        real.residual_sd
+    );
+    // On the busy host the shared factor is broad (the real runs: core SD about 20%) and
+    // each endpoint drifts more (about 4%).
+    let busy = series(&Noise::realistic_busy(), SERIES_SEED, 60);
+    assert!(busy.core_sd() > 0.08, "busy core SD {}", busy.core_sd());
+    assert!(
+        (0.025..0.07).contains(&busy.residual_sd),
+        "busy per-endpoint residual SD {}",
+        busy.residual_sd
+    );
+    // The body: p95 about 2–3× the median, medians of a few ms.
+    for (name, ratio) in &real.tail_ratio {
+        assert!((1.8..=3.2).contains(ratio), "{name}: p95 / p50 = {ratio}");
+    }
+    for (name, median) in &real.median_us {
+        assert!(
+            (1_500.0..=6_000.0).contains(median),
+            "{name}: p50 {median} µs"
+        );
+    }
+    // The shared-runner model has no service-wide shifts of 10% (slow runners are ≤ 4%).
+    let shared = series(&Noise::default(), SERIES_SEED, 60);
+    assert_eq!(shared.shifted(), (0, 0), "{:?}", shared.shared);
+}
+
+#[test]
+fn confirmation_measures_again_and_keeps_a_large_regression() {
+    let gate = GateConfig::default();
+    let changes = [Change::None, Change::Uniform(1.5), Change::Swing];
+    let mut t: BTreeMap<usize, Tally> = BTreeMap::new();
+    for rep in 0..6 {
+        for (_, change, tally) in sim::repetition_confirmed(
+            0xC0_0000 + rep,
+            CI_JOB,
+            &[5],
+            &changes,
+            &gate,
+            &Noise::realistic(),
+        ) {
+            let c = changes.iter().position(|x| *x == change).expect("listed");
+            t.entry(c).or_default().merge(&tally);
+        }
+    }
+    for (c, tally) in &t {
+        for d in [tally.redrawn, tally.kept] {
+            assert_eq!(d.runs, tally.runs, "{:?}", changes[*c]);
+            // Every first run that would block is measured again.
+            assert!(d.confirmations >= tally.blocked, "{:?}", changes[*c]);
+            assert!(d.caught <= d.blocked, "{:?}", changes[*c]);
+            assert!(d.blocked <= d.confirmations, "{:?}", changes[*c]);
+        }
+    }
+    // A swing of every endpoint that does not recur in the confirmation run (a passing
+    // spell) rarely blocks.
+    let swing = &t[&2];
+    assert!(
+        swing.redrawn.blocked <= 2,
+        "swing, factor redrawn: {} of 6 blocked",
+        swing.redrawn.blocked
+    );
+    // A 50% slowdown of one endpoint holds in the confirmation run, whatever the shared
+    // factor (a baseline with a shifted run can hide it from the first run: at least half).
+    let large = &t[&1];
+    for d in [large.redrawn, large.kept] {
+        assert!(
+            d.caught >= 3,
+            "×1.5 caught in {} of 6 with confirmation",
+            d.caught
+        );
+        assert!(
+            d.caught + 1 >= large.changed_flagged,
+            "×1.5 caught in {} of 6 with confirmation, flagged in {} first runs",
+            d.caught,
+            large.changed_flagged
+        );
+    }
 }

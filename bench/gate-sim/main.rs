@@ -1,14 +1,21 @@
 //! `gate-sim`: the gate's own benchmark. Simulates seeded runs (see `sim.rs`), gates them with
-//! the real histogram and comparison code, and prints, as Markdown, the targets of
-//! `stats-gate.md` with the measured figures, then the tables behind them. It runs the grid on
-//! a shared-runner noise model and on a quiet one. The grid's cells run on `--threads` threads
-//! (default: the machine's CPUs); every cell has its own seed, so the output does not depend
-//! on the thread count.
+//! the real histogram and comparison code, and prints, as Markdown, the targets with the
+//! measured figures, then the tables behind them. Three noise models: the classic grid of
+//! `stats-gate.md` on a shared runner and on a quiet one, and a real web service restarted
+//! before every run (issue 15, `realistic.rs`), with confirmation before blocking. Work runs on
+//! `--threads` threads (default: the machine's CPUs); every repetition has its own seed, so the
+//! output does not depend on the thread count. `--calibrate DIR` instead reads results files of
+//! a real service and prints the statistics the realistic model is calibrated on
+//! (`calibrate.rs`).
 //!
 //! ```text
-//! cargo run --release --example gate-sim -- [--reps N] [--seed S] [--threads T] > bench/gate-sim.md
+//! cargo run --release --example gate-sim -- [--model all|shared-runner|quiet-runner|realistic|realistic-busy]
+//!     [--reps N] [--seed S] [--threads T] > bench/gate-sim.md
+//! cargo run --release --example gate-sim -- --calibrate DIR [--only PREFIX,...]
 //! ```
 
+mod calibrate;
+mod realistic;
 mod sim;
 
 use std::collections::BTreeMap;
@@ -25,37 +32,121 @@ const RATES: [f64; 3] = [100.0, 300.0, 1000.0];
 const DURATIONS: [u32; 3] = [30, 60, 120];
 const ENDPOINTS: [usize; 2] = [1, 3];
 const SIZES: [usize; 4] = [1, 3, 5, 10];
+/// Repetitions per config of the classic grid unless `--reps` says otherwise.
+const CLASSIC_REPS: u64 = 170;
 
 /// `(config, baseline size, change)`.
 type Key = (usize, usize, usize);
 
+/// One repetition of a cell: `(seed, config, baseline sizes, changes, gate, noise)` to
+/// `(baseline size, change, tally)` entries.
+type Repetition =
+    fn(u64, Config, &[usize], &[Change], &GateConfig, &Noise) -> Vec<(usize, Change, Tally)>;
+
+/// What a grid runs.
+struct Spec {
+    configs: Vec<Config>,
+    sizes: &'static [usize],
+    changes: &'static [Change],
+    repetition: Repetition,
+    /// Repetitions per work item (a cell is split into chunks so that few cells still keep
+    /// every thread busy).
+    chunk: u64,
+    /// A cell's repetitions, given the grid's.
+    reps_for: fn(&Config, u64) -> u64,
+}
+
 struct Grid {
     configs: Vec<Config>,
+    sizes: &'static [usize],
+    changes: &'static [Change],
     tallies: BTreeMap<Key, Tally>,
     reps: u64,
 }
 
+/// The noise models `--model` selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Model {
+    All,
+    SharedRunner,
+    QuietRunner,
+    Realistic,
+    RealisticBusy,
+}
+
+impl Model {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "all" => Some(Self::All),
+            "shared-runner" => Some(Self::SharedRunner),
+            "quiet-runner" => Some(Self::QuietRunner),
+            "realistic" => Some(Self::Realistic),
+            "realistic-busy" => Some(Self::RealisticBusy),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::All => "all",
+            Self::SharedRunner => "shared-runner",
+            Self::QuietRunner => "quiet-runner",
+            Self::Realistic => "realistic",
+            Self::RealisticBusy => "realistic-busy",
+        }
+    }
+
+    /// `all` runs every model but the busy-host variant (run it on its own).
+    fn includes(self, other: Model) -> bool {
+        self == other || (self == Model::All && other != Model::RealisticBusy)
+    }
+}
+
 struct Args {
-    reps: u64,
+    model: Model,
+    /// `None`: each model's default.
+    reps: Option<u64>,
     seed: u64,
     threads: usize,
+    calibrate: Option<String>,
+    /// `--only`: file-name prefixes `--calibrate` reads (comma-separated).
+    only: Vec<String>,
 }
+
+const USAGE: &str = "usage: gate-sim [--model all|shared-runner|quiet-runner|realistic] \
+[--reps N] [--seed S] [--threads T] | gate-sim --calibrate DIR [--only PREFIX,...]";
 
 fn args() -> Args {
     let mut out = Args {
-        reps: 170,
+        model: Model::All,
+        reps: None,
         seed: 20_240_601,
         threads: std::thread::available_parallelism().map_or(1, usize::from),
+        calibrate: None,
+        only: Vec::new(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
-        let value: Option<u64> = args.next().and_then(|v| v.parse().ok());
+        let text = args.next();
+        let value: Option<u64> = text.as_deref().and_then(|v| v.parse().ok());
         match (a.as_str(), value) {
-            ("--reps", Some(v)) if v > 0 => out.reps = v,
+            ("--reps", Some(v)) if v > 0 => out.reps = Some(v),
             ("--seed", Some(v)) => out.seed = v,
             ("--threads", Some(v)) if v > 0 => out.threads = v as usize,
+            ("--model", _) if text.as_deref().and_then(Model::parse).is_some() => {
+                out.model = text.as_deref().and_then(Model::parse).expect("checked");
+            }
+            ("--calibrate", _) if text.is_some() => out.calibrate = text,
+            ("--only", _) if text.is_some() => {
+                out.only = text
+                    .iter()
+                    .flat_map(|t| t.split(','))
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_string)
+                    .collect();
+            }
             _ => {
-                eprintln!("usage: gate-sim [--reps N] [--seed S] [--threads T]");
+                eprintln!("{USAGE}");
                 std::process::exit(2);
             }
         }
@@ -65,23 +156,95 @@ fn args() -> Args {
 
 fn main() {
     let Args {
+        model,
         reps,
         seed,
         threads,
+        calibrate,
+        only,
     } = args();
+    if let Some(dir) = calibrate {
+        match calibrate::report(std::path::Path::new(&dir), &only) {
+            Ok(text) => print!("{text}"),
+            Err(e) => {
+                eprintln!("gate-sim: {e}");
+                std::process::exit(2);
+            }
+        }
+        return;
+    }
     let started = Instant::now();
-    let shared = run_grid(reps, seed, &Noise::default(), "shared", threads);
-    let quiet = run_grid(reps, seed ^ 0x5151, &Noise::quiet(), "quiet", threads);
-    print!(
-        "{}",
-        render(
-            &shared,
-            &quiet,
+    let classic = |noise: &Noise, seed: u64, name: &str| {
+        let spec = Spec {
+            configs: configs(),
+            sizes: &SIZES,
+            changes: &Change::ALL,
+            repetition: sim::repetition,
+            chunk: u64::MAX,
+            reps_for: |_, reps| reps,
+        };
+        run_grid(
+            &spec,
+            reps.unwrap_or(CLASSIC_REPS),
             seed,
+            noise,
+            name,
             threads,
-            started.elapsed().as_secs_f64()
         )
-    );
+    };
+    let shared = model
+        .includes(Model::SharedRunner)
+        .then(|| classic(&Noise::default(), seed, "shared"));
+    let quiet = model
+        .includes(Model::QuietRunner)
+        .then(|| classic(&Noise::quiet(), seed ^ 0x5151, "quiet"));
+    let classic_secs = started.elapsed().as_secs_f64();
+    if shared.is_some() || quiet.is_some() {
+        let command = match model {
+            Model::All => String::new(),
+            other => format!("--model {} ", other.name()),
+        };
+        print!(
+            "{}",
+            render(
+                shared.as_ref(),
+                quiet.as_ref(),
+                &command,
+                seed,
+                threads,
+                classic_secs
+            )
+        );
+    }
+    for (which, noise, salt) in [
+        (Model::Realistic, Noise::realistic(), 0x4EA1),
+        (Model::RealisticBusy, Noise::realistic_busy(), 0xB054),
+    ] {
+        if !model.includes(which) {
+            continue;
+        }
+        let started = Instant::now();
+        let reps = reps.unwrap_or(realistic::REPS);
+        let grid = run_grid(
+            &realistic::spec(),
+            reps,
+            seed ^ salt,
+            &noise,
+            which.name(),
+            threads,
+        );
+        print!(
+            "{}",
+            realistic::render(
+                &grid,
+                which.name(),
+                &noise,
+                seed,
+                threads,
+                started.elapsed().as_secs_f64()
+            )
+        );
+    }
 }
 
 fn configs() -> Vec<Config> {
@@ -92,69 +255,88 @@ fn configs() -> Vec<Config> {
                 ENDPOINTS.iter().map(move |&endpoints| Config {
                     rate_per_sec,
                     duration_s,
-                    endpoints,
+                    warmup_s: sim::WARMUP_S,
+                    weights: &sim::EQUAL[..endpoints],
                 })
             })
         })
         .collect()
 }
 
-/// Runs every cell of the grid, `reps` repetitions each, on `threads` threads. A cell's seeds
-/// depend only on `seed`, the cell and the repetition, and cells are merged in grid order.
-fn run_grid(reps: u64, seed: u64, noise: &Noise, name: &str, threads: usize) -> Grid {
+/// Runs every cell of the grid, `reps` repetitions each, on `threads` threads, in chunks of
+/// `spec.chunk` repetitions. A repetition's seed depends only on `seed`, the cell and the
+/// repetition, and chunks are merged in grid and repetition order.
+fn run_grid(spec: &Spec, reps: u64, seed: u64, noise: &Noise, name: &str, threads: usize) -> Grid {
     let gate = GateConfig::default();
-    let configs = configs();
+    let configs = spec.configs.clone();
+    let chunk = spec.chunk.clamp(1, reps);
+    let cell_reps: Vec<u64> = configs.iter().map(|c| (spec.reps_for)(c, reps)).collect();
+    let items: Vec<(usize, u64)> = (0..configs.len())
+        .flat_map(|ci| {
+            (0..cell_reps[ci])
+                .step_by(chunk as usize)
+                .map(move |from| (ci, from))
+        })
+        .collect();
     let started = Instant::now();
     let next = AtomicUsize::new(0);
     let done = AtomicUsize::new(0);
-    let per_config: Vec<Mutex<BTreeMap<Key, Tally>>> =
-        configs.iter().map(|_| Mutex::default()).collect();
+    let per_item: Vec<Mutex<BTreeMap<Key, Tally>>> =
+        items.iter().map(|_| Mutex::default()).collect();
+    let index = |change: Change| {
+        spec.changes
+            .iter()
+            .position(|c| *c == change)
+            .expect("every change is in the list")
+    };
     std::thread::scope(|scope| {
         for _ in 0..threads.max(1) {
             scope.spawn(|| {
                 loop {
-                    let ci = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(cfg) = configs.get(ci) else { break };
+                    let item = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&(ci, from)) = items.get(item) else {
+                        break;
+                    };
+                    let cfg = configs[ci];
                     let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
-                    for rep in 0..reps {
+                    for rep in from..cell_reps[ci].min(from.saturating_add(chunk)) {
                         let s =
                             seed ^ ((ci as u64) << 32) ^ rep.wrapping_mul(0x9E37_79B9_7F4A_7C15);
                         for (n, change, t) in
-                            sim::repetition(s, *cfg, &SIZES, &Change::ALL, &gate, noise)
+                            (spec.repetition)(s, cfg, spec.sizes, spec.changes, &gate, noise)
                         {
-                            tallies
-                                .entry((ci, n, change_index(change)))
-                                .or_default()
-                                .merge(&t);
+                            tallies.entry((ci, n, index(change))).or_default().merge(&t);
                         }
                     }
-                    *per_config[ci].lock().expect("no thread panics holding it") = tallies;
+                    *per_item[item].lock().expect("no thread panics holding it") = tallies;
+                    let what = if items.len() == configs.len() {
+                        "config"
+                    } else {
+                        "chunk"
+                    };
                     eprintln!(
-                        "{name}: config {}/{} done ({:.0}s)",
+                        "{name}: {what} {}/{} done ({:.0}s)",
                         done.fetch_add(1, Ordering::Relaxed) + 1,
-                        configs.len(),
+                        items.len(),
                         started.elapsed().as_secs_f64()
                     );
                 }
             });
         }
     });
-    let mut tallies = BTreeMap::new();
-    for cell in per_config {
-        tallies.extend(cell.into_inner().expect("no thread panicked"));
+    let mut tallies: BTreeMap<Key, Tally> = BTreeMap::new();
+    for item in per_item {
+        for (key, t) in item.into_inner().expect("no thread panicked") {
+            tallies.entry(key).or_default().merge(&t);
+        }
     }
     Grid {
         configs,
+        sizes: spec.sizes,
+        changes: spec.changes,
         tallies,
         reps,
     }
-}
-
-fn change_index(change: Change) -> usize {
-    Change::ALL
-        .iter()
-        .position(|c| *c == change)
-        .expect("every change is in the list")
 }
 
 fn pct(num: u64, den: u64) -> String {
@@ -215,9 +397,17 @@ fn oracle(t: &Tally) -> (u64, u64) {
 }
 
 impl Grid {
+    /// The position of `change` in the grid's list of changes.
+    fn index(&self, change: Change) -> usize {
+        self.changes
+            .iter()
+            .position(|c| *c == change)
+            .expect("every change is in the list")
+    }
+
     /// The oracle floor ([`oracle`]) summed over the cells that satisfy `pred(config, N)`.
     fn oracle(&self, pred: &dyn Fn(&Config, usize) -> bool) -> (u64, u64) {
-        let none = change_index(Change::None);
+        let none = self.index(Change::None);
         self.tallies
             .iter()
             .filter(|((ci, n, ch), _)| *ch == none && pred(&self.configs[*ci], *n))
@@ -229,7 +419,7 @@ impl Grid {
     fn select(&self, change: Change, pred: &dyn Fn(&Config, usize) -> bool) -> Tally {
         let mut t = Tally::default();
         for ((ci, n, ch), x) in &self.tallies {
-            if *ch == change_index(change) && pred(&self.configs[*ci], *n) {
+            if *ch == self.index(change) && pred(&self.configs[*ci], *n) {
                 t.merge(x);
             }
         }
@@ -240,7 +430,7 @@ impl Grid {
     /// ones whose interval coverage is counted) over the cells that satisfy `pred(config, N)`.
     fn with_known_ratio(&self, pred: &dyn Fn(&Config, usize) -> bool) -> Tally {
         let mut t = Tally::default();
-        for c in Change::ALL.iter().filter(|c| c.true_ratio().is_some()) {
+        for c in self.changes.iter().filter(|c| c.true_ratio().is_some()) {
             t.merge(&self.select(*c, pred));
         }
         t
@@ -272,11 +462,11 @@ impl Grid {
             );
         };
         // Every current run is compared with baselines of each size in `SIZES`.
-        let distinct = aa.runs / SIZES.len() as u64;
+        let distinct = aa.runs / self.sizes.len() as u64;
         row(
             &format!(
                 "false blocks on A/A runs (whole family), whole grid: {distinct} current runs, each against {} baseline sizes",
-                SIZES.len()
+                self.sizes.len()
             ),
             "≤ 1%, ≥ 3000 runs",
             aa.blocked,
@@ -371,7 +561,8 @@ impl Grid {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let by_size: Vec<String> = SIZES
+        let by_size: Vec<String> = self
+            .sizes
             .iter()
             .map(|&size| {
                 let t = self.with_known_ratio(&|_, n| n == size);
@@ -390,11 +581,11 @@ impl Grid {
     fn cells(&self, title: &str, change: Change, cell: &dyn Fn(&Tally) -> String) -> String {
         let mut table =
             format!("### {title}\n\n| rate | duration | endpoints | requests/endpoint |");
-        for n in SIZES {
+        for n in self.sizes {
             let _ = write!(table, " N = {n} |");
         }
         table.push_str("\n| --- | --- | --- | --- |");
-        for _ in SIZES {
+        for _ in self.sizes {
             table.push_str(" --- |");
         }
         table.push('\n');
@@ -404,13 +595,13 @@ impl Grid {
                 "| {}/s | {} s | {} | {:.0} |",
                 cfg.rate_per_sec,
                 cfg.duration_s,
-                cfg.endpoints,
+                cfg.endpoints(),
                 cfg.requests_per_endpoint()
             );
-            for n in SIZES {
+            for &n in self.sizes {
                 let t = self
                     .tallies
-                    .get(&(ci, n, change_index(change)))
+                    .get(&(ci, n, self.index(change)))
                     .cloned()
                     .unwrap_or_default();
                 let _ = write!(table, " {} |", cell(&t));
@@ -422,7 +613,23 @@ impl Grid {
     }
 }
 
-fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> String {
+/// The classic grid's notes: `notes.md` up to the realistic model's part.
+fn classic_notes() -> &'static str {
+    let notes = include_str!("notes.md");
+    notes
+        .find(realistic::NOTES_HEADING)
+        .map_or(notes, |at| &notes[..at])
+}
+
+/// The classic grid's report, for whichever of its two models ran.
+fn render(
+    shared: Option<&Grid>,
+    quiet: Option<&Grid>,
+    command: &str,
+    seed: u64,
+    threads: usize,
+    secs: f64,
+) -> String {
     let mut out = String::new();
     let gate = GateConfig::default();
     let tolerances: Vec<String> = gate
@@ -430,16 +637,16 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> 
         .iter()
         .map(|(q, tolerance)| format!("{} +{:.0}%", q.label(), tolerance * 100.0))
         .collect();
+    let reps = shared.or(quiet).map_or(0, |g| g.reps);
     let _ = writeln!(out, "# gate-sim: the gate's own benchmark\n");
     let _ = writeln!(
         out,
-        "Generated by `cargo run --release --example gate-sim -- --reps {} --seed {seed}` \
+        "Generated by `cargo run --release --example gate-sim -- {command}--reps {reps} --seed {seed}` \
          (wall time {:.1} min with {threads} threads on the shared 2-core development machine; \
          the figures do not depend on the thread count). Every run is simulated \
          (`bench/gate-sim/sim.rs`) and gated by the real histogram and comparison code \
          (`loadgate::compare::judge`) with the default gate settings: {}, error rate +{} \
          points, alpha {}, {} s blocks.\n",
-        shared.reps,
         secs / 60.0,
         tolerances.join(", "),
         gate.error_rate * 100.0,
@@ -455,32 +662,34 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> 
         sim::WARMUP_S,
         sim::MAX_BASELINE
     );
-    let _ = writeln!(
-        out,
-        "## Targets: shared runner ({} repetitions per config)\n",
-        shared.reps
-    );
-    out.push_str(&shared.targets());
-    let _ = writeln!(
-        out,
-        "\n## Targets: quiet runner ({} repetitions per config)\n",
-        quiet.reps
-    );
-    out.push_str(&quiet.targets());
-    out.push_str(include_str!("notes.md"));
+    let mut first = true;
+    for (name, grid) in [("shared runner", shared), ("quiet runner", quiet)] {
+        let Some(g) = grid else { continue };
+        let _ = writeln!(
+            out,
+            "{}## Targets: {name} ({} repetitions per config)\n",
+            if first { "" } else { "\n" },
+            g.reps
+        );
+        out.push_str(&g.targets());
+        first = false;
+    }
+    out.push_str(classic_notes());
+    let classic = Noise::default();
     let _ = writeln!(
         out,
         "\n## Noise models\n\nShared runner:\n\n```text\n{:#?}\n```\n\nQuiet runner: the same \
          with `run_sd` {}, `endpoint_sd` {}, `drift_sd` {}. Endpoint medians {:?} µs; base \
          error rate {}% in every run, in bursts.\n",
-        Noise::default(),
+        classic,
         Noise::quiet().run_sd,
         Noise::quiet().endpoint_sd,
         Noise::quiet().drift_sd,
-        sim::MEDIANS_US,
-        sim::ERROR_RATE * 100.0
+        classic.medians_us,
+        classic.error_rate * 100.0
     );
-    for (name, g) in [("Quiet runner", &quiet), ("Shared runner", &shared)] {
+    for (name, grid) in [("Quiet runner", quiet), ("Shared runner", shared)] {
+        let Some(g) = grid else { continue };
         let _ = writeln!(out, "## {name}, cell by cell\n");
         out.push_str(&g.cells(
             "A/A: false blocks / inconclusive (overall verdict) / oracle floor of inconclusive",
@@ -501,7 +710,9 @@ fn render(shared: &Grid, quiet: &Grid, seed: u64, threads: usize, secs: f64) -> 
             &|t| pct(t.coverage.1, t.coverage.0),
         ));
     }
-    let g = shared;
+    let Some(g) = shared.or(quiet) else {
+        return out;
+    };
     let _ = writeln!(
         out,
         "Power below: the share of runs in which the changed endpoint's metric is a \
