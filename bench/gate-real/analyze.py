@@ -90,8 +90,15 @@ class Judge:
                        if m["status"] == "regression"}
         inconclusive = {(m["endpoint"], m["label"]) for m in comp["metrics"]
                         if m["status"] == "inconclusive"}
+        p50 = {}
+        for m in comp["metrics"]:
+            d = m.get("detail") or {}
+            if m["label"] == "p50" and d.get("kind") == "latency":
+                p50[m["endpoint"]] = {"mdc": m.get("mdc"), "between": d.get("between_runs_sd"),
+                                      "shrunk": d.get("shrunk_sd"), "status": m["status"]}
         return {"verdict": comp["overall"]["verdict"], "regressions": regressions,
-                "inconclusive": inconclusive, "seconds": seconds,
+                "inconclusive": inconclusive, "seconds": seconds, "p50": p50,
+                "notable": len(comp.get("notable", [])),
                 "summary": comp["overall"].get("summary", "")}
 
 
@@ -312,6 +319,9 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
     add("")
     add("What blocked, per instance (gate run → confirmation run):")
     add("")
+    if not any(o["gate"]["verdict"] == "regression" or (o["confirm"] and o["confirm"]["verdict"]
+               == "regression") for s in SERIES for o in outcomes[s]):
+        add("- nothing: no gate or confirmation run was a regression.")
     for s in SERIES:
         blocked = [o for o in outcomes[s] if o["gate"]["verdict"] == "regression"
                    or (o["confirm"] and o["confirm"]["verdict"] == "regression")]
@@ -455,6 +465,51 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             f"unchanged runs was {base_update:.2f} ms.")
         add("")
 
+    # Why: what the comparisons could detect, and what the shared factor costs.
+    add("## Why: what the comparison could detect")
+    add("")
+    aa_judged = [o["gate"] for o in outcomes["aa"]] + [o["confirm"] for o in outcomes["aa"]
+                                                       if o["confirm"]]
+    if aa_judged and aa_rows:
+        add("Per endpoint, over the A/A comparisons (gate and confirmation runs): the p50's "
+            "*detectable* change (the comparison's own minimum detectable change at 95% "
+            "power), the baseline's between-run sd and the sd the gate used after shrinking "
+            "(log units). Then, over every unchanged run: the sd of ln p50, and the sd left "
+            "after removing the run's shared factor (leave-one-out: the median deviation of "
+            "the four *other* endpoints).")
+        add("")
+        add("| endpoint | detectable, median (range) | baseline between-run sd | sd used | sd of "
+            "ln p50, unchanged runs | sd after removing the shared factor |")
+        add("| --- | --- | --- | --- | --- | --- |")
+        for e in ENDPOINTS:
+            mdcs = [j["p50"][e]["mdc"] for j in aa_judged if e in j["p50"]
+                    and j["p50"][e]["mdc"] is not None]
+            between = [j["p50"][e]["between"] for j in aa_judged if e in j["p50"]
+                       and j["p50"][e]["between"] is not None]
+            shrunk = [j["p50"][e]["shrunk"] for j in aa_judged if e in j["p50"]
+                      and j["p50"][e]["shrunk"] is not None]
+            raw = [r["_devs"][e] for r in aa_rows]
+            resid = [r["_devs"][e] - statistics.median(v for k, v in r["_devs"].items() if k != e)
+                     for r in aa_rows]
+            mdc_txt = (f"+{statistics.median(mdcs):.0%} (+{min(mdcs):.0%} to +{max(mdcs):.0%})"
+                       if mdcs else "—")
+            add(f"| `{e}` | {mdc_txt} | {statistics.median(between):.3f} | "
+                f"{statistics.median(shrunk):.3f} | {statistics.stdev(raw):.3f} | "
+                f"{statistics.stdev(resid):.3f} |" if between and shrunk and len(raw) > 1
+                else f"| `{e}` | {mdc_txt} | — | — | — | — |")
+        add("")
+        add("The p50 tolerance is +8%; a comparison whose detectable change is far above it "
+            "can only say *inconclusive* for an unchanged service and misses a +20% change. "
+            "The last two columns say how much of the between-run spread is the shared factor "
+            "that moves every endpoint together: a gate that judged each endpoint relative to "
+            "the others in the same run (or against a paired second target in the same job) "
+            "would face the last column instead of the fourth.")
+        add("")
+    notable = {s: sum(o["gate"].get("notable", 0) > 0 for o in outcomes[s]) for s in SERIES}
+    add("Runs whose comparison JSON listed anything as *notable*, per series (gate runs): "
+        + ", ".join(f"{s} {notable[s]} of {len(outcomes[s])}" for s in SERIES) + ".")
+    add("")
+
     # Shared factor.
     add("## The per-run shared factor (for the simulator)")
     add("")
@@ -463,7 +518,7 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         "`runs.csv`. Its spread over unchanged runs is the service-wide swing that the "
         "simulator's realistic model should reproduce.")
     add("")
-    add("| series | runs | median | sd | min | max | share beyond ±15% | load avg before, "
+    add("| series | runs | median | sd | min | max | runs beyond ±15% | load avg before, "
         "median (range) |")
     add("| --- | ---: | --- | --- | --- | --- | --- | --- |")
     for s in ["baseline"] + SERIES:
@@ -506,6 +561,13 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             f"`{e}` {statistics.stdev([r['_devs'][e] - float(r['shared_factor']) for r in aa_rows]):.3f}"
             for e in ENDPOINTS) + "." if len(aa_rows) > 2 else "")
     add("")
+    reading = os.path.join(HERE, "reading.md")
+    if os.path.exists(reading):
+        add("## Reading (written by hand for the campaign named in it)")
+        add("")
+        with open(reading) as f:
+            add(f.read().strip())
+        add("")
     with open(path, "w") as f:
         f.write("\n".join(lines).rstrip() + "\n")
 
