@@ -27,6 +27,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ENDPOINTS = ["get doc", "search", "create", "update", "aggregate"]
 SLUG = {e: e.replace(" ", "_") for e in ENDPOINTS}
+# The endpoint whose latency each change slows on purpose.
+LATENCY_INJECTED = {"median": "update", "tail": "get doc"}
 SERIES = ["aa", "median", "tail", "errors", "swing"]
 SERIES_TITLE = {
     "baseline": "baseline (recorded)",
@@ -121,7 +123,9 @@ def shared_factors(rows):
             continue
         devs = {e: math.log(float(r[f"{SLUG[e]}_p50_ms"])) - means[e] for e in ENDPOINTS}
         r["_devs"] = devs
-        r["shared_factor"] = round(statistics.median(devs.values()), 4)
+        # The endpoint a change slowed on purpose is left out of its runs' shared factor.
+        shared = [v for e, v in devs.items() if e != LATENCY_INJECTED.get(r["series"])]
+        r["shared_factor"] = round(statistics.median(shared), 4)
     return means
 
 
@@ -514,7 +518,8 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
     add("## The per-run shared factor (for the simulator)")
     add("")
     add("For every run, `shared factor = median over the five endpoints of (ln p50 − that "
-        "endpoint's mean ln p50 over all unchanged runs)`; the column `shared_factor` of "
+        "endpoint's mean ln p50 over all unchanged runs)`, over the four others in the "
+        "(a) and (b) series (their slowed endpoint left out); the column `shared_factor` of "
         "`runs.csv`. Its spread over unchanged runs is the service-wide swing that the "
         "simulator's realistic model should reproduce.")
     add("")
@@ -555,6 +560,15 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             f"{statistics.stdev(diffs):.3f} (log units). A swing that lasts the whole job "
             "survives confirmation; one that passes does not.")
         add("")
+    unchanged = [r for r in rows if r["series"] in ("baseline", "aa") and r.get("_devs")]
+    if len(unchanged) > 2:
+        sf = [float(r["shared_factor"]) for r in unchanged]
+        la = [(float(r["loadavg_before"]) + float(r["loadavg_after"])) / 2 for r in unchanged]
+        if statistics.stdev(la) > 0:
+            add(f"Over the {len(unchanged)} unchanged runs the shared factor correlates with "
+                f"the load average (mean of before and after) at "
+                f"{statistics.correlation(sf, la):.2f}.")
+            add("")
     # Per-endpoint drift: the residual after the shared factor.
     add("Per-endpoint deviation after the shared factor (unchanged runs, sd of ln p50 − "
         "mean − shared factor): " + ", ".join(
