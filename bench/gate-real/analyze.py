@@ -27,6 +27,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 ENDPOINTS = ["get doc", "search", "create", "update", "aggregate"]
 SLUG = {e: e.replace(" ", "_") for e in ENDPOINTS}
+# (t(1 - 0.01/5, 24) + t(0.95, 24)) * sqrt(1 + 1/5): the gate's minimum detectable change per
+# unit of sd for N = 5 baseline runs and five p50 metrics (Holm's first step), df = 24.
+MDC_FACTOR = (3.012 + 1.711) * math.sqrt(1 + 1 / 5)
 # The endpoint whose latency each change slows on purpose.
 LATENCY_INJECTED = {"median": "update", "tail": "get doc"}
 SERIES = ["aa", "median", "tail", "errors", "swing"]
@@ -377,7 +380,10 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         if v is None:
             return "no runs", "—"
         met = (v <= want) if at_most else (v >= want)
-        return f"{k} of {n} ({v:.0%})", "met" if met else "missed"
+        verdict = "met" if met else "missed"
+        if series == "aa" and n < 30:
+            verdict += f" so far ({n} of ≥ 30)"
+        return f"{k} of {n} ({v:.0%})", verdict
 
     add("## Targets (issue 15)")
     add("")
@@ -483,8 +489,9 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             "the four *other* endpoints).")
         add("")
         add("| endpoint | detectable, median (range) | baseline between-run sd | sd used | sd of "
-            "ln p50, unchanged runs | sd after removing the shared factor |")
-        add("| --- | --- | --- | --- | --- | --- |")
+            "ln p50, unchanged runs | sd after removing the shared factor | detectable at "
+            "that sd (approx.) |")
+        add("| --- | --- | --- | --- | --- | --- | --- |")
         for e in ENDPOINTS:
             mdcs = [j["p50"][e]["mdc"] for j in aa_judged if e in j["p50"]
                     and j["p50"][e]["mdc"] is not None]
@@ -497,10 +504,18 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
                      for r in aa_rows]
             mdc_txt = (f"+{statistics.median(mdcs):.0%} (+{min(mdcs):.0%} to +{max(mdcs):.0%})"
                        if mdcs else "—")
-            add(f"| `{e}` | {mdc_txt} | {statistics.median(between):.3f} | "
-                f"{statistics.median(shrunk):.3f} | {statistics.stdev(raw):.3f} | "
-                f"{statistics.stdev(resid):.3f} |" if between and shrunk and len(raw) > 1
-                else f"| `{e}` | {mdc_txt} | — | — | — | — |")
+            if between and shrunk and len(raw) > 1:
+                rs = statistics.stdev(resid)
+                add(f"| `{e}` | {mdc_txt} | {statistics.median(between):.3f} | "
+                    f"{statistics.median(shrunk):.3f} | {statistics.stdev(raw):.3f} | "
+                    f"{rs:.3f} | +{math.exp(MDC_FACTOR * rs) - 1:.0%} |")
+            else:
+                add(f"| `{e}` | {mdc_txt} | — | — | — | — | — |")
+        add("")
+        add("*Detectable at that sd* uses the gate's own formula with that sd in place of "
+            "the shrunk one: `exp((t(1 − 0.01/5) + t(0.95)) · sd · √(1 + 1/5)) − 1` with 24 "
+            "degrees of freedom (Holm's first step over five p50 metrics, N = 5), about "
+            f"`exp({MDC_FACTOR:.2f} · sd) − 1`; an estimate, not a run of any gate.")
         add("")
         add("The p50 tolerance is +8%; a comparison whose detectable change is far above it "
             "can only say *inconclusive* for an unchanged service and misses a +20% change. "
