@@ -78,8 +78,11 @@ class Judge:
             if confirmation and self.confirm_flag:
                 cmd += [self.confirm_flag, confirmation]
             return cmd
-        return [self.loadgate, "report", results, "--baseline", self.baseline, "--profile",
-                self.profile, "--format", "json"]
+        cmd = [self.loadgate, "report", results, "--baseline", self.baseline, "--profile",
+               self.profile, "--format", "json"]
+        if confirmation and self.confirm_flag:
+            cmd += [self.confirm_flag, confirmation]
+        return cmd
 
     def judge(self, results, confirmation=None):
         t0 = time.monotonic()

@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use super::gate::Judgement;
 use super::verdict::{
-    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ServiceShift, ShiftStatus,
-    ThresholdCheck, ThresholdStatus, Unit, Verdict,
+    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ThresholdCheck, ThresholdStatus,
+    Unit, Verdict,
 };
 use crate::report::format::{change, percent};
 
@@ -119,41 +119,12 @@ pub struct RunThreshold {
 }
 
 /// True when a comparison would block and so deserves a second measurement: a statistical
-/// regression or a breached threshold, or slowdowns that only followed a service-wide shift
-/// (inconclusive on one run: they block when the second run shows them again).
+/// regression or a breached threshold. A slowdown that only followed a uniform service-wide
+/// shift is not one: on a real service such a swing often lasts the whole job (a slow node, a
+/// cold deployment), so a second run would confirm the environment, not the change; only a
+/// paired comparison judges it.
 pub fn needs_confirmation(first: &Comparison) -> bool {
-    first.overall.verdict == Verdict::Regression || follows_shift(&first.service_shifts)
-}
-
-fn follows_shift(shifts: &[ServiceShift]) -> bool {
-    shifts
-        .iter()
-        .any(|s| s.status == ShiftStatus::Uniform && !s.following.is_empty())
-}
-
-/// The metrics of a run with those that only followed a uniform service-wide shift counted as
-/// failed: one run cannot tell such a shift from a change, two runs that both show it can
-/// (a swing of the environment rarely repeats in the next run).
-fn blocking_view(metrics: &[MetricVerdict], shifts: &[ServiceShift]) -> Vec<MetricVerdict> {
-    let mut out = metrics.to_vec();
-    for s in shifts.iter().filter(|s| s.status == ShiftStatus::Uniform) {
-        for f in &s.following {
-            if let Some(m) = out
-                .iter_mut()
-                .find(|m| m.endpoint == f.endpoint && m.label == f.label)
-            {
-                m.status = MetricStatus::Regression;
-                m.reason = format!(
-                    "{} with every endpoint ({} to {} at {}): a service-wide shift, counted as a regression when a re-measurement shows it again",
-                    change(m.ratio.unwrap_or(1.0)),
-                    change(s.range.low),
-                    change(s.range.high),
-                    s.label
-                );
-            }
-        }
-    }
-    out
+    first.overall.verdict == Verdict::Regression
 }
 
 /// Whether one item (a metric, a threshold) failed in each of the two runs.
@@ -230,12 +201,10 @@ fn threshold_keys(thresholds: &[ThresholdCheck]) -> Vec<((&str, &str), bool)> {
 /// (no thresholds, no validity checks). A first judgement that is not a regression needed no
 /// confirmation and keeps its verdict.
 pub fn confirm_judgements(first: &Judgement, second: &Judgement) -> Verdict {
-    if first.verdict != Verdict::Regression && !follows_shift(&first.shifts) {
+    if first.verdict != Verdict::Regression {
         return first.verdict;
     }
-    let first_view = blocking_view(&first.metrics, &first.shifts);
-    let second_view = blocking_view(&second.metrics, &second.shifts);
-    let pairs = pair(&metric_keys(&first_view), &metric_keys(&second_view));
+    let pairs = pair(&metric_keys(&first.metrics), &metric_keys(&second.metrics));
     rule(pairs.into_iter().map(|(_, p)| p)).unwrap_or(first.verdict)
 }
 
@@ -251,17 +220,6 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
     if !needs_confirmation(first) {
         return combined;
     }
-    // Slowdowns that followed a service-wide shift count as failures on both sides.
-    let original_metrics = first.metrics.clone();
-    let first = &Comparison {
-        metrics: blocking_view(&first.metrics, &first.service_shifts),
-        ..first.clone()
-    };
-    let second = &Comparison {
-        metrics: blocking_view(&second.metrics, &second.service_shifts),
-        ..second.clone()
-    };
-    combined.metrics.clone_from(&first.metrics);
     let metric_pairs = pair(&metric_keys(&first.metrics), &metric_keys(&second.metrics));
     let threshold_pairs = pair(
         &threshold_keys(&first.thresholds),
@@ -311,8 +269,6 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         (true, _) => ConfirmationOutcome::DidNotHold,
     };
     if outcome == ConfirmationOutcome::NotJudged {
-        // The first run's own decisions stand, shift-following slowdowns included.
-        combined.metrics.clone_from(&original_metrics);
         let why = if second.overall.reasons.is_empty() {
             second.overall.summary.clone()
         } else {
@@ -714,7 +670,7 @@ mod tests {
                 .collect(),
             Vec::new(),
         );
-        c.service_shifts = vec![ServiceShift {
+        c.service_shifts = vec![crate::compare::verdict::ServiceShift {
             quantile: 0.5,
             label: "p50".into(),
             ratio,
@@ -723,7 +679,7 @@ mod tests {
                 high: ratio + 0.02,
             },
             endpoints: 3,
-            status: ShiftStatus::Uniform,
+            status: crate::compare::verdict::ShiftStatus::Uniform,
             following: names
                 .iter()
                 .map(|n| crate::compare::verdict::MetricRef {
@@ -736,48 +692,24 @@ mod tests {
     }
 
     #[test]
-    fn a_service_wide_shift_blocks_only_when_the_re_measurement_shows_it_again() {
+    fn a_service_wide_shift_is_not_confirmed_into_a_block() {
+        // On a real service a swing often lasts the whole job: two runs that both show every
+        // endpoint slower are not evidence of a change, so no confirmation run is made and
+        // the shift stays inconclusive.
         let first = swung(1.3);
         assert_eq!(first.overall.verdict, Verdict::Inconclusive);
-        assert!(needs_confirmation(&first));
-        let held = confirm(&first, &swung(1.25));
+        assert!(!needs_confirmation(&first));
+        let both = confirm(&first, &swung(1.25));
         assert_eq!(
-            held.overall.verdict,
-            Verdict::Regression,
-            "{:#?}",
-            held.overall
-        );
-        assert!(held.metrics.iter().all(|m| m.status == Regression));
-        assert_eq!(
-            held.confirmation.as_ref().map(|c| c.outcome),
-            Some(ConfirmationOutcome::Held)
-        );
-        let calm = comparison(
-            ["a", "b", "c"]
-                .iter()
-                .map(|n| metric(n, Pass, 1.01))
-                .collect(),
-            Vec::new(),
-        );
-        let swing = confirm(&first, &calm);
-        assert_eq!(
-            swing.overall.verdict,
+            both.overall.verdict,
             Verdict::Inconclusive,
             "{:#?}",
-            swing.overall
+            both.overall
         );
-        assert!(swing.metrics.iter().all(|m| m.status == Inconclusive));
-        assert_eq!(
-            swing.confirmation.as_ref().map(|c| c.outcome),
-            Some(ConfirmationOutcome::DidNotHold)
-        );
-        // The simulator's judgement-level rule agrees.
+        assert!(both.metrics.iter().all(|m| m.status == Inconclusive));
+        assert!(both.confirmation.is_none());
         assert_eq!(
             confirm_judgements(&judgement(&first), &judgement(&swung(1.25))),
-            Verdict::Regression
-        );
-        assert_eq!(
-            confirm_judgements(&judgement(&first), &judgement(&calm)),
             Verdict::Inconclusive
         );
     }

@@ -408,7 +408,7 @@ fn apply_shifts(
                     });
                     v.status = MetricStatus::Inconclusive;
                     v.reason = format!(
-                        "{} with every endpoint ({} to {} at {label}): a service-wide shift, which one run cannot tell from an environment swing; a re-measurement (`gate.confirm`) or a paired comparison against the base branch's deployment settles it",
+                        "{} with every endpoint ({} to {} at {label}): a service-wide shift, which a run alone cannot tell from an environment swing; a paired comparison against the base branch's deployment (`baseline-target`) settles it",
                         change(v.ratio.unwrap_or(1.0)),
                         change(range.low),
                         change(range.high)
@@ -455,7 +455,7 @@ fn apply_shifts(
                 }
                 v.status = MetricStatus::Inconclusive;
                 v.reason = format!(
-                    "{} of responses beyond the baseline's tail, ×{:.1} its share, like the other endpoints' tails in a service-wide shift: a re-measurement (`gate.confirm`) or a paired comparison settles it",
+                    "{} of responses beyond the baseline's tail, ×{:.1} its share, like the other endpoints' tails in a service-wide shift: a paired comparison against the base branch's deployment (`baseline-target`) settles it",
                     percent(t.share_current),
                     t.share_ratio
                 );
@@ -480,7 +480,7 @@ fn shift_reason(s: &ServiceShift) -> String {
     );
     match s.status {
         ShiftStatus::Uniform => format!(
-            "{what}. One run cannot tell an environment swing from a change that slows everything: slowdowns that only follow it do not block until a re-measurement (`gate.confirm`) or a paired comparison shows it holds"
+            "{what}. Without a second target an environment swing cannot be told from a change that slows everything: slowdowns that only follow it do not block; a paired comparison against the base branch's deployment (`baseline-target`) settles it"
         ),
         ShiftStatus::BeyondSwings => format!(
             "{what}, larger than the +{:.0}% a restarted service swings between runs: it blocks",

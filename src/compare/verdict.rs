@@ -97,8 +97,7 @@ pub struct ServiceShift {
     pub endpoints: u32,
     /// How the gate treated it.
     pub status: ShiftStatus,
-    /// The metrics whose slowdown only followed this shift and so did not block on one run
-    /// (they block when a confirmation run shows them again).
+    /// The metrics whose slowdown only followed this shift and so did not block.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub following: Vec<MetricRef>,
 }
@@ -117,8 +116,8 @@ pub struct MetricRef {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ShiftStatus {
-    /// Every endpoint moved with it: slowdowns that only follow it are inconclusive until a
-    /// re-measurement (confirmation) or a paired comparison shows whether it holds.
+    /// Every endpoint moved with it: slowdowns that only follow it are inconclusive; only a
+    /// paired comparison (against a second target in the same job) can judge it.
     Uniform,
     /// Larger than the swings a restarted service shows between runs: regressions block.
     BeyondSwings,

@@ -87,18 +87,6 @@ fn announce(first: &Comparison) -> String {
             plural(breaches, "threshold", "thresholds")
         ));
     }
-    let shifted: usize = first
-        .service_shifts
-        .iter()
-        .filter(|s| s.status == crate::compare::ShiftStatus::Uniform)
-        .map(|s| s.following.len())
-        .sum();
-    if shifted > 0 {
-        what.push(format!(
-            "a service-wide shift slowing {}",
-            plural(shifted, "metric", "metrics")
-        ));
-    }
     format!(
         "{}: measuring again to confirm before blocking (gate.confirm)…",
         what.join(" and ")
