@@ -270,11 +270,13 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         "(1 min) is recorded before and after every run.")
     slow = meta.get("median_slow_ms")
     add("- **Injected changes**, selected by environment variables at service start:")
-    add(f"  (a) every `update` request sleeps "
-        f"{f'{slow:.2f} ms' if slow else '20% of its baseline p50'} (20% of the baseline "
-        "runs' median p50 of `update`); (b) 10% of `get doc` requests sleep 40 ms; "
+    add(f"  (a) every `update` request takes "
+        f"{f'{slow:.2f} ms' if slow else '20% of its baseline p50'} longer, a busy wait on "
+        "the wall clock (20% of the baseline runs' median p50 of `update`; a sleep that short "
+        "overshoots by the scheduler's wake-up delay); (b) 10% of `get doc` requests sleep "
+        "40 ms; "
         "(c) 2% of `search` requests answer 500; (d) unchanged code, while a neighbour "
-        f"process burns the CPU ({meta['swing']['procs']} processes, each busy "
+        f"process burns the CPU ({meta['swing']['procs']} process(es), each busy "
         f"{meta['swing']['duty']:.0%} of every 10 ms, for both runs of the instance) on this "
         "2-core machine.")
     add("- **Series order**: the baseline first, then rounds of A/A, (a), A/A, (b), A/A, (c), "
