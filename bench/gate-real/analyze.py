@@ -54,9 +54,14 @@ def newest_campaign():
     return os.path.join(data, names[-1])
 
 
-def help_text(loadgate):
-    return subprocess.run([loadgate, "compare", "--help"], capture_output=True,
+def help_text(loadgate, command):
+    return subprocess.run([loadgate, command, "--help"], capture_output=True,
                           text=True).stdout
+
+
+def confirmation_flag(helptext):
+    return next((f for f in ("--confirmation", "--confirm-results", "--confirm")
+                 if f in helptext), None)
 
 
 class Judge:
@@ -64,10 +69,13 @@ class Judge:
         self.loadgate = loadgate
         self.baseline = os.path.join(campdir, "baseline.json")
         self.profile = os.path.join(campdir, "profile.yaml")
-        helptext = help_text(loadgate)
+        helptext = help_text(loadgate, "compare")
         self.compare_json = "--format" in helptext
-        self.confirm_flag = next((f for f in ("--confirmation", "--confirm-results", "--confirm")
-                                  if f in helptext), None)
+        # The JSON comes from `compare` when it can write it, else from `report` (the same
+        # comparison); the confirmation flag is looked for on the command that is used.
+        if not self.compare_json:
+            helptext = help_text(loadgate, "report")
+        self.confirm_flag = confirmation_flag(helptext)
         self.version = subprocess.run([loadgate, "--version"], capture_output=True,
                                       text=True).stdout.strip()
 
@@ -78,8 +86,11 @@ class Judge:
             if confirmation and self.confirm_flag:
                 cmd += [self.confirm_flag, confirmation]
             return cmd
-        return [self.loadgate, "report", results, "--baseline", self.baseline, "--profile",
-                self.profile, "--format", "json"]
+        cmd = [self.loadgate, "report", results, "--baseline", self.baseline, "--profile",
+               self.profile, "--format", "json"]
+        if confirmation and self.confirm_flag:
+            cmd += [self.confirm_flag, confirmation]
+        return cmd
 
     def judge(self, results, confirmation=None):
         t0 = time.monotonic()
@@ -176,19 +187,21 @@ def main():
             continue
         gate = runs["gate"]["_judged"]
         confirm = runs.get("confirm", {}).get("_judged")
+        same = gate["regressions"] & (confirm["regressions"] if confirm else set())
         if gate["verdict"] == "regression":
-            same = gate["regressions"] & (confirm["regressions"] if confirm else set())
             confirmed = "regression" if same else (
                 f"unconfirmed ({confirm['verdict'] if confirm else 'no confirmation run'})")
         else:
             confirmed = gate["verdict"]
         if judge.confirm_flag and confirm:
-            confirmed = judge.judge(
+            combined = judge.judge(
                 os.path.join(campdir, f"{series}-{number:02d}-gate.json"),
-                os.path.join(campdir, f"{series}-{number:02d}-confirm.json"))["verdict"]
+                os.path.join(campdir, f"{series}-{number:02d}-confirm.json"))
+            confirmed, same = combined["verdict"], combined["regressions"]
         runs["gate"]["verdict_confirmed"] = confirmed
         outcomes[series].append({"number": number, "gate": gate, "confirm": confirm,
-                                 "confirmed": confirmed, "rows": runs})
+                                 "confirmed": confirmed, "confirmed_regs": same,
+                                 "rows": runs})
 
     write_csv(args.csv, rows)
     write_md(args.md, campdir, meta, judge, rows, outcomes, means)
@@ -298,8 +311,9 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         "to `bench/gate-real/data/<timestamp>/` (ignored by git). `analyze.py` takes the "
         "binary that judges, so a newer gate can re-judge an old campaign offline.")
     if judge.confirm_flag:
-        add(f"The judging binary's `compare` takes the confirmation run ({judge.confirm_flag}); "
-            "the confirmed counts come from it.")
+        add(f"The judging binary takes the confirmation run itself (`{judge.confirm_flag}`): "
+            "*with confirmation* is its verdict on the gate run confirmed by the confirmation "
+            "run.")
     else:
         add("The judging binary has no confirmation flag; *with confirmation* is computed "
             "here: a block stands only when the confirmation run also regresses on a same "
@@ -362,9 +376,7 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         def pred(o, key):
             if not blocked(o, key):
                 return False
-            regs = o["gate"]["regressions"]
-            if key == "confirmed" and o["confirm"]:
-                regs = regs & o["confirm"]["regressions"]
+            regs = o["confirmed_regs"] if key == "confirmed" else o["gate"]["regressions"]
             return any(e == endpoint and (label is None or m.startswith(label))
                        for e, m in regs)
         return pred
