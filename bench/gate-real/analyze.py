@@ -159,6 +159,8 @@ def main():
     ap.add_argument("campaign", nargs="?")
     ap.add_argument("--md", default=os.path.join(REPO, "bench", "gate-real.md"))
     ap.add_argument("--csv", default=os.path.join(HERE, "runs.csv"))
+    ap.add_argument("--reading", default=os.path.join(HERE, "reading.md"),
+                    help="hand-written text appended to the report (`none`: nothing)")
     args = ap.parse_args()
     campdir = os.path.abspath(args.campaign or newest_campaign())
     judge = Judge(os.path.abspath(args.loadgate), campdir)
@@ -204,7 +206,7 @@ def main():
                                  "rows": runs})
 
     write_csv(args.csv, rows)
-    write_md(args.md, campdir, meta, judge, rows, outcomes, means)
+    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading)
     print(f"wrote {args.md} and {args.csv}")
 
 
@@ -240,7 +242,7 @@ def injected_hit(series, o):
     return target
 
 
-def write_md(path, campdir, meta, judge, rows, outcomes, means):
+def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
     lines = []
     add = lines.append
     planned = {}
@@ -256,7 +258,8 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
     add("every instance, judged by loadgate's gate with default settings. Produced by")
     add("`bench/gate-real/analyze.py` from the campaign "
         f"`data/{os.path.basename(campdir)}` (not committed; the per-run figures are in")
-    add("[`gate-real/runs.csv`](gate-real/runs.csv)).")
+    csv_link = os.path.relpath(os.path.join(HERE, "runs.csv"), os.path.dirname(path))
+    add(f"[`{csv_link}`]({csv_link})).")
     add("")
     status = "complete" if complete else "cut short"
     add(f"Campaign {status}: baseline {base_done} of {planned.get('baseline', 0)} instances; "
@@ -604,8 +607,7 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             f"`{e}` {statistics.stdev([r['_devs'][e] - float(r['shared_factor']) for r in aa_rows]):.3f}"
             for e in ENDPOINTS) + "." if len(aa_rows) > 2 else "")
     add("")
-    reading = os.path.join(HERE, "reading.md")
-    if os.path.exists(reading):
+    if reading != "none" and os.path.exists(reading):
         add("## Reading (written by hand for the campaign named in it)")
         add("")
         with open(reading) as f:
