@@ -54,9 +54,14 @@ def newest_campaign():
     return os.path.join(data, names[-1])
 
 
-def help_text(loadgate):
-    return subprocess.run([loadgate, "compare", "--help"], capture_output=True,
+def help_text(loadgate, command):
+    return subprocess.run([loadgate, command, "--help"], capture_output=True,
                           text=True).stdout
+
+
+def confirmation_flag(helptext):
+    return next((f for f in ("--confirmation", "--confirm-results", "--confirm")
+                 if f in helptext), None)
 
 
 class Judge:
@@ -64,10 +69,13 @@ class Judge:
         self.loadgate = loadgate
         self.baseline = os.path.join(campdir, "baseline.json")
         self.profile = os.path.join(campdir, "profile.yaml")
-        helptext = help_text(loadgate)
+        helptext = help_text(loadgate, "compare")
         self.compare_json = "--format" in helptext
-        self.confirm_flag = next((f for f in ("--confirmation", "--confirm-results", "--confirm")
-                                  if f in helptext), None)
+        # The JSON comes from `compare` when it can write it, else from `report` (the same
+        # comparison); the confirmation flag is looked for on the command that is used.
+        if not self.compare_json:
+            helptext = help_text(loadgate, "report")
+        self.confirm_flag = confirmation_flag(helptext)
         self.version = subprocess.run([loadgate, "--version"], capture_output=True,
                                       text=True).stdout.strip()
 
@@ -151,6 +159,8 @@ def main():
     ap.add_argument("campaign", nargs="?")
     ap.add_argument("--md", default=os.path.join(REPO, "bench", "gate-real.md"))
     ap.add_argument("--csv", default=os.path.join(HERE, "runs.csv"))
+    ap.add_argument("--reading", default=os.path.join(HERE, "reading.md"),
+                    help="hand-written text appended to the report (`none`: nothing)")
     args = ap.parse_args()
     campdir = os.path.abspath(args.campaign or newest_campaign())
     judge = Judge(os.path.abspath(args.loadgate), campdir)
@@ -179,22 +189,24 @@ def main():
             continue
         gate = runs["gate"]["_judged"]
         confirm = runs.get("confirm", {}).get("_judged")
+        same = gate["regressions"] & (confirm["regressions"] if confirm else set())
         if gate["verdict"] == "regression":
-            same = gate["regressions"] & (confirm["regressions"] if confirm else set())
             confirmed = "regression" if same else (
                 f"unconfirmed ({confirm['verdict'] if confirm else 'no confirmation run'})")
         else:
             confirmed = gate["verdict"]
         if judge.confirm_flag and confirm:
-            confirmed = judge.judge(
+            combined = judge.judge(
                 os.path.join(campdir, f"{series}-{number:02d}-gate.json"),
-                os.path.join(campdir, f"{series}-{number:02d}-confirm.json"))["verdict"]
+                os.path.join(campdir, f"{series}-{number:02d}-confirm.json"))
+            confirmed, same = combined["verdict"], combined["regressions"]
         runs["gate"]["verdict_confirmed"] = confirmed
         outcomes[series].append({"number": number, "gate": gate, "confirm": confirm,
-                                 "confirmed": confirmed, "rows": runs})
+                                 "confirmed": confirmed, "confirmed_regs": same,
+                                 "rows": runs})
 
     write_csv(args.csv, rows)
-    write_md(args.md, campdir, meta, judge, rows, outcomes, means)
+    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading)
     print(f"wrote {args.md} and {args.csv}")
 
 
@@ -230,7 +242,7 @@ def injected_hit(series, o):
     return target
 
 
-def write_md(path, campdir, meta, judge, rows, outcomes, means):
+def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
     lines = []
     add = lines.append
     planned = {}
@@ -246,7 +258,8 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
     add("every instance, judged by loadgate's gate with default settings. Produced by")
     add("`bench/gate-real/analyze.py` from the campaign "
         f"`data/{os.path.basename(campdir)}` (not committed; the per-run figures are in")
-    add("[`gate-real/runs.csv`](gate-real/runs.csv)).")
+    csv_link = os.path.relpath(os.path.join(HERE, "runs.csv"), os.path.dirname(path))
+    add(f"[`{csv_link}`]({csv_link})).")
     add("")
     status = "complete" if complete else "cut short"
     add(f"Campaign {status}: baseline {base_done} of {planned.get('baseline', 0)} instances; "
@@ -273,11 +286,13 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         "(1 min) is recorded before and after every run.")
     slow = meta.get("median_slow_ms")
     add("- **Injected changes**, selected by environment variables at service start:")
-    add(f"  (a) every `update` request sleeps "
-        f"{f'{slow:.2f} ms' if slow else '20% of its baseline p50'} (20% of the baseline "
-        "runs' median p50 of `update`); (b) 10% of `get doc` requests sleep 40 ms; "
+    add(f"  (a) every `update` request takes "
+        f"{f'{slow:.2f} ms' if slow else '20% of its baseline p50'} longer, a busy wait on "
+        "the wall clock (20% of the baseline runs' median p50 of `update`; a sleep that short "
+        "overshoots by the scheduler's wake-up delay); (b) 10% of `get doc` requests sleep "
+        "40 ms; "
         "(c) 2% of `search` requests answer 500; (d) unchanged code, while a neighbour "
-        f"process burns the CPU ({meta['swing']['procs']} processes, each busy "
+        f"process burns the CPU ({meta['swing']['procs']} process(es), each busy "
         f"{meta['swing']['duty']:.0%} of every 10 ms, for both runs of the instance) on this "
         "2-core machine.")
     add("- **Series order**: the baseline first, then rounds of A/A, (a), A/A, (b), A/A, (c), "
@@ -299,8 +314,9 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         "to `bench/gate-real/data/<timestamp>/` (ignored by git). `analyze.py` takes the "
         "binary that judges, so a newer gate can re-judge an old campaign offline.")
     if judge.confirm_flag:
-        add(f"The judging binary's `compare` takes the confirmation run ({judge.confirm_flag}); "
-            "the confirmed counts come from it.")
+        add(f"The judging binary takes the confirmation run itself (`{judge.confirm_flag}`): "
+            "*with confirmation* is its verdict on the gate run confirmed by the confirmation "
+            "run.")
     else:
         add("The judging binary has no confirmation flag; *with confirmation* is computed "
             "here: a block stands only when the confirmation run also regresses on a same "
@@ -363,9 +379,7 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
         def pred(o, key):
             if not blocked(o, key):
                 return False
-            regs = o["gate"]["regressions"]
-            if key == "confirmed" and o["confirm"]:
-                regs = regs & o["confirm"]["regressions"]
+            regs = o["confirmed_regs"] if key == "confirmed" else o["gate"]["regressions"]
             return any(e == endpoint and (label is None or m.startswith(label))
                        for e, m in regs)
         return pred
@@ -593,8 +607,7 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means):
             f"`{e}` {statistics.stdev([r['_devs'][e] - float(r['shared_factor']) for r in aa_rows]):.3f}"
             for e in ENDPOINTS) + "." if len(aa_rows) > 2 else "")
     add("")
-    reading = os.path.join(HERE, "reading.md")
-    if os.path.exists(reading):
+    if reading != "none" and os.path.exists(reading):
         add("## Reading (written by hand for the campaign named in it)")
         add("")
         with open(reading) as f:
