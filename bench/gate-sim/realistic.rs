@@ -340,7 +340,8 @@ fn issue_table(g: &Grid, title: &str) -> String {
     }
     out.push_str(
         "| paired mode, swings up to ±40% hitting both targets | same targets | not simulated: \
-         the gate has no paired mode yet | | |\n\
+         the simulator has no second target (`compare::paired` has its own tests and \
+         `bench/gate-real.md`) | | |\n\
          | time from the end of the load to the verdict, without confirmation | ≤ 2 s | not \
          simulated (`bench/gate-real.md`) | | |\n",
     );
