@@ -628,6 +628,20 @@ fn exit_code(mode: Mode, fail_on: FailOn, verdict: Verdict, refused_record: bool
     }
 }
 
+/// `results.json` → `results.<tag>.json`, beside it (the confirmation run's and the paired base
+/// target's results).
+fn beside(results: &Path, tag: &str) -> PathBuf {
+    let stem = results
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("results");
+    let ext = results
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("json");
+    results.with_file_name(format!("{stem}.{tag}.{ext}"))
+}
+
 /// The flags of a run the step makes (the run itself, and a confirmation run).
 fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags {
     RunFlags {

@@ -57,15 +57,7 @@ fn confirm_enabled(choice: Option<ConfirmChoice>, profile: Option<Confirm>) -> b
 
 /// `results.json` → `results.confirm.json`, beside it.
 fn confirmation_path(results: &Path) -> PathBuf {
-    let stem = results
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("results");
-    let ext = results
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("json");
-    results.with_file_name(format!("{stem}.confirm.{ext}"))
+    super::beside(results, "confirm")
 }
 
 /// The line announcing a confirmation run (fixed words first: it is printed under Actions).

@@ -56,15 +56,7 @@ fn block_length(profile: &Profile) -> Duration {
 
 /// `results.json` → `results.base.json`, beside it.
 pub(super) fn base_results_path(results: &Path) -> PathBuf {
-    let stem = results
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("results");
-    let ext = results
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("json");
-    results.with_file_name(format!("{stem}.base.{ext}"))
+    super::beside(results, "base")
 }
 
 /// Refuses what a paired comparison cannot do, with what to do instead.
