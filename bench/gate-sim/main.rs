@@ -113,8 +113,16 @@ struct Args {
     only: Vec<String>,
 }
 
-const USAGE: &str = "usage: gate-sim [--model all|shared-runner|quiet-runner|realistic] \
-[--reps N] [--seed S] [--threads T] | gate-sim --calibrate DIR [--only PREFIX,...]";
+const USAGE: &str =
+    "usage: gate-sim [--model all|shared-runner|quiet-runner|realistic|realistic-busy] \
+[--reps N] [--seed S] [--threads T] | gate-sim --calibrate DIR [--only PREFIX,...]
+  --model     all (default): shared-runner, quiet-runner and realistic; or one of them, or
+              realistic-busy (the realistic service on the busy machine its real runs came from)
+  --reps      repetitions per config (default 170 for the classic grid, 1500 for the
+              realistic ones: 3,000 A/A runs in their 100/s cells; --reps 400 runs the
+              realistic model in about 3 minutes with 2 threads)
+  --calibrate print the statistics the realistic model is calibrated on, from the results
+              files under DIR (--only: file-name prefixes, e.g. aa-,baseline-)";
 
 fn args() -> Args {
     let mut out = Args {
@@ -127,6 +135,10 @@ fn args() -> Args {
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
+        if a == "--help" || a == "-h" {
+            println!("{USAGE}");
+            std::process::exit(0);
+        }
         let text = args.next();
         let value: Option<u64> = text.as_deref().and_then(|v| v.parse().ok());
         match (a.as_str(), value) {

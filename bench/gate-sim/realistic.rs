@@ -270,14 +270,13 @@ pub fn render(
          default gate settings (alpha {}, {} s blocks). Cells: {}; baseline sizes N = {SIZES:?}. \
          Each repetition simulates {} baseline runs and one current run per change; changes hit \
          endpoint 0 only, except the swing, which multiplies every endpoint of the current run. \
-         Confirmation: when a current run would block, or has slowdowns that only followed a \
-         uniform service-wide shift, a second run of the same change is measured on the same \
-         instance (no restart, so no cold start) and the gate's own rule decides \
-         (`loadgate::compare::confirm_judgements`: a block only on what failed in both runs, \
-         slowdowns that followed a uniform shift counted as failed). `factor redrawn`: the \
-         second run draws a new shared factor and per-endpoint offsets (the first run's swing \
-         or shift was a passing spell); `factor kept`: it keeps them (the deployment itself \
-         was slow).\n",
+         Confirmation: when a current run would block, a second run of the same change is \
+         measured on the same instance (no restart, so no cold start) and the gate's own rule \
+         decides (`loadgate::compare::confirm_judgements`: a block only on what regressed in \
+         both runs). `factor redrawn`: the second run draws a new shared factor and \
+         per-endpoint offsets (the first run's swing or shift was a passing spell); `factor \
+         kept`: it keeps the shared factor, swing included, with new per-endpoint offsets (the \
+         deployment itself was slow).\n",
         commit(),
         g.reps,
         g.reps,
@@ -350,8 +349,8 @@ fn issue_table(g: &Grid, title: &str) -> String {
         out,
         "\nA/A runs pool the two 100/s cells (the change on the heavy endpoint, ≈ 1,000 \
          responses, and on a light one, ≈ 500); the changes' rows pool both too (per cell: \
-         below). Confirmation runs were measured after {} of the {} A/A runs (the first run \
-         would block, or some slowdown only followed a uniform shift).\n",
+         below). Confirmation runs were measured after {} of the {} A/A runs (those whose first \
+         run would block).\n",
         aa.redrawn.confirmations, aa.redrawn.runs
     );
     out
@@ -482,8 +481,8 @@ fn cells(g: &Grid, title: &str) -> String {
     let mut out = format!(
         "## {title}, cell by cell\n\nEach entry: without confirmation / confirm, \
          factor redrawn / confirm, factor kept. A/A and the swing count blocks (false blocks); \
-         the other changes count catches (blocked, with the changed endpoint failed in every \
-         run judged: a regression, or a slowdown that followed a uniform shift).\n\n",
+         the other changes count catches (blocked, with the changed endpoint a regression in \
+         every run judged).\n\n",
     );
     for &change in g.changes {
         let what = if change.is_regression() {
