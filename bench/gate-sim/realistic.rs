@@ -182,9 +182,39 @@ fn targets() -> Vec<Target> {
     ]
 }
 
+/// Whether a target is met.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Met,
+    Missed,
+    /// A false-block rate from fewer than [`MIN_AA_RUNS`] runs: within the bound, but not
+    /// measured finely enough to say it is met.
+    TooFewRuns,
+}
+
+impl Outcome {
+    /// For the issue's table.
+    fn word(self) -> &'static str {
+        match self {
+            Outcome::Met => "met",
+            Outcome::Missed => "**missed**",
+            Outcome::TooFewRuns => "within, but fewer than 3,000 runs",
+        }
+    }
+
+    /// For the classic format's `met` column.
+    fn short(self) -> &'static str {
+        match self {
+            Outcome::Met => "yes",
+            Outcome::Missed => "**no**",
+            Outcome::TooFewRuns => "< 3,000 runs",
+        }
+    }
+}
+
 impl Target {
-    /// `(counted, runs, met)` under `mode` over the tally `t`.
-    fn measure(&self, t: &Tally, mode: Mode) -> (u64, u64, bool) {
+    /// `(counted, runs, outcome)` under `mode` over the tally `t`.
+    fn measure(&self, t: &Tally, mode: Mode) -> (u64, u64, Outcome) {
         let d = mode.decisions(t);
         let num = match self.count {
             Count::Blocked => d.blocked,
@@ -192,16 +222,18 @@ impl Target {
             Count::Caught => d.caught,
         };
         let share = ratio(num, d.runs);
-        let enough = self.change != Change::None
-            || !matches!(self.count, Count::Blocked)
-            || d.runs >= MIN_AA_RUNS;
-        let met = enough
-            && if self.bound.1 {
-                share <= self.bound.0
-            } else {
-                share >= self.bound.0
-            };
-        (num, d.runs, met)
+        let within = if self.bound.1 {
+            share <= self.bound.0
+        } else {
+            share >= self.bound.0
+        };
+        let needs_many = self.change == Change::None && matches!(self.count, Count::Blocked);
+        let outcome = match (within, needs_many && d.runs < MIN_AA_RUNS) {
+            (false, _) => Outcome::Missed,
+            (true, true) => Outcome::TooFewRuns,
+            (true, false) => Outcome::Met,
+        };
+        (num, d.runs, outcome)
     }
 }
 
@@ -216,10 +248,6 @@ fn ci_job(c: &Config, n: usize) -> bool {
 
 fn heavier(c: &Config, n: usize) -> bool {
     c.rate_per_sec > 100.0 && n == HEADLINE_N
-}
-
-fn met(ok: bool) -> &'static str {
-    if ok { "met" } else { "**missed**" }
 }
 
 fn commit() -> String {
@@ -332,8 +360,13 @@ fn issue_table(g: &Grid, title: &str) -> String {
         let t = g.select(target.change, &ci_job);
         let _ = write!(out, "| {} | {} |", target.measure, target.goal);
         for mode in Mode::ALL {
-            let (num, den, ok) = target.measure(&t, mode);
-            let _ = write!(out, " {} ({num} of {den}): {} |", pct(num, den), met(ok));
+            let (num, den, outcome) = target.measure(&t, mode);
+            let _ = write!(
+                out,
+                " {} ({num} of {den}): {} |",
+                pct(num, den),
+                outcome.word()
+            );
         }
         out.push('\n');
     }
@@ -374,14 +407,14 @@ fn mode_table(g: &Grid, title: &str, mode: Mode) -> String {
     for (scope, pred) in scopes {
         for target in targets() {
             let t = g.select(target.change, pred);
-            let (num, den, ok) = target.measure(&t, mode);
+            let (num, den, outcome) = target.measure(&t, mode);
             let _ = writeln!(
                 out,
                 "| {}, {scope} | {} | {} ({num} of {den}) | {} |",
                 target.measure,
                 target.goal,
                 pct(num, den),
-                if ok { "yes" } else { "**no**" }
+                outcome.short()
             );
         }
     }
