@@ -33,6 +33,7 @@ MDC_FACTOR = (3.183 + 1.711) * math.sqrt(1 + 1 / 5)
 # The endpoint whose latency each change slows on purpose.
 LATENCY_INJECTED = {"median": "update", "tail": "get doc"}
 SERIES = ["aa", "median", "tail", "errors", "swing"]
+PAIRED = [f"paired-{s}" for s in SERIES]
 SERIES_TITLE = {
     "baseline": "baseline (recorded)",
     "aa": "A/A (unchanged)",
@@ -40,6 +41,11 @@ SERIES_TITLE = {
     "tail": "(b) tail: 10% of `get doc` +40 ms",
     "errors": "(c) +2% HTTP 500 on `search`",
     "swing": "(d) service-wide swing (CPU neighbour), unchanged code",
+    "paired-aa": "paired A/A (two unchanged services)",
+    "paired-median": "paired (a) +20% median on `update`",
+    "paired-tail": "paired (b) tail: 10% of `get doc` +40 ms",
+    "paired-errors": "paired (c) +2% HTTP 500 on `search`",
+    "paired-swing": "paired (d) CPU neighbour over both, unchanged code",
 }
 VERDICTS = ["regression", "inconclusive", "pass", "improvement", "untrusted", "incompatible",
             "no_baseline"]
@@ -102,20 +108,37 @@ class Judge:
         except ValueError:
             return {"verdict": "error", "regressions": set(), "seconds": seconds,
                     "inconclusive": set(), "summary": p.stderr.strip()[:200]}
-        regressions = {(m["endpoint"], m["label"]) for m in comp["metrics"]
-                       if m["status"] == "regression"}
-        inconclusive = {(m["endpoint"], m["label"]) for m in comp["metrics"]
-                        if m["status"] == "inconclusive"}
-        p50 = {}
-        for m in comp["metrics"]:
-            d = m.get("detail") or {}
-            if m["label"] == "p50" and d.get("kind") == "latency":
-                p50[m["endpoint"]] = {"mdc": m.get("mdc"), "between": d.get("between_runs_sd"),
-                                      "shrunk": d.get("shrunk_sd"), "status": m["status"]}
-        return {"verdict": comp["overall"]["verdict"], "regressions": regressions,
-                "inconclusive": inconclusive, "seconds": seconds, "p50": p50,
-                "notable": len(comp.get("notable", [])),
-                "summary": comp["overall"].get("summary", "")}
+        return parse_comparison(comp, seconds)
+
+
+def parse_comparison(comp, seconds=None):
+    """What analyze.py counts from one comparison JSON."""
+    regressions = {(m["endpoint"], m["label"]) for m in comp["metrics"]
+                   if m["status"] == "regression"}
+    inconclusive = {(m["endpoint"], m["label"]) for m in comp["metrics"]
+                    if m["status"] == "inconclusive"}
+    p50 = {}
+    for m in comp["metrics"]:
+        d = m.get("detail") or {}
+        if m["label"] == "p50" and d.get("kind") == "latency":
+            p50[m["endpoint"]] = {"mdc": m.get("mdc"), "between": d.get("between_runs_sd"),
+                                  "shrunk": d.get("shrunk_sd"), "status": m["status"]}
+    return {"verdict": comp["overall"]["verdict"], "regressions": regressions,
+            "inconclusive": inconclusive, "seconds": seconds, "p50": p50,
+            "notable": len(comp.get("notable", [])),
+            "shifts": [(s["label"], s["status"], s["ratio"])
+                       for s in comp.get("service_shifts", [])],
+            "summary": comp["overall"].get("summary", "")}
+
+
+def paired_outcome(campdir, series, number):
+    """A paired instance's verdict, as `gate` decided it online (comparison.json beside its
+    results); `None` when it has none."""
+    path = os.path.join(campdir, f"{series}-{number:02d}", "comparison.json")
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return parse_comparison(json.load(f))
 
 
 def load_rows(campdir):
@@ -173,8 +196,21 @@ def main():
     by_instance = {}
     for r in rows:
         by_instance.setdefault((r["series"], int(r["instance"])), {})[r["run"]] = r
-    outcomes = {s: [] for s in SERIES}
+    outcomes = {s: [] for s in SERIES + PAIRED}
     for (series, number), runs in sorted(by_instance.items()):
+        if series.startswith("paired-"):
+            gate = paired_outcome(campdir, series, number)
+            r = runs["gate"]
+            if gate is None:
+                r["verdict"] = r["regressions"] = ""
+                continue
+            r["_judged"] = gate
+            r["verdict"] = r["verdict_confirmed"] = gate["verdict"]
+            r["regressions"] = ";".join(sorted(f"{e} {m}" for e, m in gate["regressions"]))
+            outcomes[series].append({"number": number, "gate": gate, "confirm": None,
+                                     "confirmed": gate["verdict"],
+                                     "confirmed_regs": gate["regressions"], "rows": runs})
+            continue
         for run, r in runs.items():
             path = os.path.join(campdir, f"{series}-{number:02d}-{run}.json")
             if series == "baseline" or not os.path.exists(path):
@@ -331,7 +367,8 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
     add("")
     add("| series | instances | gate run alone | with confirmation | confirmation run alone |")
     add("| --- | ---: | --- | --- | --- |")
-    for s in SERIES:
+    shown = SERIES + [s for s in PAIRED if planned.get(s)]
+    for s in shown:
         os_ = outcomes[s]
         n = len(os_)
         if not n:
@@ -346,9 +383,9 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
     add("What blocked, per instance (gate run → confirmation run):")
     add("")
     if not any(o["gate"]["verdict"] == "regression" or (o["confirm"] and o["confirm"]["verdict"]
-               == "regression") for s in SERIES for o in outcomes[s]):
+               == "regression") for s in shown for o in outcomes[s]):
         add("- nothing: no gate or confirmation run was a regression.")
-    for s in SERIES:
+    for s in shown:
         blocked = [o for o in outcomes[s] if o["gate"]["verdict"] == "regression"
                    or (o["confirm"] and o["confirm"]["verdict"] == "regression")]
         for o in blocked:
@@ -417,7 +454,17 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
          0.90, False, "≥ 90%"),
         ("+2% errors on `search`: blocked on `search` errors", "errors",
          caught_on("search", "errors"), 0.95, False, "≥ 95%"),
-    ]:
+    ] + [(f"paired: {title}", f"paired-{series}", pred, want, at_most, target)
+         for title, series, pred, want, at_most, target in [
+             ("A/A false blocks", "aa", blocked, 0.0, True, "0"),
+             ("CPU neighbour over both, false blocks", "swing", blocked, 0.0, True, "0"),
+             ("A/A inconclusive", "aa", inconclusive, 0.05, True, "≤ 5%"),
+             ("+20% p50 on `update`", "median", caught_on("update", "p50"), 0.95, False,
+              "≥ 95%"),
+             ("tail on `get doc`", "tail", caught_on("get doc", None), 0.90, False, "≥ 90%"),
+             ("+2% errors on `search`", "errors", caught_on("search", "errors"), 0.95, False,
+              "≥ 95%"),
+         ] if planned.get(f"paired-{series}")]:
         a, am = cell(series, pred, "gate", want, at_most)
         b, bm = cell(series, pred, "confirmed", want, at_most)
         add(f"| {title} | {target} | {a} | {am} | {b} | {bm} |")

@@ -2,6 +2,7 @@
 """The real-service gate benchmark's driver (issue 15). Python 3 standard library only.
 
     bench/gate-real/run.py [--loadgate PATH] [--smoke] [--baseline 5] [--aa 30] [--per-change 10]
+                           [--paired-aa 0] [--paired-per-change 0] [--confirm-always]
 
 It installs what it needs (redis-server from the distribution's packages when missing, a venv
 in bench/gate-real/.venv with gunicorn and redis), then runs a campaign into
@@ -10,13 +11,18 @@ bench/gate-real/data/<timestamp>/:
   * baseline: BASELINE instances whose first run is appended with `loadgate baseline update`;
   * then the series interleaved, so that a campaign cut short still has every series:
     aa (unchanged), median (+20% p50 on `update`), tail (10% of `get doc` +40 ms),
-    errors (2% of `search` answer 500), swing (unchanged code, a CPU-burning neighbour).
+    errors (2% of `search` answer 500), swing (unchanged code, a CPU-burning neighbour);
+  * the paired series (`--paired-aa`, `--paired-per-change`): paired-aa, paired-median,
+    paired-tail, paired-errors, paired-swing, each two instances started side by side, the
+    base (unchanged) and the one under test (with the change), measured by
+    `loadgate gate --baseline-target` in alternating blocks; no stored baseline is used.
 
 An instance restarts Redis (fresh, loopback, a private directory, seeded) and the service
 (gunicorn, 4 workers x 4 threads, gthread), waits until it answers, then runs loadgate twice
-back to back without restarting: the `gate` run and the `confirm` run. Each run records the
-load average before and after; after each run of a non-baseline instance `loadgate compare`
-is run at once, to time the verdict. runs.csv in the campaign directory has one row per run.
+back to back without restarting: the `gate` run and, when that run's verdict is a
+regression (or always, with `--confirm-always`; baseline instances never), the `confirm` run.
+Each run records the load average before and after; after each run of a non-baseline instance
+`loadgate compare` is run at once, to time the verdict. runs.csv in the campaign directory has one row per run.
 Analyse with analyze.py. Every process it starts is stopped by its own id, every loop is
 bounded, and all traffic stays on 127.0.0.1.
 """
@@ -43,6 +49,7 @@ PROFILE = os.path.join(HERE, "profile.yaml")
 ENDPOINTS = ["get doc", "search", "create", "update", "aggregate"]
 SLUG = {e: e.replace(" ", "_") for e in ENDPOINTS}
 CHANGES = ["median", "tail", "errors", "swing"]
+PAIRED = ["paired-aa"] + [f"paired-{c}" for c in CHANGES]
 # Which endpoint each injected change hits.
 MEDIAN_ENDPOINT = ("update", "update")  # (app's name, profile's name)
 TAIL_ENDPOINT = ("get", "get doc")
@@ -226,6 +233,23 @@ def compare(loadgate, results, baseline, profile):
     return p.returncode, verdict, time.time()
 
 
+def paired_gate(loadgate, profile, target, base_target, out, log_path):
+    """`loadgate gate` against two targets in alternating blocks; its exit code and verdict."""
+    with open(log_path, "w") as logf:
+        p = subprocess.run([loadgate, "gate", profile, "--mode", "gate", "--target", target,
+                            "--baseline-target", base_target, "--results", out,
+                            "--comment", "never", "--confirm", "off", "--fail-on", "never"],
+                           stdout=logf, stderr=subprocess.STDOUT, timeout=600,
+                           env={k: v for k, v in os.environ.items()
+                                if not k.startswith(("GITHUB_", "INPUT_"))})
+    verdict = "?"
+    with open(log_path) as f:
+        for line in f:
+            if line.startswith("verdict:"):
+                verdict = line.split()[1]
+    return p.returncode, verdict
+
+
 FIELDS = (["series", "instance", "run", "started_at", "loadavg_before", "loadavg_after",
            "run_exit", "verdict_online", "verdict_exit", "verdict_seconds", "injected"]
           + [f"{SLUG[e]}_{m}" for e in ENDPOINTS for m in ("p50_ms", "p95_ms", "n", "errors")])
@@ -237,6 +261,11 @@ def plan(args):
     counts = {s: 0 for s in ["aa"] + CHANGES}
     want = {"aa": args.aa, **{c: args.per_change for c in CHANGES}}
     pattern = ["aa", "median", "aa", "tail", "aa", "errors", "swing"]
+    if args.paired_aa or args.paired_per_change:
+        counts.update({s: 0 for s in PAIRED})
+        want["paired-aa"] = args.paired_aa
+        want.update({f"paired-{c}": args.paired_per_change for c in CHANGES})
+        pattern += PAIRED
     while any(counts[s] < want[s] for s in counts):
         for s in pattern:
             if counts[s] < want[s]:
@@ -247,6 +276,9 @@ def plan(args):
 
 def describe(series, env):
     """The injected change in a few words, for the CSV."""
+    if series.startswith("paired-"):
+        inner = describe(series[len("paired-"):], env)
+        return f"paired: {inner}" if inner else "paired"
     if series == "median":
         return f"update +{float(env['GATE_SLOW_MS']):.3f}ms"
     if series == "tail":
@@ -259,6 +291,7 @@ def describe(series, env):
 
 
 def series_env(series, slow_ms):
+    series = series.removeprefix("paired-")
     if series == "median":
         return {"GATE_SLOW_ENDPOINT": MEDIAN_ENDPOINT[0], "GATE_SLOW_MS": f"{slow_ms:.3f}"}
     if series == "tail":
@@ -282,6 +315,93 @@ def baseline_p50_ms(campdir, endpoint):
     return values[len(values) // 2]
 
 
+def instance(loadgate, profile, campdir, csv_path, baseline, series, number, env, run_seconds,
+             confirm_always):
+    """One restarted service measured by `loadgate run`, judged online by `compare`."""
+    name = f"{series}-{number:02d}"
+    inst = Instance(os.path.join(campdir, "work"), env)
+    os.makedirs(inst.workdir, exist_ok=True)
+    try:
+        inst.start()
+        if series == "swing":
+            inst.start_burner(2 * run_seconds + 20)
+            time.sleep(1)
+        target = f"http://127.0.0.1:{inst.port}"
+        for run in ("gate", "confirm"):
+            out = os.path.join(campdir, f"{name}-{run}.json")
+            before = loadavg()
+            code = run_loadgate(loadgate, profile, target, out,
+                                os.path.join(campdir, f"{name}-{run}.log"))
+            after = loadavg()
+            row = {"series": series, "instance": number, "run": run,
+                   "loadavg_before": before, "loadavg_after": after, "run_exit": code,
+                   "injected": describe(series, env)}
+            if os.path.exists(out):
+                res, summary = summarize(out)
+                row.update(summary)
+                row["started_at"] = res["started_at"]
+                if series != "baseline" and os.path.exists(baseline):
+                    vexit, verdict, t_done = compare(loadgate, out, baseline, profile)
+                    row.update(verdict_online=verdict, verdict_exit=vexit,
+                               verdict_seconds=round(t_done - end_of_load(res), 3))
+                if series == "baseline" and run == "gate":
+                    subprocess.run([loadgate, "baseline", "update", out, "--baseline",
+                                    baseline], check=True, capture_output=True, timeout=60)
+            with open(csv_path, "a", newline="") as f:
+                csv.DictWriter(f, FIELDS).writerow(row)
+            log(f"{name} {run}: exit {code}, load {before:.2f}->{after:.2f}, "
+                f"verdict {row.get('verdict_online', '-')}")
+            # A confirmation run is what the gate measures after a block only.
+            if series == "baseline" or not (
+                    confirm_always or row.get("verdict_online") == "regression"):
+                break
+    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+        log(f"{name}: failed: {e}")
+    finally:
+        inst.stop()
+
+
+def paired_instance(loadgate, profile, campdir, csv_path, series, number, env, run_seconds):
+    """Two services started side by side, the base unchanged and the other with the change,
+    measured in alternating blocks by `loadgate gate --baseline-target`."""
+    name = f"{series}-{number:02d}"
+    base = Instance(os.path.join(campdir, "work", "base"), {})
+    test = Instance(os.path.join(campdir, "work", "test"), env)
+    for inst in (base, test):
+        os.makedirs(inst.workdir, exist_ok=True)
+    try:
+        base.start()
+        test.start()
+        if series == "paired-swing":
+            # One neighbour for both: a swing of the machine reaches both targets.
+            test.start_burner(3 * run_seconds + 30)
+            time.sleep(1)
+        # Each paired instance in a folder of its own: `gate` writes its reports (and
+        # comparison.json) and the blocks beside the results.
+        out = os.path.join(campdir, name, "results.json")
+        os.makedirs(os.path.dirname(out), exist_ok=True)
+        before = loadavg()
+        code, verdict = paired_gate(loadgate, profile, f"http://127.0.0.1:{test.port}",
+                                    f"http://127.0.0.1:{base.port}", out,
+                                    os.path.join(campdir, f"{name}-gate.log"))
+        after = loadavg()
+        row = {"series": series, "instance": number, "run": "gate", "loadavg_before": before,
+               "loadavg_after": after, "run_exit": code, "verdict_online": verdict,
+               "verdict_exit": code, "injected": describe(series, env)}
+        if os.path.exists(out):
+            res, summary = summarize(out)
+            row.update(summary)
+            row["started_at"] = res["started_at"]
+        with open(csv_path, "a", newline="") as f:
+            csv.DictWriter(f, FIELDS).writerow(row)
+        log(f"{name}: exit {code}, load {before:.2f}->{after:.2f}, verdict {verdict}")
+    except (RuntimeError, subprocess.SubprocessError, OSError) as e:
+        log(f"{name}: failed: {e}")
+    finally:
+        test.stop()
+        base.stop()
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--loadgate", default="/work/gatereal-bin/loadgate")
@@ -292,11 +412,19 @@ def main():
     ap.add_argument("--per-change", type=int, default=10)
     ap.add_argument("--slow-ms", type=float, default=None,
                     help="the median change's sleep (default: 20%% of the baseline's p50)")
+    ap.add_argument("--paired-aa", type=int, default=0,
+                    help="paired A/A instances (two unchanged services, `--baseline-target`)")
+    ap.add_argument("--paired-per-change", type=int, default=0,
+                    help="paired instances per injected change")
+    ap.add_argument("--confirm-always", action="store_true",
+                    help="measure the confirmation run after every gate run, not only blocks")
     ap.add_argument("--max-minutes", type=float, default=150,
                     help="stop starting instances after this long")
     args = ap.parse_args()
     if args.smoke:
         args.baseline, args.aa, args.per_change = 2, 2, 1
+        args.paired_aa = min(args.paired_aa, 1)
+        args.paired_per_change = min(args.paired_per_change, 1)
     ensure_tools()
     loadgate = os.path.abspath(args.loadgate)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S") + ("-smoke" if args.smoke else "")
@@ -340,42 +468,12 @@ def main():
             meta["median_slow_ms"] = slow_ms
         env = series_env(series, slow_ms)
         name = f"{series}-{number:02d}"
-        inst = Instance(os.path.join(campdir, "work"), env)
-        os.makedirs(inst.workdir, exist_ok=True)
-        try:
-            inst.start()
-            if series == "swing":
-                inst.start_burner(2 * run_seconds + 20)
-                time.sleep(1)
-            target = f"http://127.0.0.1:{inst.port}"
-            for run in ("gate", "confirm"):
-                out = os.path.join(campdir, f"{name}-{run}.json")
-                before = loadavg()
-                code = run_loadgate(loadgate, profile, target, out,
-                                    os.path.join(campdir, f"{name}-{run}.log"))
-                after = loadavg()
-                row = {"series": series, "instance": number, "run": run,
-                       "loadavg_before": before, "loadavg_after": after, "run_exit": code,
-                       "injected": describe(series, env)}
-                if os.path.exists(out):
-                    res, summary = summarize(out)
-                    row.update(summary)
-                    row["started_at"] = res["started_at"]
-                    if series != "baseline" and os.path.exists(baseline):
-                        vexit, verdict, t_done = compare(loadgate, out, baseline, profile)
-                        row.update(verdict_online=verdict, verdict_exit=vexit,
-                                   verdict_seconds=round(t_done - end_of_load(res), 3))
-                    if series == "baseline" and run == "gate":
-                        subprocess.run([loadgate, "baseline", "update", out, "--baseline",
-                                        baseline], check=True, capture_output=True, timeout=60)
-                with open(csv_path, "a", newline="") as f:
-                    csv.DictWriter(f, FIELDS).writerow(row)
-                log(f"{name} {run}: exit {code}, load {before:.2f}->{after:.2f}, "
-                    f"verdict {row.get('verdict_online', '-')}")
-        except (RuntimeError, subprocess.SubprocessError, OSError) as e:
-            log(f"{name}: failed: {e}")
-        finally:
-            inst.stop()
+        if series.startswith("paired-"):
+            paired_instance(loadgate, profile, campdir, csv_path, series, number, env,
+                            run_seconds)
+        else:
+            instance(loadgate, profile, campdir, csv_path, baseline, series, number, env,
+                     run_seconds, args.confirm_always)
         with open(os.path.join(campdir, "meta.json"), "w") as f:
             json.dump(meta, f, indent=1)
     shutil.rmtree(os.path.join(campdir, "work", "redis"), ignore_errors=True)

@@ -687,6 +687,7 @@ mod tests {
                     label: "p50".into(),
                 })
                 .collect(),
+            baseline_range: None,
         }];
         c
     }

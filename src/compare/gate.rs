@@ -47,8 +47,11 @@ pub struct Judgement {
 struct Pending {
     verdict: MetricVerdict,
     test: Option<Test>,
-    /// The latency test relative to the run's service-wide factor (`compare::shift`).
-    relative: Option<LatencyOutcome>,
+    /// For a latency metric judged relative to its run's service-wide factor
+    /// (`compare::shift`): the factor (log scale) and the test of the value as measured,
+    /// which only a shift beyond the swings or one that is not service-wide turns into a
+    /// regression. `test` then holds the relative test.
+    relative: Option<(f64, LatencyOutcome)>,
 }
 
 enum Test {
@@ -80,14 +83,6 @@ impl Test {
             Test::Error(t) => t.min_p <= alpha,
         }
     }
-}
-
-/// A hypothesis of the Holm family: a metric's own test, or its latency test relative to the
-/// service-wide factor.
-#[derive(Clone, Copy)]
-enum Hypothesis {
-    Own(usize),
-    Relative(usize),
 }
 
 /// Holm-adjusted p-values of an increase and a decrease, and the BH q-value.
@@ -146,16 +141,14 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             });
         }
     }
-    let mut splits: Vec<(usize, Vec<usize>, Decomposition)> = Vec::new();
+    let mut splits: Vec<Split> = Vec::new();
+    // Quantiles whose gateable endpoints are too few for a factor of their own.
+    let mut without: Vec<(usize, Vec<usize>)> = Vec::new();
     for (qi, list) in gateable.iter().enumerate() {
         let groups: Vec<Vec<&QuantileValue>> = list.iter().map(|(_, b)| b.clone()).collect();
         let scale = stats::prior_scale(&groups);
         for (i, base) in list {
-            let endpoint = &pending[*i].verdict.endpoint;
-            let cur = current
-                .endpoint(endpoint)
-                .map(|e| &e.quantiles[qi])
-                .expect("gateable metrics come from the current run's endpoints");
+            let cur = current_value(current, &pending[*i].verdict.endpoint, qi);
             let outcome = stats::latency_test(cur, base, scale);
             if let Some(t) = &outcome {
                 pending[*i].verdict.detail = Some(Detail::Latency(latency_detail(
@@ -174,18 +167,82 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             .iter()
             .map(|&i| pending[i].verdict.endpoint.as_str())
             .collect();
-        let Some(now) = quantile_row(current, &names, qi) else {
+        let rows: Vec<(usize, Vec<&QuantileValue>)> = baseline
+            .iter()
+            .enumerate()
+            .filter_map(|(k, run)| quantile_row(run, &names, qi).map(|row| (k, row)))
+            .collect();
+        let runs: Vec<Vec<&QuantileValue>> = rows.iter().map(|(_, row)| row.clone()).collect();
+        let d = quantile_row(current, &names, qi).and_then(|now| shift::decompose(&now, &runs));
+        let Some(d) = d else {
+            if !indices.is_empty() {
+                without.push((qi, indices));
+            }
             continue;
         };
-        let runs: Vec<Vec<&QuantileValue>> = baseline
-            .iter()
-            .filter_map(|run| quantile_row(run, &names, qi))
-            .collect();
-        if let Some(d) = shift::decompose(&now, &runs) {
-            for (&i, t) in indices.iter().zip(&d.relative) {
-                pending[i].relative.clone_from(t);
+        // Each endpoint is judged against the others of its run: the shared part of the
+        // run-to-run noise is counted once, as the shift, not in every endpoint's interval.
+        for (&i, t) in indices.iter().zip(&d.relative) {
+            if let Some(t) = t {
+                let cur = current_value(current, &pending[i].verdict.endpoint, qi);
+                judge_relative(
+                    &mut pending[i],
+                    t,
+                    d.current,
+                    cur,
+                    runs.len(),
+                    current.interval_ms,
+                );
             }
-            splits.push((qi, indices, d));
+        }
+        splits.push(Split {
+            indices,
+            runs: rows.iter().map(|(k, _)| *k).collect(),
+            decomposition: d,
+            borrowers: Vec::new(),
+        });
+    }
+    // A quantile without a factor of its own borrows the lowest quantile's: a service-wide
+    // swing multiplies every quantile of every endpoint alike.
+    if let Some(split) = splits.first_mut() {
+        let d = &split.decomposition;
+        for (qi, indices) in without {
+            let names: Vec<&str> = indices
+                .iter()
+                .map(|&i| pending[i].verdict.endpoint.as_str())
+                .collect();
+            let groups: Vec<Vec<QuantileValue>> = names
+                .iter()
+                .map(|name| {
+                    split
+                        .runs
+                        .iter()
+                        .zip(&d.baseline)
+                        .filter_map(|(&k, f)| {
+                            baseline[k]
+                                .endpoint(name)
+                                .map(|e| e.quantiles[qi].shifted(*f))
+                        })
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<Vec<&QuantileValue>> =
+                groups.iter().map(|g| g.iter().collect()).collect();
+            let scale = stats::prior_scale(&refs);
+            for (&i, base) in indices.iter().zip(&refs) {
+                let cur = current_value(current, &pending[i].verdict.endpoint, qi);
+                if let Some(t) = stats::latency_test(&cur.shifted(d.current), base, scale) {
+                    judge_relative(
+                        &mut pending[i],
+                        &t,
+                        d.current,
+                        cur,
+                        base.len(),
+                        current.interval_ms,
+                    );
+                    split.borrowers.push(i);
+                }
+            }
         }
     }
     for &(i, qi) in &tail_candidates {
@@ -221,61 +278,44 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             pending.push(error_pending(e, &runs, class, gate.error_rate));
         }
     }
-    // The family: Holm over increases (regressions) and, mirrored, over decreases; a latency
-    // metric split by a service-wide factor adds its relative test.
-    let mut family: Vec<Hypothesis> = Vec::new();
-    for (i, p) in pending.iter().enumerate() {
-        if p.test.as_ref().is_some_and(|t| t.in_family(gate.alpha)) {
-            family.push(Hypothesis::Own(i));
-        }
-        if p.relative.is_some() {
-            family.push(Hypothesis::Relative(i));
-        }
-    }
-    let p_of = |h: Hypothesis| -> (f64, f64) {
-        match h {
-            Hypothesis::Own(i) => {
-                let t = test_of(&pending[i]);
-                (t.p_up(), t.p_down())
-            }
-            Hypothesis::Relative(i) => {
-                let t = pending[i]
-                    .relative
-                    .as_ref()
-                    .expect("listed with a relative test");
-                (t.p_up, t.p_down)
-            }
-        }
-    };
+    // The family: Holm over increases (regressions) and, mirrored, over decreases.
+    let family: Vec<usize> = (0..pending.len())
+        .filter(|&i| {
+            pending[i]
+                .test
+                .as_ref()
+                .is_some_and(|t| t.in_family(gate.alpha))
+        })
+        .collect();
     let m = family.len().max(1) as f64;
-    let (ups, downs): (Vec<f64>, Vec<f64>) = family.iter().map(|&h| p_of(h)).unzip();
+    let (ups, downs): (Vec<f64>, Vec<f64>) = family
+        .iter()
+        .map(|&i| {
+            let t = test_of(&pending[i]);
+            (t.p_up(), t.p_down())
+        })
+        .unzip();
     let (holm_up, holm_down) = (stats::holm(&ups), stats::holm(&downs));
     let directional: Vec<f64> = ups.iter().zip(&downs).map(|(u, d)| u.min(*d)).collect();
     let q = stats::benjamini_hochberg(&directional);
     let mut adjusted: Vec<Option<Adjusted>> = vec![None; pending.len()];
-    let mut adjusted_relative: Vec<Option<Adjusted>> = vec![None; pending.len()];
-    for (k, &h) in family.iter().enumerate() {
-        let value = Some((holm_up[k], holm_down[k], q[k]));
-        match h {
-            Hypothesis::Own(i) => adjusted[i] = value,
-            Hypothesis::Relative(i) => adjusted_relative[i] = value,
-        }
+    for (k, &i) in family.iter().enumerate() {
+        adjusted[i] = Some((holm_up[k], holm_down[k], q[k]));
     }
     let alpha_each = gate.alpha / m;
-    let relatives: Vec<Option<LatencyOutcome>> =
+    let own: Vec<Option<(f64, LatencyOutcome)>> =
         pending.iter_mut().map(|p| p.relative.take()).collect();
     let mut metrics: Vec<MetricVerdict> = pending
         .into_iter()
         .zip(adjusted)
         .map(|(p, adj)| decide(p, adj, gate.alpha, alpha_each, baseline.len()))
         .collect();
-    let shifts = apply_shifts(
-        &mut metrics,
-        &splits,
-        &relatives,
-        &adjusted_relative,
-        gate.alpha,
-    );
+    for (v, own) in metrics.iter_mut().zip(&own) {
+        if let Some((factor, own)) = own {
+            relative_to_service(v, *factor, own);
+        }
+    }
+    let shifts = apply_shifts(&mut metrics, &splits, &own, gate.alpha, m);
     let mut notable = metric::notable(&metrics);
     // Large changes no test could judge are named, never hidden behind a bare pass.
     let untested: Vec<usize> = (0..metrics.len())
@@ -310,6 +350,45 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
     }
 }
 
+/// One quantile's service-wide factor and the metrics judged relative to it.
+struct Split {
+    /// The metrics (indices into the pending list) it was measured over.
+    indices: Vec<usize>,
+    /// The baseline runs (indices) that have every one of them, in the decomposition's order.
+    runs: Vec<usize>,
+    decomposition: Decomposition,
+    /// Metrics of other quantiles, too few there for a factor of their own, judged relative
+    /// to this one.
+    borrowers: Vec<usize>,
+}
+
+/// The current run's value of one endpoint's quantile.
+fn current_value<'a>(current: &'a RunSummary, endpoint: &str, qi: usize) -> &'a QuantileValue {
+    current
+        .endpoint(endpoint)
+        .map(|e| &e.quantiles[qi])
+        .expect("gateable metrics come from the current run's endpoints")
+}
+
+/// Makes `relative` (the test of the value less the run's service-wide factor `factor`) the
+/// metric's test, keeping the test of the value as measured beside it.
+fn judge_relative(
+    p: &mut Pending,
+    relative: &LatencyOutcome,
+    factor: f64,
+    current: &QuantileValue,
+    runs: usize,
+    interval_ms: u64,
+) {
+    if let Some(Test::Latency(own)) = p.test.take() {
+        p.relative = Some((factor, own));
+    }
+    let mut detail = latency_detail(relative, current, runs, interval_ms);
+    detail.service_factor = Some(factor.exp());
+    p.verdict.detail = Some(Detail::Latency(detail));
+    p.test = Some(Test::Latency(relative.clone()));
+}
+
 /// One quantile of the named endpoints of a run, `None` when one is missing.
 fn quantile_row<'a>(
     run: &'a RunSummary,
@@ -329,61 +408,88 @@ pub const UNTESTED_NOTABLE: f64 = 1.5;
 /// Tail quantiles from this one up get the tail-share test when their value cannot be gated.
 pub const TAIL_TEST_FROM: f64 = 0.75;
 
-/// Applies the service-wide factors to the decisions (see `compare::shift`): an endpoint that
-/// regressed relative to the other endpoints is a regression whatever the service did; a
-/// slowdown that only follows a uniform shift of every endpoint is inconclusive, because one
-/// run cannot tell an environment swing from a change that slows everything (unless the shift
-/// is beyond [`shift::SWING_CEILING`]). Tail-share regressions that follow a uniform shift are
-/// treated the same way. Returns the shifts beyond tolerance.
+/// A latency metric decided by its test relative to the service-wide factor: the baseline
+/// shown is the baseline runs' own centre, the ratio, interval and p-values are relative,
+/// and the reason says so.
+fn relative_to_service(v: &mut MetricVerdict, factor: f64, own: &LatencyOutcome) {
+    v.baseline = Some(own.center_log.exp());
+    if factor.abs() >= RELATIVE_NOTE {
+        v.reason = format!(
+            "{}; judged against the other endpoints, which moved {} together ({} as measured)",
+            v.reason,
+            change(factor.exp()),
+            change(own.ratio())
+        );
+    }
+}
+
+/// A service-wide factor at least this far from 0 (log scale) is named in the reason of a
+/// metric judged relative to it.
+const RELATIVE_NOTE: f64 = 0.01;
+
+/// A uniform shift this likely or more under the baseline runs' own factors is within their
+/// swings (one-sided prediction p-value).
+pub const WITHIN_SWINGS_P: f64 = 0.05;
+
+/// True when the value as measured regressed: beyond the tolerance and significant at the
+/// Bonferroni level of the family (`m` hypotheses).
+fn own_regressed(own: &LatencyOutcome, tolerance: f64, alpha: f64, m: f64) -> bool {
+    own.ratio() >= 1.0 + tolerance && own.p_up * m <= alpha
+}
+
+/// One-sided p-value of the current run's service-wide factor under the baseline runs' own
+/// factors (a Student-t prediction test); `None` with fewer than two baseline runs.
+fn factor_p_up(d: &Decomposition) -> Option<f64> {
+    let n = d.baseline.len();
+    if n < 2 {
+        return None;
+    }
+    let sd = stats::variance(&d.baseline).sqrt().max(stats::SD_FLOOR);
+    let se = sd * (1.0 + 1.0 / n as f64).sqrt();
+    let t = (d.current - stats::mean(&d.baseline)) / se;
+    Some(1.0 - stats::t_cdf(t, (n - 1) as f64))
+}
+
+/// Applies the service-wide factors to the decisions (see `compare::shift`). Endpoints were
+/// decided relative to their run's factor; the factor itself, where it is beyond the
+/// tolerance, is judged once: within the swings the baseline runs' own factors show, it does
+/// not count; beyond them but below [`shift::SWING_CEILING`], slowdowns as measured that only
+/// follow it are inconclusive, because one run cannot tell an environment swing from a change
+/// that slows everything; beyond the ceiling, or when some endpoints stayed behind it (not
+/// service-wide), they are regressions. Tail-share regressions that follow a uniform shift
+/// are treated the same way. Returns the shifts beyond tolerance.
 fn apply_shifts(
     metrics: &mut [MetricVerdict],
-    splits: &[(usize, Vec<usize>, Decomposition)],
-    relatives: &[Option<LatencyOutcome>],
-    adjusted: &[Option<Adjusted>],
+    splits: &[Split],
+    own: &[Option<(f64, LatencyOutcome)>],
     alpha: f64,
+    m: f64,
 ) -> Vec<ServiceShift> {
     let mut shifts = Vec::new();
-    for (_, indices, d) in splits {
+    for split in splits {
+        let (indices, d) = (&split.indices, &split.decomposition);
         let tolerance = metrics[indices[0]].tolerance;
         let limit = (1.0 + tolerance).ln();
-        let relative = |i: usize| relatives[i].as_ref().zip(adjusted[i]);
-        // Endpoints that regressed beyond the others: a regression whatever the shift.
-        for &i in indices {
-            let Some((t, (up, _, q))) = relative(i) else {
-                continue;
-            };
-            let v = &mut metrics[i];
-            if up <= alpha && t.ratio() >= 1.0 + tolerance && v.status != MetricStatus::Regression {
-                v.status = MetricStatus::Regression;
-                v.p_adjusted = Some(up);
-                v.q_value = Some(q);
-                v.reason = format!(
-                    "{} beyond the other endpoints, which moved {} together: beyond the +{:.0}% tolerance and unlikely to be noise (Holm-adjusted p = {}, 90% CI {})",
-                    change(t.ratio()),
-                    change(d.current.exp()),
-                    tolerance * 100.0,
-                    p_value(up),
-                    ci_text(t.ci90)
-                );
-            }
-        }
         if d.current.abs() < limit {
             continue;
         }
-        let ratios: Vec<f64> = indices.iter().filter_map(|&i| metrics[i].ratio).collect();
+        let raw: Vec<f64> = indices
+            .iter()
+            .filter_map(|&i| own[i].as_ref().map(|(_, t)| t.ratio()))
+            .collect();
         let range = Range {
-            low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
-            high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+            low: raw.iter().copied().fold(f64::INFINITY, f64::min),
+            high: raw.iter().copied().fold(f64::NEG_INFINITY, f64::max),
         };
-        // Uniform: no endpoint stayed significantly behind the shift.
+        // Not service-wide: an endpoint stayed significantly behind the shift.
         let behind = indices.iter().any(|&i| {
-            relative(i).is_some_and(|(t, (up, down, _))| {
-                if d.current > 0.0 {
-                    down <= alpha && t.ratio() <= 1.0 / (1.0 + tolerance)
-                } else {
-                    up <= alpha && t.ratio() >= 1.0 + tolerance
-                }
-            })
+            let v = &metrics[i];
+            let r = v.ratio.unwrap_or(1.0);
+            if d.current > 0.0 {
+                v.status == MetricStatus::Improvement && r <= 1.0 / (1.0 + tolerance)
+            } else {
+                v.status == MetricStatus::Regression && r >= 1.0 + tolerance
+            }
         });
         let status = if d.current < 0.0 {
             ShiftStatus::Faster
@@ -391,29 +497,75 @@ fn apply_shifts(
             ShiftStatus::Partial
         } else if d.current >= (1.0 + shift::SWING_CEILING).ln() {
             ShiftStatus::BeyondSwings
+        } else if factor_p_up(d).is_some_and(|p| p > WITHIN_SWINGS_P) {
+            ShiftStatus::WithinSwings
         } else {
             ShiftStatus::Uniform
         };
         let label = metrics[indices[0]].label.clone();
-        let mut following = Vec::new();
-        if status == ShiftStatus::Uniform {
+        if status == ShiftStatus::Partial {
+            // Those that stayed behind did not improve: the others moved.
             for &i in indices {
-                let endpoint_regressed = relative(i)
-                    .is_some_and(|(t, (up, _, _))| up <= alpha && t.ratio() >= 1.0 + tolerance);
-                let v = &mut metrics[i];
-                if v.status == MetricStatus::Regression && !endpoint_regressed {
+                let (Some((_, t)), v) = (&own[i], &mut metrics[i]) else {
+                    continue;
+                };
+                if v.status == MetricStatus::Improvement && t.ratio() > 1.0 / (1.0 + tolerance) {
+                    v.status = MetricStatus::Pass;
+                    v.reason = format!(
+                        "{} as measured, while most endpoints moved {} together (not service-wide)",
+                        change(t.ratio()),
+                        change(d.current.exp())
+                    );
+                }
+            }
+        }
+        let mut following = Vec::new();
+        for &i in indices.iter().chain(&split.borrowers) {
+            let Some((_, t)) = &own[i] else {
+                continue;
+            };
+            let v = &mut metrics[i];
+            let tolerance = v.tolerance;
+            if v.status == MetricStatus::Regression || !own_regressed(t, tolerance, alpha, m) {
+                continue;
+            }
+            let (lo, hi) = t.ci90;
+            match status {
+                ShiftStatus::Uniform => {
                     following.push(MetricRef {
                         endpoint: v.endpoint.clone(),
                         label: v.label.clone(),
                     });
                     v.status = MetricStatus::Inconclusive;
                     v.reason = format!(
-                        "{} with every endpoint ({} to {} at {label}): a service-wide shift, which a run alone cannot tell from an environment swing; a paired comparison against the base branch's deployment (`baseline-target`) settles it",
-                        change(v.ratio.unwrap_or(1.0)),
+                        "{} with every endpoint ({} to {} at {label}): a service-wide shift beyond the baseline runs' own swings, which a run alone cannot tell from an environment swing; a paired comparison against the base branch's deployment (`baseline-target`) settles it",
+                        change(t.ratio()),
                         change(range.low),
                         change(range.high)
                     );
                 }
+                ShiftStatus::BeyondSwings | ShiftStatus::Partial => {
+                    v.status = MetricStatus::Regression;
+                    v.ratio = Some(t.ratio());
+                    v.ci90 = Some(Range { low: lo, high: hi });
+                    v.p_adjusted = Some((t.p_up * m).min(1.0));
+                    v.reason = format!(
+                        "{} as measured, with {}: beyond the +{:.0}% tolerance and unlikely to be noise (Bonferroni-adjusted p = {}, 90% CI {})",
+                        change(t.ratio()),
+                        if status == ShiftStatus::Partial {
+                            "most endpoints but not all (not service-wide)"
+                        } else {
+                            "every endpoint, beyond the swings of a restarted service"
+                        },
+                        tolerance * 100.0,
+                        p_value((t.p_up * m).min(1.0)),
+                        ci_text(t.ci90)
+                    );
+                }
+                ShiftStatus::WithinSwings | ShiftStatus::Faster => following.push(MetricRef {
+                    endpoint: v.endpoint.clone(),
+                    label: v.label.clone(),
+                }),
             }
         }
         shifts.push(ServiceShift {
@@ -427,10 +579,13 @@ fn apply_shifts(
             endpoints: indices.len() as u32,
             status,
             following,
+            baseline_range: baseline_range(d),
         });
     }
     // Tail-share regressions that follow a uniform shift of the medians.
-    if shifts.iter().any(|s| s.status == ShiftStatus::Uniform) {
+    let follows =
+        |s: &ServiceShift| matches!(s.status, ShiftStatus::Uniform | ShiftStatus::WithinSwings);
+    if shifts.iter().any(follows) {
         let shares: Vec<f64> = metrics
             .iter()
             .filter_map(|m| match &m.detail {
@@ -447,7 +602,7 @@ fn apply_shifts(
                 && shares.len() >= shift::MIN_ENDPOINTS
                 && t.share_ratio < tail::SHARE_RATIO * typical
             {
-                if let Some(s) = shifts.iter_mut().find(|s| s.status == ShiftStatus::Uniform) {
+                if let Some(s) = shifts.iter_mut().find(|s| follows(s)) {
                     s.following.push(MetricRef {
                         endpoint: v.endpoint.clone(),
                         label: v.label.clone(),
@@ -463,6 +618,24 @@ fn apply_shifts(
         }
     }
     shifts
+}
+
+/// The baseline runs' own service-wide factors, lowest to highest (ratios).
+fn baseline_range(d: &Decomposition) -> Option<Range> {
+    (d.baseline.len() >= 2).then(|| Range {
+        low: d
+            .baseline
+            .iter()
+            .copied()
+            .fold(f64::INFINITY, f64::min)
+            .exp(),
+        high: d
+            .baseline
+            .iter()
+            .copied()
+            .fold(f64::NEG_INFINITY, f64::max)
+            .exp(),
+    })
 }
 
 fn ci_text((low, high): (f64, f64)) -> String {
@@ -489,6 +662,14 @@ fn shift_reason(s: &ServiceShift) -> String {
         ShiftStatus::Partial => format!(
             "{what} for most endpoints, but some stayed behind it: not service-wide, so regressions stand"
         ),
+        ShiftStatus::WithinSwings => match s.baseline_range {
+            Some(r) => format!(
+                "{what}, within the swings of the baseline runs themselves ({} to {}): endpoints are judged against each other, and the shift does not count",
+                change(r.low),
+                change(r.high)
+            ),
+            None => format!("{what}, within the baseline runs' own swings: it does not count"),
+        },
         ShiftStatus::Faster => format!("{what}, faster: does not block"),
     }
 }
@@ -516,6 +697,7 @@ fn latency_detail(
         blocks: current.within.map(|w| w.blocks),
         samples: current.samples,
         samples_needed: stats::samples_needed(current.quantile),
+        service_factor: None,
     }
 }
 
@@ -1265,6 +1447,119 @@ mod tests {
             "{:#?}",
             j.shifts
         );
+    }
+
+    /// Five baseline runs at 400/s, the last `shifted` as a whole (a service-wide swing).
+    fn judge_five_shifted(current: &RunData, shifted: f64) -> Judgement {
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = (1..=5)
+            .map(|seed| {
+                let scale = if seed == 5 { shifted } else { 1.0 };
+                run(five(seed, 400, scale), &FIVE).summarize(&gate)
+            })
+            .collect();
+        judge(&current.summarize(&gate), &b, &gate)
+    }
+
+    #[test]
+    fn a_swing_within_the_baseline_runs_own_swings_passes() {
+        let j = judge_five_shifted(
+            &run_changed(five(100, 400, 1.25), (0, 1.0), (0.0, 0.0)),
+            1.3,
+        );
+        assert_eq!(j.verdict, Verdict::Pass, "{:#?}", j.reasons);
+        let p50 = j
+            .shifts
+            .iter()
+            .find(|s| s.label == "p50")
+            .expect("a p50 shift");
+        assert_eq!(p50.status, ShiftStatus::WithinSwings);
+        let range = p50.baseline_range.expect("five baseline runs have a range");
+        assert!(range.high > 1.2, "{range:?}");
+        assert!(
+            j.reasons[0].contains("within the swings of the baseline runs"),
+            "{}",
+            j.reasons[0]
+        );
+        // The same swing against a baseline without one is beyond its swings: inconclusive.
+        let j = judge_five_shifted(
+            &run_changed(five(100, 400, 1.25), (0, 1.0), (0.0, 0.0)),
+            1.0,
+        );
+        assert_eq!(j.verdict, Verdict::Inconclusive, "{:#?}", j.reasons);
+    }
+
+    #[test]
+    fn a_shifted_baseline_run_does_not_widen_every_interval() {
+        // Judged as measured, the shifted baseline run makes every p50's interval ±15% or
+        // more; judged against the other endpoints, it cancels.
+        let j = judge_five_shifted(&run_changed(five(100, 400, 1.0), (0, 1.0), (0.0, 0.0)), 1.3);
+        assert_eq!(j.verdict, Verdict::Pass, "{:#?}", j.reasons);
+        for m in j.metrics.iter().filter(|m| m.label == "p50") {
+            let Some(Detail::Latency(d)) = &m.detail else {
+                panic!("{m:?}")
+            };
+            assert!(d.service_factor.is_some(), "{m:?}");
+            let ci = m.ci90.expect("a tested metric has an interval");
+            assert!(ci.high < 1.08, "{}: {ci:?}", m.endpoint);
+        }
+        // A +25% change on one endpoint is still caught with that baseline.
+        let j = judge_five_shifted(
+            &run_changed(five(100, 400, 1.0), (3, 1.25), (0.0, 0.0)),
+            1.3,
+        );
+        assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert_eq!(status(&j, "d", "p50"), MetricStatus::Regression);
+    }
+
+    /// Endpoints `a` and `b` at 400/s, `c`, `d`, `e` at 40/s for 60 s, all × `scale`, and
+    /// endpoint `slow.0` × `slow.1`: only `a` and `b` have the 4,000 responses p95 needs.
+    fn mixed(seed: u64, scale: f64, slow: (usize, f64)) -> RunData {
+        let mut endpoints = FIVE;
+        endpoints[slow.0].1 *= slow.1;
+        let busy = run(five(seed, 400, scale), &endpoints[..2]);
+        let quiet = run(five(seed ^ 0xabc, 40, scale), &endpoints[2..]);
+        RunData::new(
+            1000,
+            0,
+            busy.endpoints
+                .into_iter()
+                .chain(quiet.endpoints)
+                .map(|e| (e.name, e.intervals)),
+        )
+    }
+
+    #[test]
+    fn a_quantile_too_thin_for_its_own_factor_borrows_the_medians() {
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = (1..=5)
+            .map(|seed| mixed(seed, 1.0, (0, 1.0)).summarize(&gate))
+            .collect();
+        let judge_run = |scale: f64, slow: (usize, f64)| {
+            judge(&mixed(100, scale, slow).summarize(&gate), &b, &gate)
+        };
+        // A swing of the whole service: the two gateable p95s follow the medians' factor.
+        let j = judge_run(1.3, (0, 1.0));
+        assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        for e in ["a", "b"] {
+            assert_ne!(status(&j, e, "p95"), MetricStatus::Regression, "{e}");
+            let m = j
+                .metrics
+                .iter()
+                .find(|m| m.endpoint == e && m.label == "p95")
+                .expect("p95 of a busy endpoint");
+            let Some(Detail::Latency(d)) = &m.detail else {
+                panic!("{m:?}")
+            };
+            assert!(
+                d.service_factor.is_some_and(|f| (f - 1.3).abs() < 0.05),
+                "{d:?}"
+            );
+        }
+        // One busy endpoint 25% slower throughout: its p95 regresses too.
+        let j = judge_run(1.0, (0, 1.25));
+        assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert_eq!(status(&j, "a", "p95"), MetricStatus::Regression);
     }
 
     #[test]

@@ -100,6 +100,9 @@ pub struct ServiceShift {
     /// The metrics whose slowdown only followed this shift and so did not block.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub following: Vec<MetricRef>,
+    /// The baseline runs' own service-wide factors, lowest to highest (two runs or more).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_range: Option<Range>,
 }
 
 /// Names one metric of a comparison.
@@ -123,6 +126,9 @@ pub enum ShiftStatus {
     BeyondSwings,
     /// Some endpoints did not move with it: not service-wide, regressions stand.
     Partial,
+    /// Within the swings of the baseline runs' own service-wide factors: it does not count,
+    /// and each endpoint is judged relative to it.
+    WithinSwings,
     /// Faster: never blocks.
     Faster,
 }
@@ -506,6 +512,11 @@ pub struct LatencyDetail {
     pub samples: u64,
     /// Samples needed to gate this quantile: `n·(1−p) ≥ 200`.
     pub samples_needed: u64,
+    /// When the metric was judged relative to its run's service-wide factor (the median
+    /// change of the endpoints, `compare::shift`): that factor. The metric's ratio, interval
+    /// and p-values are then relative to it; its baseline and current values are as measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_factor: Option<f64>,
 }
 
 /// How baseline runs were centred.
