@@ -141,6 +141,14 @@ def paired_outcome(campdir, series, number):
         return parse_comparison(json.load(f))
 
 
+def by_instance(rows):
+    """Rows grouped per instance: (series, number) -> {run: row}."""
+    grouped = {}
+    for r in rows:
+        grouped.setdefault((r["series"], int(r["instance"])), {})[r["run"]] = r
+    return grouped
+
+
 def load_rows(campdir):
     with open(os.path.join(campdir, "runs.csv")) as f:
         return list(csv.DictReader(f))
@@ -316,10 +324,23 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         "warm-up + 30 s measured (about 1,000 responses of `get doc` and 500 of each other "
         "endpoint per run), default gate settings (no `gate:` section), baseline of "
         f"{base_done} runs recorded with `loadgate baseline update`.")
+    confirm_always = any(r["run"] == "confirm" for r in rows) and all(
+        any(r["run"] == "confirm" for r in runs.values())
+        for (series, _n), runs in by_instance(rows).items()
+        if series in SERIES)
     add("- **Instance**: Redis and the service restarted and reseeded, readiness awaited, then "
-        "two runs back to back without restarting: the *gate* run and the *confirmation* run "
-        "(what confirm-before-blocking would re-measure in the same job). The load average "
-        "(1 min) is recorded before and after every run.")
+        "the *gate* run and, "
+        + ("always" if confirm_always else "only when the gate run's verdict was a regression")
+        + ", a *confirmation* run right after it without restarting (what confirm-before-"
+        "blocking re-measures in the same job). The load average (1 min) is recorded before "
+        "and after every run.")
+    if any(s.startswith("paired-") for s, _n in meta["plan"]):
+        add("- **Paired instances**: two copies of the service (each with its own Redis) "
+            "started side by side, the base unchanged and the other with the series' change, "
+            "measured by `loadgate gate --baseline-target` in alternating blocks (ABBA, the "
+            "default 6 blocks per target of 5 s each, every block after the first with a "
+            "one-interval warm-up); no stored baseline. For (d) one CPU-burning neighbour runs "
+            "beside both.")
     slow = meta.get("median_slow_ms")
     add("- **Injected changes**, selected by environment variables at service start:")
     add(f"  (a) every `update` request takes "
@@ -333,14 +354,21 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         "2-core machine.")
     add("- **Series order**: the baseline first, then rounds of A/A, (a), A/A, (b), A/A, (c), "
         "(d), so that a campaign cut short still has every series.")
-    add("- **Machine**: 2 cores, shared with other work during the campaign (see the load "
-        "averages below): the A/A series is a busy machine's, not a quiet one's.")
+    loads = [float(r["loadavg_before"]) for r in rows
+             if r["series"] == "aa" and r.get("loadavg_before")]
+    if loads:
+        add(f"- **Machine**: 2 cores; the 1-minute load average before an A/A run had a median "
+            f"of {statistics.median(loads):.2f} (range {min(loads):.2f} to {max(loads):.2f}). "
+            "The load generator, the service (4 workers), Redis and, in (d), the neighbour "
+            "share the two cores.")
     add("")
     add("## How to run it")
     add("")
     add("```sh")
     add("cargo build --release && cp target/release/loadgate /tmp/loadgate")
-    add("bench/gate-real/run.py --loadgate /tmp/loadgate            # ~75 instances, ~100 min")
+    add("bench/gate-real/run.py --loadgate /tmp/loadgate            # 75 instances, ~60 min")
+    add("bench/gate-real/run.py --loadgate /tmp/loadgate --paired-aa 10 --paired-per-change 10"
+        "  # + 50 paired, ~70 min")
     add("bench/gate-real/run.py --loadgate /tmp/loadgate --smoke    # pipeline test, ~5 min")
     add("bench/gate-real/analyze.py /tmp/loadgate [bench/gate-real/data/<campaign>]")
     add("```")
@@ -584,9 +612,10 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         add("The p50 tolerance is +8%; a comparison whose detectable change is far above it "
             "can only say *inconclusive* for an unchanged service and misses a +20% change. "
             "The last two columns say how much of the between-run spread is the shared factor "
-            "that moves every endpoint together: a gate that judged each endpoint relative to "
-            "the others in the same run (or against a paired second target in the same job) "
-            "would face the last column instead of the fourth.")
+            "that moves every endpoint together. A gate that judges each endpoint relative to "
+            "the others of its run (loadgate's, when it has three or more gateable endpoints "
+            "and the comparison's detail carries a `service_factor`) faces the last column "
+            "instead of the fourth; its own *detectable* and *sd used* columns then show it.")
         add("")
     notable = {s: sum(o["gate"].get("notable", 0) > 0 for o in outcomes[s]) for s in SERIES}
     add("Runs whose comparison JSON listed anything as *notable*, per series (gate runs): "
