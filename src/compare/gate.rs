@@ -10,9 +10,9 @@ use super::shift::{self, Decomposition};
 use super::stats::{self, LatencyOutcome, QuantileValue};
 use super::tail::{self, TailOutcome};
 use super::verdict::{
-    BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, GateSettings,
-    LatencyDetail, Metric, MetricRef, MetricStatus, MetricVerdict, Overall, QuantileTolerance,
-    Range, ServiceShift, ShiftStatus, Unit, ValidityCheck, Verdict,
+    BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, LatencyDetail, Metric,
+    MetricRef, MetricStatus, MetricVerdict, Overall, Range, ServiceShift, ShiftStatus, Unit,
+    ValidityCheck, Verdict,
 };
 use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::baseline::Baseline;
@@ -849,7 +849,9 @@ fn decide_tail(
     let (up, down, q) = adjusted.expect("tail tests are always in the family");
     if let Some(note) = metric::tail_share(&mut v, t, up, q, alpha, Against::Baseline) {
         let ratio = t.ratio();
-        let what = if down <= alpha && ratio <= 1.0 / tail::SHARE_RATIO {
+        let what = if up <= alpha && ratio >= tail::SHARE_RATIO {
+            "no tail regression"
+        } else if down <= alpha && ratio <= 1.0 / tail::SHARE_RATIO {
             "fewer slow responses"
         } else if ratio >= tail::SHARE_RATIO {
             "more, but not significantly"
@@ -1086,21 +1088,11 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
             }
         }
     }
-    let settings = GateSettings {
-        alpha: gate.alpha,
-        metrics: gate
-            .metrics
-            .iter()
-            .map(|(q, t)| QuantileTolerance {
-                quantile: q.0,
-                tolerance: *t,
-            })
-            .collect(),
-        error_rate_tolerance: gate.error_rate,
-        block_ms: u64::try_from(gate.block.as_millis()).unwrap_or(u64::MAX),
-        family_size: 0,
-        prior_weight: stats::PRIOR_WEIGHT,
-    };
+    let settings = metric::settings(
+        gate,
+        u64::try_from(gate.block.as_millis()).unwrap_or(u64::MAX),
+        stats::PRIOR_WEIGHT,
+    );
     let mut comparison = Comparison {
         format_version: COMPARISON_FORMAT_VERSION,
         overall: Overall {

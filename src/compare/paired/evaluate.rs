@@ -4,9 +4,9 @@
 
 use super::{Block, judge_paired};
 use crate::compare::gate::CompareError;
+use crate::compare::metric;
 use crate::compare::verdict::{
-    BaselineRunRef, BaselineUse, CheckStatus, Comparison, GateSettings, Overall, PairedRun,
-    QuantileTolerance, Verdict,
+    BaselineRunRef, BaselineUse, CheckStatus, Comparison, Overall, PairedRun, Verdict,
 };
 use crate::compare::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::profile::{GateConfig, Threshold};
@@ -71,21 +71,7 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
                 runner_class: base.runner.class.clone(),
             }],
         },
-        settings: GateSettings {
-            alpha: gate.alpha,
-            metrics: gate
-                .metrics
-                .iter()
-                .map(|(q, t)| QuantileTolerance {
-                    quantile: q.0,
-                    tolerance: *t,
-                })
-                .collect(),
-            error_rate_tolerance: gate.error_rate,
-            block_ms: run.block_ms,
-            family_size: 0,
-            prior_weight: 0.0,
-        },
+        settings: metric::settings(gate, run.block_ms, 0.0),
         validity: checks,
         metrics: Vec::new(),
         thresholds,
