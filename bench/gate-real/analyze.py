@@ -235,8 +235,8 @@ def main():
         confirm = runs.get("confirm", {}).get("_judged")
         same = gate["regressions"] & (confirm["regressions"] if confirm else set())
         if gate["verdict"] == "regression":
-            confirmed = "regression" if same else (
-                f"unconfirmed ({confirm['verdict'] if confirm else 'no confirmation run'})")
+            confirmed = ("regression" if same else f"unconfirmed ({confirm['verdict']})") \
+                if confirm else "not measured"
         else:
             confirmed = gate["verdict"]
         if judge.confirm_flag and confirm:
@@ -461,6 +461,10 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         v, k, n = rate(series, pred, key)
         if v is None:
             return "no runs", "—"
+        missing = sum(1 for o in outcomes[series] if o["confirmed"] == "not measured")
+        if key == "confirmed" and missing:
+            return (f"not measured: {missing} blocked run(s) without a confirmation run",
+                    "—")
         met = (v <= want) if at_most else (v >= want)
         verdict = "met" if met else "missed"
         if series == "aa" and n < 30:

@@ -353,7 +353,7 @@ def instance(loadgate, profile, campdir, csv_path, baseline, series, number, env
                 f"verdict {row.get('verdict_online', '-')}")
             # A confirmation run is what the gate measures after a block only.
             if series == "baseline" or not (
-                    confirm_always or row.get("verdict_online") == "regression"):
+                    confirm_always or str(row.get("verdict_online", "")).lower() == "regression"):
                 break
     except (RuntimeError, subprocess.SubprocessError, OSError) as e:
         log(f"{name}: failed: {e}")
