@@ -51,7 +51,7 @@ struct Pending {
     /// (`compare::shift`): the factor (log scale) and the test of the value as measured,
     /// which only a shift beyond the swings or one that is not service-wide turns into a
     /// regression. `test` then holds the relative test.
-    relative: Option<(f64, LatencyOutcome)>,
+    as_measured: Option<(f64, LatencyOutcome)>,
 }
 
 enum Test {
@@ -137,7 +137,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             pending.push(Pending {
                 verdict: v,
                 test: None,
-                relative: None,
+                as_measured: None,
             });
         }
     }
@@ -304,7 +304,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
     }
     let alpha_each = gate.alpha / m;
     let own: Vec<Option<(f64, LatencyOutcome)>> =
-        pending.iter_mut().map(|p| p.relative.take()).collect();
+        pending.iter_mut().map(|p| p.as_measured.take()).collect();
     let mut metrics: Vec<MetricVerdict> = pending
         .into_iter()
         .zip(adjusted)
@@ -381,7 +381,7 @@ fn judge_relative(
     interval_ms: u64,
 ) {
     if let Some(Test::Latency(own)) = p.test.take() {
-        p.relative = Some((factor, own));
+        p.as_measured = Some((factor, own));
     }
     let mut detail = latency_detail(relative, current, runs, interval_ms);
     detail.service_factor = Some(factor.exp());
@@ -804,7 +804,7 @@ fn error_pending(
     Pending {
         verdict,
         test: Some(Test::Error(t)),
-        relative: None,
+        as_measured: None,
     }
 }
 
