@@ -122,6 +122,9 @@ pub enum Error {
     /// The target never became ready.
     #[error("target not ready: {0}")]
     NotReady(String),
+    /// Ctrl-C or SIGTERM before any load was sent.
+    #[error("interrupted {0}: no load was sent")]
+    Interrupted(String),
     /// The engine could not start.
     #[error("{0}")]
     Engine(#[from] crate::engine::EngineError),
@@ -153,7 +156,9 @@ impl Error {
                 | BaselineError::Untrusted(_) => ExitCode::Untrusted,
                 _ => ExitCode::Usage,
             },
-            Error::Write { .. } | Error::NotReady(_) | Error::Engine(_) => ExitCode::Untrusted,
+            Error::Write { .. } | Error::NotReady(_) | Error::Interrupted(_) | Error::Engine(_) => {
+                ExitCode::Untrusted
+            }
             Error::Push(_) => ExitCode::Publish,
         }
     }

@@ -157,7 +157,9 @@ fn no_baseline_still_checks_thresholds() {
     let c = gate(&common::run(&common::Spec::new(100)), None);
     assert_eq!(c.overall.verdict, Verdict::NoBaseline);
     assert_eq!(ExitCode::of_verdict(c.overall.verdict), ExitCode::Pass);
-    assert_eq!(c.thresholds.len(), 2);
+    // The profile's two limits and the error-rate ceiling every run is held to.
+    assert_eq!(c.thresholds.len(), 3);
+    assert_eq!(c.thresholds[2].label, "max_error_rate");
 
     let empty = Baseline::new(&common::run(&common::Spec::new(1)).profile);
     let c = gate(&slow(100, 20.0), Some(&empty));

@@ -38,6 +38,7 @@ load:
 requests:
   - { name: ok, get: /ok }
   - { name: fails often, get: /status/503 }
+gate: { max_error_rate: 90% } # half the requests fail on purpose
 ";
 
 /// `GET /metrics` over a plain TCP connection; the status line and the body.

@@ -53,6 +53,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         text = with_duration(&text, d)?;
     }
     let profile = Arc::new(Profile::from_yaml(&text, "examples/demo.yaml")?);
+    super::check_writable(&args.out, "--out")?;
     errln!("demo service listening on {}", server.url());
     let flags = RunFlags {
         target: Some(server.url()),

@@ -330,6 +330,10 @@ async fn judge(
     let mut results_path =
         PathBuf::from(settings.results.lines().next().unwrap_or(DEFAULT_RESULTS));
     let mut paired_comparison = None;
+    if mode != Mode::Report {
+        // Before any load: a run whose results cannot be written is a run lost.
+        super::check_writable(&results_path, "results")?;
+    }
     let result = if mode == Mode::Report {
         let (result, files) = read_saved_results(&settings.results)?;
         if files > 1 {
@@ -363,7 +367,8 @@ async fn judge(
                 Error::NotReady(_) => settings.about_target(e),
                 other => other,
             })?;
-        super::write_results(&results_path, &result)?;
+        // The reports go beside the results, wherever they had to go.
+        results_path = super::save_results(&results_path, &result)?;
         errln!(
             "results written to {}",
             workspace_relative(env, &results_path)

@@ -19,7 +19,7 @@ mod validate;
 use std::io::{IsTerminal as _, Write as _};
 
 use console::{errln, out};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::baseline::Baseline;
 use crate::cli::{BaselineCommand, Cli, Command, MergeArgs, SchemaArgs, SchemaKind};
@@ -119,6 +119,70 @@ pub(crate) fn write_results(path: &Path, result: &RunResult) -> Result<(), Error
     write_file_with(path, |w| result.write_json(w))
 }
 
+/// Checks, before any load is sent, that results can be written to `path`: not a directory,
+/// not a special file (a device, a FIFO, a socket: the write goes through a temporary file and
+/// a rename, which would replace it), in a folder that can be created and written to.
+pub(crate) fn check_writable(path: &Path, flag: &str) -> Result<(), Error> {
+    let usage = |why: String| Error::Usage(format!("{flag} `{}`: {why}", path.display()));
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => {
+            return Err(usage(
+                "is a directory: give a file path, like `results.json` inside it".into(),
+            ));
+        }
+        Ok(m) if !m.is_file() => {
+            return Err(usage(
+                "is not a regular file (a device, a FIFO or a socket): give the path of a regular file; loadgate writes through a temporary file and a rename, and does not replace special files".into(),
+            ));
+        }
+        _ => {}
+    }
+    let fail =
+        |e: std::io::Error| usage(format!("cannot be written ({e}): choose a writable path"));
+    let owner = ownership::Owner::for_path(path);
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        ownership::Owner::create_dirs(owner, parent).map_err(fail)?;
+    }
+    let probe = temporary_path(path);
+    std::fs::File::create(&probe).map_err(fail)?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}
+
+/// Writes measured results to `path`; when that fails, to a file in the system's temporary
+/// folder instead, so a finished run is never lost. Returns where they went.
+pub(crate) fn save_results(path: &Path, result: &RunResult) -> Result<PathBuf, Error> {
+    let Err(first) = write_results(path, result) else {
+        return Ok(path.to_path_buf());
+    };
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let fallback = std::env::temp_dir().join(format!(
+        "loadgate-results-{stamp}-{}.json",
+        std::process::id()
+    ));
+    match write_results(&fallback, result) {
+        Ok(()) => {
+            errln!(
+                "warning: {first}; the results were written to {} instead",
+                fallback.display()
+            );
+            Ok(fallback)
+        }
+        Err(second) => {
+            errln!("warning: {first}; writing the results to the temporary folder failed too");
+            Err(second)
+        }
+    }
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tmp-{}", std::process::id()));
+    path.with_file_name(name)
+}
+
 /// Writes a file through `write`, atomically: into a temporary file beside it, then renamed.
 /// Inside the GitHub workspace, the file and the folders created for it get the workspace's
 /// owner (see [`ownership`]).
@@ -134,7 +198,19 @@ fn write_file_with(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         ownership::Owner::create_dirs(owner, parent).map_err(fail)?;
     }
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
+    if let Ok(m) = std::fs::metadata(path)
+        && !m.is_file()
+    {
+        return Err(fail(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            if m.is_dir() {
+                "it is a directory: give a file path"
+            } else {
+                "it is not a regular file, and loadgate does not replace special files: give the path of a regular file"
+            },
+        )));
+    }
+    let tmp = temporary_path(path);
     let written = std::fs::File::create(&tmp).and_then(|file| {
         let mut w = std::io::BufWriter::with_capacity(64 * 1024, file);
         write(&mut w)?;

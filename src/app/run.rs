@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::console::{err, errln, out};
 use super::live::Live;
@@ -17,6 +18,7 @@ use crate::results::{GitRef, RunResult, Runner};
 
 pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
+    super::check_writable(&args.run.out, "--out")?;
     let result = execute_run_with(
         profile.clone(),
         &args.run,
@@ -27,9 +29,9 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     if result.shard.count > 1 && !result.partial {
         // One shard alone says nothing about the service: thresholds and the gate are judged
         // on the merged results.
-        super::write_results(&args.run.out, &result)?;
+        let written = super::save_results(&args.run.out, &result)?;
         out!("{}", terminal::summary(&result));
-        errln!("results written to {}", args.run.out.display());
+        errln!("results written to {}", written.display());
         errln!(
             "shard results: judge thresholds and the gate after `loadgate merge` of all {} shards",
             result.shard.count
@@ -48,12 +50,12 @@ pub(super) fn finish_run(
     profile: &Profile,
     baseline: Option<&Baseline>,
 ) -> Result<Comparison, Error> {
-    super::write_results(out, result)?;
+    let written = super::save_results(out, result)?;
     out!("{}", terminal::summary(result));
     if let Some(c) = &result.capacity {
         out!("{}", crate::report::capacity::terminal(c));
     }
-    errln!("results written to {}", out.display());
+    errln!("results written to {}", written.display());
     let comparison = super::compare::gate_run(result, baseline, profile)?;
     if baseline.is_some() {
         super::print_verdict(&verdict::comparison(&comparison));
@@ -168,6 +170,11 @@ pub async fn execute_run_with(
         ));
     }
     let target = resolve_target(&profile, flags.target.as_deref())?;
+    // Signals are watched from the start: waiting for a slow preview environment can take
+    // minutes, and Ctrl-C must end it.
+    let stop = Arc::new(Stop::default());
+    let loading = Arc::new(AtomicBool::new(false));
+    let signals = AbortOnDrop(tokio::spawn(watch_signals(stop.clone(), loading.clone())));
     if let (Some(wait), false) = (&profile.wait_for, flags.no_wait) {
         let url = if wait.path.starts_with('/') {
             format!("{target}{}", wait.path)
@@ -178,14 +185,24 @@ pub async fn execute_run_with(
             "waiting for {url} to be ready (up to {})…",
             profile::units::format_duration(wait.timeout)
         );
-        let took = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls)
-            .await
-            .map_err(Error::NotReady)?;
+        let took = tokio::select! {
+            ready = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls) => {
+                ready.map_err(Error::NotReady)?
+            }
+            () = stop.wait() => {
+                return Err(Error::Interrupted(format!("while waiting for {url} to be ready")));
+            }
+        };
         errln!("ready after {:.1}s", took.as_secs_f64());
     }
-    let session = engine::setup::start_session(&profile, &target)
-        .await
-        .map_err(|m| Error::Engine(engine::EngineError::Setup(m)))?;
+    let session = tokio::select! {
+        session = engine::setup::start_session(&profile, &target) => {
+            session.map_err(|m| Error::Engine(engine::EngineError::Setup(m)))?
+        }
+        () = stop.wait() => {
+            return Err(Error::Interrupted("during the setup requests".into()));
+        }
+    };
     if std::env::var("GITHUB_ACTIONS").is_ok_and(|v| v == "true") {
         // Masks first, so no later log line of this job can show a secret.
         let values = session.secrets.values().iter().map(String::as_str);
@@ -221,8 +238,7 @@ pub async fn execute_run_with(
     if let Some(addr) = live.as_ref().and_then(Live::addr) {
         errln!("metrics: http://{addr}/metrics");
     }
-    let stop = Arc::new(Stop::default());
-    let signals = tokio::spawn(watch_signals(stop.clone()));
+    loading.store(true, Ordering::SeqCst);
     let view = ProgressView::new(flags.progress);
     let result = if searching {
         errln!(
@@ -271,7 +287,7 @@ pub async fn execute_run_with(
         .await
         .map_err(Error::from)
     };
-    signals.abort();
+    drop(signals);
     view.clear();
     if let Some(l) = live
         && let Err(e) = l.finish().await
@@ -344,8 +360,19 @@ impl ProgressView {
     }
 }
 
-/// First Ctrl-C or SIGTERM: stop scheduling, drain, write partial results. Second: abort.
-async fn watch_signals(stop: Arc<Stop>) {
+/// Aborts a task when dropped: the signal watcher ends with the run that started it, on every
+/// path out of it.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// First Ctrl-C or SIGTERM: before the load, end the wait; during it, stop scheduling, drain,
+/// write partial results. Second: abort.
+async fn watch_signals(stop: Arc<Stop>, loading: Arc<AtomicBool>) {
     #[cfg(unix)]
     {
         let Ok(mut term) =
@@ -360,9 +387,13 @@ async fn watch_signals(stop: Arc<Stop>) {
     }
     #[cfg(not(unix))]
     let _ = tokio::signal::ctrl_c().await;
-    errln!(
-        "\nstopping: finishing requests in flight and writing partial results (Ctrl-C again to abort)"
-    );
+    if loading.load(Ordering::SeqCst) {
+        errln!(
+            "\nstopping: finishing requests in flight and writing partial results (Ctrl-C again to abort)"
+        );
+    } else {
+        errln!("\nstopping before any load was sent (Ctrl-C again to abort)");
+    }
     stop.trigger();
     let _ = tokio::signal::ctrl_c().await;
     errln!("aborted");

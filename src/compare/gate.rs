@@ -1019,8 +1019,14 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
     let mut validity = validity::run_checks(current);
     let trusted = validity.iter().all(|c| c.status == CheckStatus::Ok);
     let thresholds = match &current.capacity {
+        // A search drives the service past its capacity on purpose; its failures are judged
+        // per step.
         Some(c) => super::capacity::thresholds_at_sustained(current, c, limits)?,
-        None => thresholds::check(current, limits)?,
+        None => {
+            let mut checks = thresholds::check(current, limits)?;
+            checks.push(thresholds::error_ceiling(current, gate.max_error_rate));
+            checks
+        }
     };
     let mut notes = Vec::new();
     let mut runs_in_file = 0;
@@ -1189,9 +1195,16 @@ fn overall_verdict(
         if let Some((Verdict::Regression, r)) = &judged {
             reasons.extend(r.iter().cloned());
         }
+        let failing = c
+            .failed_thresholds()
+            .any(|t| t.label == thresholds::CEILING_LABEL);
         (
             Verdict::Regression,
-            "an absolute threshold was breached".to_string(),
+            if failing {
+                "too many requests failed: the service is failing".to_string()
+            } else {
+                "an absolute threshold was breached".to_string()
+            },
             reasons,
         )
     } else if let Some(v) = base_verdict {

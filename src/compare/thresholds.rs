@@ -12,6 +12,11 @@ use crate::results::{ResultsError, RunResult};
 pub fn breaches<'a>(failed: impl Iterator<Item = &'a ThresholdCheck>) -> Vec<String> {
     failed
         .map(|t| match t.status {
+            ThresholdStatus::Breached if t.label == CEILING_LABEL => format!(
+                "{} of requests failed, above the ceiling `gate.max_error_rate` of {} (a run with that many failures never passes; raise `gate.max_error_rate` in the profile if this is expected)",
+                t.unit.format(t.actual),
+                t.unit.format(Some(t.limit_value))
+            ),
             ThresholdStatus::NoData => {
                 format!("threshold {} {}: nothing measured", t.scope, t.label)
             }
@@ -24,6 +29,38 @@ pub fn breaches<'a>(failed: impl Iterator<Item = &'a ThresholdCheck>) -> Vec<Str
             ),
         })
         .collect()
+}
+
+/// The label of the error-rate ceiling's check ([`error_ceiling`]).
+pub const CEILING_LABEL: &str = "max_error_rate";
+
+/// The error-rate ceiling every run is held to, baseline or not (`gate.max_error_rate`, 5% by
+/// default): a run in which more requests failed, and in any case one in which every request
+/// failed, never passes. It is reported among the thresholds, scope `all`, label
+/// [`CEILING_LABEL`]. Nothing measured (no requests after the warm-up) is left to the validity
+/// check that makes such a run untrusted.
+pub fn error_ceiling(result: &RunResult, max_ratio: f64) -> ThresholdCheck {
+    let (mut requests, mut errors) = (0u64, 0u64);
+    for e in &result.endpoints {
+        for i in e.intervals.iter().filter(|i| !result.is_warmup(i.index)) {
+            requests += i.requests;
+            errors += i.error_total();
+        }
+    }
+    let actual = (requests > 0).then(|| errors as f64 / requests as f64);
+    ThresholdCheck {
+        scope: "all".into(),
+        limit: LimitKind::ErrorRate,
+        label: CEILING_LABEL.into(),
+        unit: Unit::Ratio,
+        limit_value: max_ratio,
+        actual,
+        status: match actual {
+            None => ThresholdStatus::NoData,
+            Some(r) if r > max_ratio || (errors == requests) => ThresholdStatus::Breached,
+            Some(_) => ThresholdStatus::Ok,
+        },
+    }
 }
 
 /// Checks every limit of every threshold on the run's measured phase.

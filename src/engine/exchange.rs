@@ -172,7 +172,9 @@ async fn exchange(
     } else {
         Value::UNDEFINED
     };
+    let ticket = state.pending.borrow_mut().start(endpoint, interval);
     let result = tokio::time::timeout_at(deadline, send(state, endpoint, &context)).await;
+    state.pending.borrow_mut().done(ticket);
     let latency = Instant::now().saturating_duration_since(measured_from);
     let needs_values = !prepared.extract.is_empty();
     let (status, failure, stop) = match result {

@@ -11,6 +11,7 @@ pub mod client;
 pub mod collector;
 pub mod exchange;
 pub mod h1;
+mod pending;
 pub mod pool;
 pub mod probe;
 pub mod request;

@@ -20,11 +20,12 @@ use tokio::time::Instant;
 use super::LiveGauges;
 use super::client::ClientSettings;
 use super::exchange::{rows_for, run_scenario};
+use super::pending::Pending;
 use super::pool::Pool;
 use super::request::Prepared;
 use super::runner::{Arrival, Runners};
 use super::schedule::{Arrivals, Share, UsersCurve};
-use crate::metrics::{ClosedInterval, ErrorSamples, Histogram, IntervalSet};
+use crate::metrics::{ClosedInterval, ErrorClass, ErrorSamples, Histogram, IntervalSet, Outcome};
 use crate::profile::{Load, LoadModel, Profile};
 use crate::secrets::Secrets;
 
@@ -147,6 +148,8 @@ pub(super) struct Thread {
     peak_in_flight: Cell<u64>,
     lag: RefCell<Histogram>,
     pub(super) samples: RefCell<ErrorSamples>,
+    /// Requests on the wire: recorded as failures when the run stops before they answer.
+    pub(super) pending: RefCell<Pending>,
     drained: Notify,
     /// Closed model: users this thread should be running.
     active_users: Cell<u64>,
@@ -242,6 +245,7 @@ async fn thread_main(plan: ThreadPlan) {
         peak_in_flight: Cell::new(0),
         lag: RefCell::new(Histogram::new()),
         samples: RefCell::new(ErrorSamples::default()),
+        pending: RefCell::new(Pending::default()),
         drained: Notify::new(),
         active_users: Cell::new(0),
         alive: RefCell::new(Vec::new()),
@@ -256,6 +260,7 @@ async fn thread_main(plan: ThreadPlan) {
         LoadModel::Closed => closed_loop(&state).await,
     }
     drain(&state).await;
+    record_abandoned(&state);
     ticker.abort();
     // Whatever the ticker last reported is withdrawn: this thread has nothing in flight now.
     if let Some(g) = &state.plan.gauges {
@@ -327,6 +332,32 @@ async fn drain(state: &Rc<Thread>) {
                 }
             }
         }
+    }
+}
+
+/// Counts every request still without an answer after the drain as a timeout at the stop, in
+/// its own interval, so a stalled service shows in the results instead of vanishing with its
+/// requests.
+fn record_abandoned(state: &Thread) {
+    let left = state.pending.borrow_mut().abandon();
+    if left.is_empty() {
+        return;
+    }
+    let mut intervals = state.intervals.borrow_mut();
+    let mut samples = state.samples.borrow_mut();
+    for (endpoint, interval) in left {
+        intervals.record(&Outcome {
+            endpoint,
+            interval,
+            latency: Duration::ZERO,
+            status: None,
+            error: Some(ErrorClass::Timeout),
+        });
+        samples.add(
+            endpoint,
+            ErrorClass::Timeout,
+            "no response before the run stopped: still in flight at the stop".into(),
+        );
     }
 }
 

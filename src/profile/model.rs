@@ -588,6 +588,9 @@ pub struct GateConfig {
     pub metrics: Vec<(Quantile, f64)>,
     /// Absolute error-rate increase that matters (ratio).
     pub error_rate: f64,
+    /// The error-rate ceiling every run is held to, baseline or not (ratio, below 1): a run
+    /// with more failures never passes.
+    pub max_error_rate: f64,
     /// Family-wise significance level.
     pub alpha: f64,
     /// Baseline runs kept.
@@ -640,6 +643,7 @@ impl Default for GateConfig {
                 (Quantile(0.99), 0.15),
             ],
             error_rate: 0.001,
+            max_error_rate: 0.05,
             alpha: 0.01,
             baseline_runs: 10,
             block: Duration::from_secs(10),

@@ -751,6 +751,10 @@ pub struct RawGate {
     pub metrics: Option<Pairs<Spanned<String>, Percent>>,
     /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
     pub error_rate: Option<Percent>,
+    /// The share of failed requests above which a run never passes, with a baseline or
+    /// without (default `5%`; below `100%`: a run in which every request failed never passes).
+    #[schemars(with = "Option<Percent>")]
+    pub max_error_rate: Option<Spanned<Percent>>,
     /// Significance level across the gated family (default `0.01`).
     #[schemars(with = "Option<f64>")]
     pub alpha: Option<Spanned<f64>>,

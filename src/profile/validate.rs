@@ -904,6 +904,19 @@ fn validate_gate(
     if let Some(e) = raw.error_rate {
         gate.error_rate = e.0;
     }
+    if let Some(m) = &raw.max_error_rate {
+        if !(0.0..1.0).contains(&m.value.0) {
+            return Err(cx.err(
+                "gate.max_error_rate",
+                Some(m.referenced),
+                &format!(
+                    "`{}%`: expected a share from 0% to below 100%, like `5%` (a run in which every request failed never passes)",
+                    m.value.0 * 100.0
+                ),
+            ));
+        }
+        gate.max_error_rate = m.value.0;
+    }
     if let Some(a) = &raw.alpha {
         if !(a.value > 0.0 && a.value <= 0.5) {
             return Err(cx.err(

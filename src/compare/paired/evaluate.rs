@@ -48,7 +48,8 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
         checks.push(check);
     }
     let trusted = checks.iter().all(|c| c.status == CheckStatus::Ok);
-    let thresholds = thresholds::check(current, limits)?;
+    let mut thresholds = thresholds::check(current, limits)?;
+    thresholds.push(thresholds::error_ceiling(current, gate.max_error_rate));
     let block_s = run.block_ms as f64 / 1000.0;
     let notes = vec![format!(
         "paired comparison: {} blocks of {block_s}s against each target, in the order {}; the base target `{}` stands where a baseline would, and what moved both targets alike cancels",
