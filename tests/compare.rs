@@ -331,3 +331,28 @@ fn a_baseline_run_with_zero_requests_never_passes() {
         p50.reason
     );
 }
+
+/// A baseline file holding more runs than the window (written by hand, or before the window
+/// shrank) is judged on the newest `gate.baseline_runs` of them only.
+#[test]
+fn only_the_newest_baseline_runs_of_the_window_are_used() {
+    let runs = common::runs(25);
+    let mut b = Baseline::new(&runs[0].profile);
+    for r in &runs {
+        let run = loadgate::baseline::BaselineRun::from_result(r).expect("a trusted run");
+        b.append(run, &r.profile, 100, false).expect("appends");
+    }
+    assert_eq!(b.runs.len(), 25);
+    let c = gate(&common::run(&common::Spec::new(100)), Some(&b));
+    assert_eq!(c.baseline.runs_in_file, 25);
+    assert_eq!(c.baseline.runs.len(), 10, "{}", text(&c));
+    assert_eq!(c.baseline.runs[0].started_at, b.runs[15].started_at);
+    assert_eq!(c.baseline.runs[9].started_at, b.runs[24].started_at);
+    assert!(
+        c.notes
+            .iter()
+            .any(|n| n.contains("the newest 10 were used")),
+        "{:?}",
+        c.notes
+    );
+}

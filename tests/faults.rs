@@ -373,3 +373,53 @@ fn requests_in_flight_at_an_interrupt_are_counted() {
         e.error_samples
     );
 }
+
+/// Input files are bounded: a FIFO or a device as the profile is refused at once (it would block
+/// or never end), and a profile or data file beyond its size limit is refused with the limit.
+#[cfg(unix)]
+#[test]
+fn oversized_and_special_input_files_are_refused_with_the_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("profile.yaml");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for special in [fifo.as_path(), Path::new("/dev/zero")] {
+        let out = loadgate()
+            .arg("validate")
+            .arg(special)
+            .timeout(std::time::Duration::from_secs(20))
+            .output()
+            .unwrap();
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{}: {all}", special.display());
+        assert!(all.contains("not a regular file"), "{all}");
+    }
+    // Sparse files: large on paper, nothing on the disk.
+    let big = dir.path().join("big.yaml");
+    std::fs::File::create(&big)
+        .unwrap()
+        .set_len(5 << 20)
+        .unwrap();
+    let out = loadgate().arg("validate").arg(&big).output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("larger than the 4 MiB"), "{all}");
+    std::fs::File::create(dir.path().join("users.csv"))
+        .unwrap()
+        .set_len(300 << 20)
+        .unwrap();
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        "name: faults\ndata: { users: { file: users.csv } }\nload:\n  stages:\n    - { duration: 1s, rate: 10/s }\nrequests:\n  - { name: ok, get: \"/ok/{{ data.users.id }}\" }\n",
+    );
+    let out = loadgate().arg("validate").arg(&p).output().unwrap();
+    let all = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{all}");
+    assert!(all.contains("larger than the 256 MiB"), "{all}");
+}

@@ -177,7 +177,7 @@ pub(crate) fn read_baseline(path: &Path) -> Result<Option<Baseline>, Error> {
     if !matches!(location, super::record::Location::File(_)) {
         return super::record::read(&super::record::Source::WorkTree, &location, 100);
     }
-    let text = match std::fs::read_to_string(path) {
+    let text = match super::read_bounded(path, super::Input::Results) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(source) => {

@@ -578,7 +578,7 @@ async fn publish_failure(
     error: &Error,
 ) {
     let profile = profile.or_else(|| {
-        std::fs::read_to_string(&settings.profile)
+        super::read_bounded(&settings.profile, super::Input::Profile)
             .ok()
             .and_then(|text| crate::profile::Profile::name_of(&text))
     });

@@ -99,12 +99,87 @@ pub fn report_error(error: &Error) {
     }
 }
 
-/// Reads a whole file, naming it on failure.
-pub(crate) fn read_file(path: &Path) -> Result<String, Error> {
-    std::fs::read_to_string(path).map_err(|source| Error::Read {
+/// The kinds of file loadgate reads, each with the largest size it accepts: a file beyond it
+/// (a runaway generator, `/dev/zero`, a wrong path) is refused with the limit named, instead of
+/// filling the memory. Only regular files are read: a FIFO without a writer would block forever,
+/// and a device never ends.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Input {
+    /// A profile, or a report template: 4 MiB.
+    Profile,
+    /// A data feed (`data:`): 256 MiB.
+    Data,
+    /// A results file, or one baseline file: 1 GiB (an hour at 1 s intervals and a hundred
+    /// endpoints is about 200 MiB).
+    Results,
+}
+
+impl Input {
+    /// The largest accepted size, in bytes.
+    pub(crate) const fn limit(self) -> u64 {
+        match self {
+            Input::Profile => 4 << 20,
+            Input::Data => 256 << 20,
+            Input::Results => 1 << 30,
+        }
+    }
+
+    fn what(self) -> &'static str {
+        match self {
+            Input::Profile => "a profile or template",
+            Input::Data => "a data file",
+            Input::Results => "a results or baseline file",
+        }
+    }
+}
+
+/// Reads a whole file of `kind`, bounded by its limit (see [`Input`]); the error says why.
+pub(crate) fn read_bounded(path: &Path, kind: Input) -> std::io::Result<String> {
+    use std::io::Read as _;
+    let invalid = |m: String| std::io::Error::new(std::io::ErrorKind::InvalidInput, m);
+    // Looked at before opening: opening a FIFO blocks until a writer comes.
+    let meta = std::fs::metadata(path)?;
+    if meta.is_dir() {
+        return Err(invalid("it is a directory: give the path of a file".into()));
+    }
+    if !meta.is_file() {
+        return Err(invalid(
+            "it is not a regular file (a FIFO, a device or a socket): give the path of a file"
+                .into(),
+        ));
+    }
+    let limit = kind.limit();
+    let too_big = || {
+        invalid(format!(
+            "it is larger than the {} MiB {} may be",
+            limit >> 20,
+            kind.what()
+        ))
+    };
+    if meta.len() > limit {
+        return Err(too_big());
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)?
+        .take(limit + 1)
+        .read_to_string(&mut text)?;
+    if text.len() as u64 > limit {
+        return Err(too_big());
+    }
+    Ok(text)
+}
+
+/// Reads a whole file of `kind`, naming it on failure.
+pub(crate) fn read_input(path: &Path, kind: Input) -> Result<String, Error> {
+    read_bounded(path, kind).map_err(|source| Error::Read {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// Reads a profile or template file, naming it on failure.
+pub(crate) fn read_file(path: &Path) -> Result<String, Error> {
+    read_input(path, Input::Profile)
 }
 
 /// Writes a file atomically (temporary file, then rename), creating parent directories.
@@ -234,7 +309,7 @@ fn write_file_with(
 
 /// Reads and checks a results file.
 pub(crate) fn read_results(path: &Path) -> Result<RunResult, Error> {
-    let text = read_file(path)?;
+    let text = read_input(path, Input::Results)?;
     RunResult::from_json(&text).map_err(|source| Error::Results {
         path: path.to_path_buf(),
         source,

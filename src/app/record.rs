@@ -72,7 +72,7 @@ pub(crate) enum Source<'a> {
 impl Source<'_> {
     fn read(&self, path: &Path) -> Result<Option<String>, Error> {
         match self {
-            Source::WorkTree => match std::fs::read_to_string(path) {
+            Source::WorkTree => match super::read_bounded(path, super::Input::Results) {
                 Ok(text) => Ok(Some(text)),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
                 Err(source) => Err(Error::Read {
@@ -243,7 +243,7 @@ pub(crate) fn read_for_gate(
     let baseline = read(&source, location, keep)?;
     let profile_rel = repo_relative(&top, profile_path)?;
     let base_profile = git.read(&rev, &profile_rel).ok().flatten();
-    let own_profile = std::fs::read_to_string(profile_path).ok();
+    let own_profile = super::read_bounded(profile_path, super::Input::Profile).ok();
     let pr_changed_profile = match (base_profile, own_profile, &baseline) {
         (Some(base_text), Some(own), Some(b)) if base_text != own => {
             // The base branch's profile, when it loads, must be the baseline's: otherwise main

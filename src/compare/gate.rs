@@ -1056,13 +1056,25 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
                     )
                 },
             });
-            used = b
+            let same_class = b
                 .runs
                 .iter()
                 .enumerate()
                 .filter(|(_, r)| r.runner.class == current.runner.class)
                 .collect::<Vec<_>>();
-            let others = b.runs.len() - used.len();
+            let others = b.runs.len() - same_class.len();
+            // The window: the newest `gate.baseline_runs` of them (runs are oldest first). A
+            // file holding more (written by hand, or before a smaller window) is not read
+            // whole into the statistics.
+            let window = (gate.baseline_runs as usize).max(1);
+            let beyond = same_class.len().saturating_sub(window);
+            used = same_class[beyond..].to_vec();
+            if beyond > 0 {
+                notes.push(format!(
+                    "the baseline holds {} runs of this runner class: the newest {window} were used (`gate.baseline_runs`)",
+                    same_class.len()
+                ));
+            }
             validity.push(ValidityCheck {
                 check: CheckKind::RunnerClass,
                 status: if used.is_empty() {
