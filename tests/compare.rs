@@ -356,3 +356,23 @@ fn only_the_newest_baseline_runs_of_the_window_are_used() {
         c.notes
     );
 }
+
+/// Errors where the baseline had none: the change and its interval say `new`, not a ratio
+/// against zero (`[+2173%, ∞]`).
+#[test]
+fn errors_against_a_baseline_without_errors_are_new() {
+    let mut spec = common::Spec::new(100);
+    spec.errors_per_second = 2;
+    let c = gate(&common::run(&spec), Some(&baseline(5)));
+    let rows: Vec<_> = c
+        .metrics
+        .iter()
+        .filter(|m| matches!(m.metric, loadgate::compare::Metric::ErrorRate { .. }))
+        .map(loadgate::report::view::MetricRow::of)
+        .collect();
+    assert!(!rows.is_empty(), "{}", text(&c));
+    for row in rows {
+        assert_eq!(row.change, "new", "{row:?}");
+        assert_eq!(row.ci, "new", "{row:?}");
+    }
+}

@@ -423,3 +423,22 @@ fn oversized_and_special_input_files_are_refused_with_the_limit() {
     assert_eq!(out.status.code(), Some(2), "{all}");
     assert!(all.contains("larger than the 256 MiB"), "{all}");
 }
+
+/// A sample's count covers the measured phase, like the errors table: warm-up failures are in
+/// neither.
+#[test]
+fn error_samples_count_what_the_errors_table_counts() {
+    let target = support::Target::start();
+    let r = support::run_yaml(
+        "name: faults\nload:\n  warmup: 1s\n  stages:\n    - { duration: 2s, rate: 40/s }\nrequests:\n  - { name: broken, get: /status/500 }\n",
+        &target.url(),
+    );
+    let e = &r.endpoints[0];
+    assert!(
+        e.warmup.errors > 0 && e.summary.errors > 0,
+        "{:?}",
+        e.summary
+    );
+    let sampled: u64 = e.error_samples.iter().map(|s| s.count).sum();
+    assert_eq!(sampled, e.summary.errors, "{:?}", e.error_samples);
+}

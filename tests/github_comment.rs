@@ -636,3 +636,42 @@ async fn a_long_report_is_cut_with_a_pointer_to_the_job_summary() {
     );
     insta::assert_snapshot!("comment_truncation_notice", notice);
 }
+
+#[tokio::test]
+async fn an_api_that_never_answers_is_given_up_within_the_total_bound() {
+    // Accepts connections and reads, never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let addr = listener.local_addr().expect("addr");
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten().take(16) {
+            held.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let env = Env::from_pairs([
+        ("GITHUB_EVENT_NAME", "pull_request".to_string()),
+        ("GITHUB_REPOSITORY", "Codertocat/Hello-World".to_string()),
+        ("GITHUB_API_URL", format!("http://{addr}")),
+        ("GITHUB_TOKEN", TOKEN.to_string()),
+    ]);
+    let ctx = Context::from_env(&env, Some(PR_OPENED)).expect("valid context");
+    let (mut settings, _) = settings();
+    settings.total_timeout = Duration::from_secs(2);
+    let started = std::time::Instant::now();
+
+    let outcome = publish_sticky_comment(&ctx, PROFILE, "report", &settings).await;
+
+    let CommentOutcome::Failed { warning, .. } = &outcome else {
+        panic!("expected a failure, got {outcome:?}");
+    };
+    assert!(
+        warning.contains("did not finish answering within 2 s"),
+        "{warning}"
+    );
+    assert!(
+        started.elapsed() < Duration::from_secs(8),
+        "{:?}",
+        started.elapsed()
+    );
+}

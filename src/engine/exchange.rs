@@ -219,7 +219,9 @@ async fn exchange(
     };
     state.intervals.borrow_mut().record(&outcome);
     let class = failure.as_ref().map(|f| f.0);
-    if let Some((class, message)) = failure {
+    if let Some((class, message)) = failure
+        && !state.in_warmup(interval)
+    {
         let message = state.plan.secrets.mask(&message).into_owned();
         state.samples.borrow_mut().add(endpoint, class, message);
     }

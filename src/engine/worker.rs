@@ -163,6 +163,12 @@ pub(super) struct Thread {
 }
 
 impl Thread {
+    /// True for an interval of the warm-up: its requests are left out of the statistics, and
+    /// out of the error samples, so a sample's count matches the errors the report shows.
+    pub(super) fn in_warmup(&self, interval: u32) -> bool {
+        interval < self.warmup_intervals
+    }
+
     pub(super) fn interval_of(&self, at: Instant) -> u32 {
         let since = at.saturating_duration_since(self.start);
         (since.as_nanos() / self.interval.as_nanos()).min(u128::from(u32::MAX)) as u32
@@ -353,11 +359,13 @@ fn record_abandoned(state: &Thread) {
             status: None,
             error: Some(ErrorClass::Timeout),
         });
-        samples.add(
-            endpoint,
-            ErrorClass::Timeout,
-            "no response before the run stopped: still in flight at the stop".into(),
-        );
+        if !state.in_warmup(interval) {
+            samples.add(
+                endpoint,
+                ErrorClass::Timeout,
+                "no response before the run stopped: still in flight at the stop".into(),
+            );
+        }
     }
 }
 

@@ -22,7 +22,7 @@ use serde::Deserialize;
 
 use super::api::{Api, Attempt, Failure, Request, classify, next_link, parse};
 pub use super::api::{RetryPolicy, SleepFn};
-use super::context::{Context, NoPullRequest};
+use super::context::{Context, NoPullRequest, Token};
 use super::truncate::{Limit, truncate_markdown};
 use crate::error::ExitCode;
 
@@ -57,6 +57,9 @@ pub struct CommentSettings {
     pub retry: RetryPolicy,
     /// Bound on each single request.
     pub request_timeout: Duration,
+    /// Bound on the whole publication, retries and waits included: an API that accepts
+    /// connections and never answers must not hold the job.
+    pub total_timeout: Duration,
 }
 
 impl Default for CommentSettings {
@@ -65,6 +68,7 @@ impl Default for CommentSettings {
             author: AuthorCheck::TokenOwner,
             retry: RetryPolicy::default(),
             request_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(90),
         }
     }
 }
@@ -222,6 +226,26 @@ pub async fn publish_sticky_comment(
         return CommentOutcome::Skipped(SkipReason::NoToken);
     };
     let body = comment_body(profile, markdown, ctx.summary_url().as_deref());
+    let bound = settings.total_timeout;
+    tokio::time::timeout(bound, publish(ctx, profile, number, token, &body, settings))
+        .await
+        .unwrap_or_else(|_| CommentOutcome::Failed {
+            warning: format!(
+                "GitHub's API did not finish answering within {} s: the PR comment was not posted (the report is in the job summary)",
+                bound.as_secs()
+            ),
+            status: None,
+        })
+}
+
+async fn publish(
+    ctx: &Context,
+    profile: &str,
+    number: u64,
+    token: &Token,
+    body: &str,
+    settings: &CommentSettings,
+) -> CommentOutcome {
     let api = match Api::new(
         &ctx.api_url,
         token.expose(),
@@ -245,7 +269,7 @@ pub async fn publish_sticky_comment(
             Err(super::handover::Refusal::Unchecked(failure)) => return failed(failure),
         }
     }
-    match upsert(&api, &repo, number, &marker, &body, &settings.author).await {
+    match upsert(&api, &repo, number, &marker, body, &settings.author).await {
         Ok(outcome) => outcome,
         Err(failure) => failed(failure),
     }

@@ -751,14 +751,22 @@ impl MetricRow {
                 }
                 _ => dash(),
             },
-            ci: m.ci90.map_or_else(dash, |ci| {
-                let high = if ci.high.is_finite() && ci.high < 1e6 {
-                    change(ci.high)
-                } else {
-                    "∞".into()
-                };
-                format!("[{}, {high}]", change(ci.low))
-            }),
+            // Against a baseline without errors, a ratio has no scale: the errors are new.
+            ci: if matches!(m.metric, Metric::ErrorRate { .. })
+                && m.ratio.is_none()
+                && m.current.is_some_and(|c| c > 0.0)
+            {
+                "new".into()
+            } else {
+                m.ci90.map_or_else(dash, |ci| {
+                    let high = if ci.high.is_finite() && ci.high < 1e6 {
+                        change(ci.high)
+                    } else {
+                        "∞".into()
+                    };
+                    format!("[{}, {high}]", change(ci.low))
+                })
+            },
             p: m.p_adjusted.or(m.p_value).map_or_else(dash, p_value),
             tolerance,
             detectable,
