@@ -102,6 +102,12 @@ impl crate::profile::DataFiles for FilesBeside {
     fn read(&self, path: &str) -> Result<String, String> {
         let full = self.0.join(path);
         let expected = "expected a `.csv` or `.jsonl` file, its path relative to the profile";
+        if full.is_dir() {
+            return Err(format!(
+                "data file `{}` is a directory: {expected}",
+                full.display()
+            ));
+        }
         super::read_bounded(&full, super::Input::Data).map_err(|e| {
             format!(
                 "cannot read data file `{}` ({e}): {expected}",
