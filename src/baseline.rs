@@ -300,6 +300,18 @@ impl Baseline {
         if self.profile.name.is_empty() || self.profile.hash.is_empty() {
             return invalid("`profile.name` and `profile.hash` must not be empty".into());
         }
+        let mut total = 0;
+        for (r, run) in self.runs.iter().enumerate() {
+            for endpoint in &run.endpoints {
+                let what = || format!("`runs[{r}]` endpoint `{}`", endpoint.name);
+                results::add_counts(
+                    &mut total,
+                    endpoint.intervals.iter().flat_map(results::counts),
+                    &what,
+                )
+                .map_err(BaselineError::Invalid)?;
+            }
+        }
         for (r, run) in self.runs.iter().enumerate() {
             if run.interval_ms == 0 {
                 return invalid(format!("`runs[{r}].interval_ms` is 0"));

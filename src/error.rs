@@ -5,8 +5,11 @@
 //! | 0 | pass (or improvement): the run is fine; also `inconclusive` and `no baseline` (they do not block) |
 //! | 1 | regression, or an absolute threshold breached |
 //! | 2 | usage or input error (bad profile, flags, or a corrupt results/baseline file): nothing was decided |
-//! | 3 | the run could not be trusted or completed (target never ready, interrupted, generator overloaded), or the baseline is incompatible (other profile or runner class) |
+//! | 3 | the run could not be trusted or completed (target never ready, interrupted, generator overloaded), or the baseline is incompatible (other profile or runner class), or an output could not be written (a file, or stdout other than a closed pipe) |
 //! | 4 | publishing failed where publishing was required |
+//!
+//! A closed stdout (`loadgate … | head`) is not an error: the output stops quietly and the
+//! command exits with its own code (see `app::console`).
 //!
 //! A regression is a result, not an error: commands return `Ok(ExitCode::Regression)`;
 //! [`ExitCode::of_verdict`] maps every gate verdict.
@@ -92,6 +95,9 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// Stdout could not be written (other than a closed pipe, which is not an error).
+    #[error("cannot write to stdout: {0}: the output is incomplete")]
+    Stdout(#[source] std::io::Error),
     /// A results file is invalid.
     #[error("`{}`: {source}", path.display())]
     Results {
@@ -156,9 +162,11 @@ impl Error {
                 | BaselineError::Untrusted(_) => ExitCode::Untrusted,
                 _ => ExitCode::Usage,
             },
-            Error::Write { .. } | Error::NotReady(_) | Error::Interrupted(_) | Error::Engine(_) => {
-                ExitCode::Untrusted
-            }
+            Error::Write { .. }
+            | Error::Stdout(_)
+            | Error::NotReady(_)
+            | Error::Interrupted(_)
+            | Error::Engine(_) => ExitCode::Untrusted,
             Error::Push(_) => ExitCode::Publish,
         }
     }

@@ -527,6 +527,46 @@ impl RunResult {
                 self.shard.indices, self.shard.count
             ));
         }
+        let mut total = 0;
+        for endpoint in &self.endpoints {
+            let what = || format!("endpoint `{}`", endpoint.name);
+            let summaries = summary_counts(&endpoint.summary)
+                .into_iter()
+                .chain(summary_counts(&endpoint.warmup));
+            let samples = endpoint.error_samples.iter().map(|s| s.count);
+            add_counts(
+                &mut total,
+                endpoint
+                    .intervals
+                    .iter()
+                    .flat_map(counts)
+                    .chain(summaries)
+                    .chain(samples),
+                &what,
+            )
+            .map_err(ResultsError::Invalid)?;
+        }
+        for scenario in &self.scenarios {
+            let what = || format!("scenario `{}`", scenario.name);
+            let summaries = summary_counts(&scenario.summary)
+                .into_iter()
+                .chain(summary_counts(&scenario.warmup));
+            add_counts(
+                &mut total,
+                scenario.intervals.iter().flat_map(counts).chain(summaries),
+                &what,
+            )
+            .map_err(ResultsError::Invalid)?;
+        }
+        add_counts(
+            &mut total,
+            self.generator
+                .intervals
+                .iter()
+                .flat_map(|g| [g.planned, g.sent, g.dropped, g.users, g.target_users]),
+            &|| "`generator.intervals`".into(),
+        )
+        .map_err(ResultsError::Invalid)?;
         for endpoint in &self.endpoints {
             check_intervals(&endpoint.name, &endpoint.intervals)?;
         }
@@ -536,6 +576,14 @@ impl RunResult {
             .is_sorted_by(|a, b| a.index < b.index)
         {
             return invalid("`generator.intervals` are not in ascending order".into());
+        }
+        check_span(
+            self.generator.intervals.last().map(|g| g.index),
+            "`generator.intervals`",
+        )?;
+        for scenario in &self.scenarios {
+            let last = scenario.intervals.iter().map(|i| i.index).max();
+            check_span(last, &format!("scenario `{}`", scenario.name))?;
         }
         self.generator
             .schedule_lag
@@ -548,6 +596,61 @@ impl RunResult {
     }
 }
 
+/// Interval indices a file may hold: below 2^20. A run records at most 900 intervals (the
+/// profile's `MAX_INTERVALS`); stitched and merged runs stay far below too. The
+/// gate and the reports allocate and loop per interval up to the last index, so a corrupt or
+/// hostile index (up to `u32::MAX`) would take gigabytes, or overflow `index + 1`.
+pub(crate) const MAX_INTERVAL_INDEX: u32 = 1 << 20;
+
+/// Refuses a last interval index at or beyond [`MAX_INTERVAL_INDEX`]; `what` names the series.
+pub(crate) fn check_span(last: Option<u32>, what: &str) -> Result<(), ResultsError> {
+    match last {
+        Some(index) if index >= MAX_INTERVAL_INDEX => Err(ResultsError::Invalid(format!(
+            "{what} has interval {index}, beyond the {MAX_INTERVAL_INDEX} intervals a run can hold"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The most that all the counts of one file (requests, errors and statuses per interval, the
+/// stored summaries, error samples, the generator's arrivals and users) may add up to: 2^60, a billion requests a
+/// second for 36 years. No run comes near; a file beyond it is corrupt or hostile, and it is
+/// refused because every sum the gate and the reports make of its counts must fit in a `u64`
+/// (an overflow panics, or in a release build wraps into a wrong verdict).
+pub(crate) const MAX_COUNTS: u64 = 1 << 60;
+
+/// An interval's counts.
+pub(crate) fn counts(interval: &Interval) -> impl Iterator<Item = u64> + '_ {
+    std::iter::once(interval.requests)
+        .chain(interval.errors.values().copied())
+        .chain(interval.status.values().copied())
+}
+
+/// A stored summary's counts (the file's, not recomputed: they count towards the total too).
+fn summary_counts(summary: &Summary) -> [u64; 3] {
+    [summary.requests, summary.errors, summary.latency.samples]
+}
+
+/// Adds `counts` to `total`, refusing a total beyond [`MAX_COUNTS`]; `what` names the counts.
+pub(crate) fn add_counts(
+    total: &mut u64,
+    counts: impl IntoIterator<Item = u64>,
+    what: &dyn Fn() -> String,
+) -> Result<(), String> {
+    for count in counts {
+        *total = total
+            .checked_add(count)
+            .filter(|&t| t <= MAX_COUNTS)
+            .ok_or_else(|| {
+                format!(
+                    "the counts of {} take the file's total beyond 2^60: not a measurement",
+                    what()
+                )
+            })?;
+    }
+    Ok(())
+}
+
 /// Checks one endpoint's intervals: ascending, histograms decode, and no interval counts more
 /// latencies or errors than requests. Shared with baseline files, which keep the same intervals.
 pub(crate) fn check_intervals(endpoint: &str, intervals: &[Interval]) -> Result<(), ResultsError> {
@@ -556,6 +659,10 @@ pub(crate) fn check_intervals(endpoint: &str, intervals: &[Interval]) -> Result<
             "intervals of endpoint `{endpoint}` are not in ascending order"
         )));
     }
+    check_span(
+        intervals.last().map(|i| i.index),
+        &format!("endpoint `{endpoint}`"),
+    )?;
     for (i, interval) in intervals.iter().enumerate() {
         let histogram = decode(interval, endpoint, i)?;
         if histogram.len() > interval.requests || interval.error_total() > interval.requests {

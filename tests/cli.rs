@@ -1,6 +1,7 @@
 //! The real binary: exit codes, error text, the run → results → merge flow, Ctrl-C.
 #![allow(clippy::unwrap_used)]
 
+mod common;
 mod support;
 
 use std::path::Path;
@@ -644,5 +645,102 @@ requests:
         stdout.matches("secret-pass").count(),
         1,
         "only in the mask command: {stdout}"
+    );
+}
+
+/// Runs `loadgate args` with stdout a pipe that is closed after its first byte (as
+/// `loadgate … | head -c1` does); returns the exit code and stderr.
+fn close_stdout_after_one_byte(args: &[&std::ffi::OsStr]) -> (Option<i32>, String) {
+    use std::io::Read as _;
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"))
+        .args(args)
+        .env_remove("LOADGATE_TARGET")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut byte = [0u8; 1];
+    stdout.read_exact(&mut byte).unwrap();
+    drop(stdout);
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_reader_that_goes_away_stops_stdout_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let results = dir.path().join("results.json");
+    let mut spec = common::Spec::new(3);
+    // Enough endpoints for reports larger than a pipe's buffer (64 KiB).
+    spec.endpoints = (0..20)
+        .map(|i| (&*format!("endpoint {i}").leak(), 10_000.0))
+        .collect();
+    spec.per_second = 5;
+    spec.measured_s = 10;
+    std::fs::write(&results, common::run(&spec).to_json()).unwrap();
+    let results = results.as_os_str();
+    let commands: [Vec<&std::ffi::OsStr>; 3] = [
+        vec!["schema".as_ref(), "profile".as_ref()],
+        vec![
+            "report".as_ref(),
+            results,
+            "--baseline".as_ref(),
+            results,
+            "--format".as_ref(),
+            "json".as_ref(),
+        ],
+        vec![
+            "report".as_ref(),
+            results,
+            "--format".as_ref(),
+            "html".as_ref(),
+        ],
+    ];
+    for args in &commands {
+        let whole = loadgate().args(args).output().unwrap();
+        assert_eq!(whole.status.code(), Some(0), "{args:?}");
+        let big = whole.stdout.len() > 64 * 1024;
+        if args[0] == "report" {
+            // Larger than a pipe's buffer: the write after the close fails every time.
+            assert!(big, "{args:?}: {} bytes", whole.stdout.len());
+        }
+        for _ in 0..5 {
+            let (code, stderr) = close_stdout_after_one_byte(args);
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+            assert_eq!(code, Some(0), "{args:?}: the command's own code: {stderr}");
+            assert!(
+                !stderr.contains("error"),
+                "a closed pipe is not an error: {args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stdout_that_cannot_be_written_fails_the_command() {
+    // `/dev/full`: every write fails with "no space left on device". The report is lost, so
+    // the command must not pass silently.
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .unwrap();
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"))
+        .args(["schema", "profile"])
+        .env_remove("GITHUB_ACTIONS")
+        .stdout(full)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("error: cannot write to stdout: No space left on device"),
+        "{stderr}"
     );
 }

@@ -6,10 +6,15 @@
 //! through [`workflow::neutralize`], so none of it can start a workflow command. loadgate's own
 //! commands (annotations, masks) are formatted escaped and written by [`commands`] instead.
 //! Each write is treated as starting a line (the safe side when a line is written in parts).
+//!
+//! Every byte for stdout goes through [`to_stdout`]: a reader that went away (a broken pipe)
+//! silences stdout quietly, and any other write failure fails the command at its end (see
+//! [`stdout_failure`]).
 
 use std::borrow::Cow;
 use std::io::Write as _;
-use std::sync::OnceLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
 
 use crate::github::workflow;
 
@@ -27,11 +32,49 @@ fn safe(text: &str) -> Cow<'_, str> {
     }
 }
 
+/// Set once stdout cannot take more: its reader went away, or a write failed.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+/// The first stdout failure other than a broken pipe, for [`stdout_failure`].
+static STDOUT_FAILURE: Mutex<Option<std::io::Error>> = Mutex::new(None);
+
+/// Writes `bytes` to stdout; the one place that does.
+///
+/// Rust ignores `SIGPIPE`, so when the reader of a pipe goes away (`loadgate … | head -1`) a
+/// write fails with `BrokenPipe` instead of killing the process. That is not an error: the
+/// rest of the output is dropped quietly, and the command runs to its end and exits with its
+/// own code — 0 when it passes (the usual choice for a closed pipe), and a regression's code
+/// unchanged, so a pipe never turns a failing gate into a pass nor loses the results, outputs
+/// or comment written after the summary. Exiting at once (141, as a `SIGPIPE` kill would)
+/// would lose those. Any other failure (a full disk) is kept: the command fails with it when
+/// it ends (see [`stdout_failure`]); the output is dropped from then on too.
+fn to_stdout(bytes: &[u8]) {
+    if STDOUT_CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut stdout = std::io::stdout().lock();
+    let Err(e) = stdout.write_all(bytes).and_then(|()| stdout.flush()) else {
+        return;
+    };
+    STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    if e.kind() != std::io::ErrorKind::BrokenPipe {
+        STDOUT_FAILURE
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert(e);
+    }
+}
+
+/// The first failure to write stdout other than a closed pipe, if any (taken).
+pub(crate) fn stdout_failure() -> Option<std::io::Error> {
+    STDOUT_FAILURE
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .take()
+}
+
 /// Writes `text` to stdout.
 pub(crate) fn write_out(text: &str) {
-    let mut stdout = std::io::stdout().lock();
-    let _ = stdout.write_all(safe(text).as_bytes());
-    let _ = stdout.flush();
+    to_stdout(safe(text).as_bytes());
 }
 
 /// Writes `text` to stderr.
@@ -44,9 +87,7 @@ pub(crate) fn write_err(text: &str) {
 /// [`write_out`].
 pub(crate) fn out_document(text: &str) {
     if stdout_is_a_file() {
-        let mut stdout = std::io::stdout().lock();
-        let _ = stdout.write_all(text.as_bytes());
-        let _ = stdout.flush();
+        to_stdout(text.as_bytes());
     } else {
         write_out(text);
     }
@@ -70,7 +111,7 @@ fn stdout_is_a_file() -> bool {
 
 /// Writes loadgate's own workflow commands (escaped annotations, masks) to stdout, unchanged.
 pub(crate) fn commands(text: &str) {
-    let _ = workflow::emit_commands(text);
+    to_stdout(text.as_bytes());
 }
 
 /// The log's writer (tracing): one event per write, neutralized under Actions when dropped.

@@ -878,7 +878,7 @@ fn emit(annotations: &[Annotation]) {
         return;
     }
     let text = workflow::format_annotations(annotations, "see the job summary");
-    let _ = workflow::emit_commands(&text);
+    super::console::commands(&text);
 }
 
 /// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file

@@ -30,8 +30,22 @@ use crate::results::RunResult;
 
 pub use run::{execute_run, execute_run_with, load_profile, resolve_target};
 
-/// Runs the parsed command line.
+/// Runs the parsed command line. A failure to write stdout (other than a closed pipe, which
+/// is quiet: see [`console`]) fails a command that would have passed; a command that fails
+/// anyway keeps its code and warns about it.
 pub fn run(cli: Cli) -> Result<ExitCode, Error> {
+    let outcome = dispatch(cli);
+    match (outcome, console::stdout_failure()) {
+        (Ok(ExitCode::Pass), Some(source)) => Err(Error::Stdout(source)),
+        (outcome, Some(source)) => {
+            errln!("warning: cannot write to stdout: {source}");
+            outcome
+        }
+        (outcome, None) => outcome,
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
         Command::Run(args) => runtime()?.block_on(run::run(args)),
         Command::Validate(args) => validate::validate(&args),

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
@@ -37,9 +37,9 @@ const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// A classified failure with its message.
 pub type Failure = (ErrorClass, String);
 
-/// One HTTP/1.1 connection over plain TCP.
-pub struct Conn {
-    stream: TcpStream,
+/// One HTTP/1.1 connection over plain TCP (any byte stream: the tests feed the parser theirs).
+pub struct Conn<S = TcpStream> {
+    stream: S,
     /// Bytes received and not yet consumed: `buf[start..]`.
     buf: Vec<u8>,
     start: usize,
@@ -96,18 +96,6 @@ enum Framing {
 }
 
 impl Conn {
-    /// A connection over an open TCP stream.
-    pub fn new(stream: TcpStream) -> Self {
-        Self {
-            stream,
-            buf: Vec::new(),
-            start: 0,
-            out: Vec::new(),
-            reused: false,
-            idle_since: Instant::now(),
-        }
-    }
-
     /// Whether the connection can carry another request: after a long idle time the socket is
     /// asked (without blocking) whether the server closed it or sent something unasked.
     pub fn usable(&mut self) -> bool {
@@ -121,6 +109,20 @@ impl Conn {
             Ok(_) => false,
         }
     }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin> Conn<S> {
+    /// A connection over an open stream.
+    pub fn new(stream: S) -> Self {
+        Self {
+            stream,
+            buf: Vec::new(),
+            start: 0,
+            out: Vec::new(),
+            reused: false,
+            idle_since: Instant::now(),
+        }
+    }
 
     /// Sends `request` and reads its response. On success the connection is returned when it
     /// can carry the next request.
@@ -128,7 +130,7 @@ impl Conn {
         mut self,
         request: Request<Bytes>,
         wanted: Wanted,
-    ) -> Result<(Response, Option<Conn>), Error> {
+    ) -> Result<(Response, Option<Conn<S>>), Error> {
         self.write_request(&request);
         if let Err(e) = self.stream.write_all(&self.out).await {
             let failure = (

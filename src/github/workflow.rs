@@ -208,7 +208,7 @@ pub fn format_add_mask(secret: &str) -> String {
 /// - `##[` becomes `## [`.
 ///
 /// Text with none of these is returned as is. loadgate's own commands do not go through here:
-/// they are formatted escaped ([`format_annotation`]) and written by [`emit_commands`].
+/// they are formatted escaped ([`format_annotation`]) and written to stdout as they are.
 pub fn neutralize(text: &str) -> Cow<'_, str> {
     let safe = !text.contains("##[")
         && !text
@@ -254,13 +254,6 @@ fn starts_command(line: &str) -> bool {
             )
     })
     .starts_with("::")
-}
-
-/// Prints workflow commands (annotations, masks) to stdout, where the runner reads them.
-pub fn emit_commands(commands: &str) -> std::io::Result<()> {
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(commands.as_bytes())?;
-    stdout.flush()
 }
 
 /// Formats one step output: `name=value`, or for a value with a line break
