@@ -92,6 +92,7 @@ broken! {
     weight_on_a_step: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, weight: 2 }}\n");
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
+    control_characters_and_a_long_name_in_an_error: format!("{}thresholds:\n  hom: {{ p95: 1s }}\n", GOOD.replace("name: home", &format!("name: \"ho\\e]0;pwned\\a\\r\\nme{}\"", "x".repeat(100_000))));
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
     search_without_a_rate_cap: SEARCH.replace("    max_rate: 400/s\n", "");
     search_without_a_duration_cap: SEARCH.replace("    max_duration: 2m\n", "");

@@ -86,18 +86,21 @@ impl ProfileError {
     }
 }
 
+/// Every part may quote the profile (names, keys, values): control characters are escaped and
+/// long quotes cut (see [`crate::untrusted`]); the only line break is the hint's own.
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.problem)?;
+        use crate::untrusted::{message, quote};
+        f.write_str(&message(&self.problem))?;
         if !self.key.is_empty() {
-            write!(f, " at `{}`", self.key)?;
+            write!(f, " at `{}`", quote(&self.key))?;
         }
-        write!(f, " ({})", self.position())?;
+        write!(f, " ({})", message(&self.position()))?;
         if let Some(expected) = &self.expected {
-            write!(f, ": {expected}")?;
+            write!(f, ": {}", message(expected))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", message(hint))?;
         }
         Ok(())
     }
