@@ -604,8 +604,20 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        let raw = strip_position(&inner.to_string());
+        let message = if path == "." && !inner.is_syntax() && !inner.is_eof() {
+            // The whole file has the wrong shape (a list, a number): serde would name the
+            // Rust type it wanted.
+            "not a JSON object: expected a loadgate file (`{ \"format_version\": 1, … }`)"
+                .to_string()
+        } else {
+            match crate::error::plain_serde(&raw, crate::error::Format::Json) {
+                Some((problem, expected)) => format!("{problem}, {expected}"),
+                None => raw,
+            }
+        };
         ResultsError::Json {
-            message: strip_position(&inner.to_string()),
+            message,
             path,
             line: inner.line(),
             column: inner.column(),

@@ -92,6 +92,10 @@ broken! {
     weight_on_a_step: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, weight: 2 }}\n");
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
+    unclosed_bracket_where_text_belongs: GOOD.replace("name: shop", "name: [unclosed");
+    list_where_a_duration_belongs: GOOD.replace("load:", "defaults: { timeout: [1] }\nload:");
+    list_where_keys_belong: format!("{GOOD}wait_for: [1]\n");
+    text_where_a_number_belongs: format!("{GOOD}gate: {{ alpha: many }}\n");
     control_characters_and_a_long_name_in_an_error: format!("{}thresholds:\n  hom: {{ p95: 1s }}\n", GOOD.replace("name: home", &format!("name: \"ho\\e]0;pwned\\a\\r\\nme{}\"", "x".repeat(100_000))));
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
     search_without_a_rate_cap: SEARCH.replace("    max_rate: 400/s\n", "");

@@ -139,6 +139,9 @@ pub(crate) fn did_you_mean<'a>(
         .map(|(_, c)| c)
 }
 
+/// The problem when the text is not a mapping (the caller words it for a key below the top).
+pub(crate) const NOT_A_MAPPING: &str = "the profile is not a mapping";
+
 /// Rewrites serde's wording into the profile's vocabulary (keys, not fields).
 pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>) {
     let message = message
@@ -215,7 +218,7 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
     }
     if message == "expected mapping start" {
         return (
-            "the profile is not a mapping".into(),
+            NOT_A_MAPPING.into(),
             Some("expected keys like `name`, `load` and `requests` at the top level".into()),
             None,
         );
@@ -230,6 +233,21 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
     }
     if message == "expected string scalar" {
         return ("wrong type".into(), Some("expected text".into()), None);
+    }
+    if message == "invalid floating point" {
+        return ("wrong type".into(), Some("expected a number".into()), None);
+    }
+    if message == "invalid boolean" {
+        return (
+            "wrong type".into(),
+            Some("expected `true` or `false`".into()),
+            None,
+        );
+    }
+    if let Some((problem, expected)) =
+        crate::error::plain_serde(&message, crate::error::Format::Yaml)
+    {
+        return (problem, Some(expected), None);
     }
     if let Some(kind) = message.strip_prefix("invalid ")
         && ["u8", "u16", "u32", "u64", "i64", "f64"].contains(&kind)

@@ -98,7 +98,8 @@ pub struct RawHttp {
     #[serde(default)]
     pub insecure_tls: bool,
     /// Timeout for opening a connection (default `5s`).
-    pub connect_timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub connect_timeout: Option<Spanned<HumanDuration>>,
 }
 
 /// HTTP protocol choice.
@@ -120,7 +121,8 @@ pub enum RawHttpVersion {
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     /// Request timeout (default `10s`).
-    pub timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// Headers sent with every request (values are templates).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
@@ -325,7 +327,8 @@ pub struct RawRequest {
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub form: Option<Pairs<String, Spanned<String>>>,
     /// Request timeout, overriding `defaults.timeout`.
-    pub timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// What a good response looks like (default: status below 400).
     pub check: Option<RawCheck>,
     /// Values captured from the response into `{{ vars.NAME }}` for later steps.

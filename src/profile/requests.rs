@@ -203,9 +203,14 @@ pub(super) fn validate_request(
     } else {
         Body::Empty
     };
-    let timeout = r.timeout.map_or(defaults.timeout, |d| d.0);
-    check_timeout(timeout)
-        .map_err(|m| cx.err(format!("{key}.timeout"), Some(spanned.referenced), &m))?;
+    let timeout = r.timeout.as_ref().map_or(defaults.timeout, |d| d.value.0);
+    check_timeout(timeout).map_err(|m| {
+        let at = r
+            .timeout
+            .as_ref()
+            .map_or(spanned.referenced, |t| t.referenced);
+        cx.err(format!("{key}.timeout"), Some(at), &m)
+    })?;
     let check = match &r.check {
         Some(c) => validate_check(cx, &format!("{key}.check"), c, spanned.referenced)?,
         None => Check::default(),

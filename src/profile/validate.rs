@@ -136,9 +136,13 @@ pub(super) fn validate(
         connect_timeout: raw
             .http
             .connect_timeout
-            .map_or(Duration::from_secs(5), |d| d.0),
+            .as_ref()
+            .map_or(Duration::from_secs(5), |d| d.value.0),
     };
-    check_timeout(http.connect_timeout).map_err(|m| cx.err("http.connect_timeout", None, &m))?;
+    check_timeout(http.connect_timeout).map_err(|m| {
+        let at = raw.http.connect_timeout.as_ref().map(|t| t.referenced);
+        cx.err("http.connect_timeout", at, &m)
+    })?;
     cx.http_version = http.version;
     if let (Some(t), Some(raw_target)) = (&target, &raw.target) {
         check_protocol(http.version, t)
@@ -150,8 +154,15 @@ pub(super) fn validate(
     // Setup runs before the load: it sees `env` only, and each step the values the steps
     // before it extracted. Headers from `defaults` that read `vars` or `data` do not apply to
     // it (they may need what setup produces).
-    let timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
-    check_timeout(timeout).map_err(|m| cx.err("defaults.timeout", None, &m))?;
+    let timeout = raw
+        .defaults
+        .timeout
+        .as_ref()
+        .map_or(DEFAULT_TIMEOUT, |d| d.value.0);
+    check_timeout(timeout).map_err(|m| {
+        let at = raw.defaults.timeout.as_ref().map(|t| t.referenced);
+        cx.err("defaults.timeout", at, &m)
+    })?;
     let mut setup = Vec::new();
     let setup_defaults = Defaults {
         headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers).unwrap_or_default(),
