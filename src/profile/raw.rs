@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, de};
 use serde_saphyr::Spanned;
 
-use super::units::{HumanDuration, Percent, Rate};
+use super::units::{HumanDuration, Percent, Rate, Share};
 
 /// A load profile, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -81,8 +81,9 @@ pub struct RawWaitFor {
     pub path: Spanned<String>,
     /// Status that means ready (default: any 2xx).
     pub status: Option<RawStatus>,
-    /// Give up after this long (default `120s`).
-    pub timeout: Option<HumanDuration>,
+    /// Give up after this long (default `120s`; above zero).
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// Pause between polls (default `1s`).
     pub interval: Option<HumanDuration>,
 }
@@ -735,8 +736,9 @@ pub struct RawThreshold {
     pub p999: Option<HumanDuration>,
     /// Slowest response must stay below.
     pub max: Option<HumanDuration>,
-    /// Share of failed requests must stay below.
-    pub error_rate: Option<Percent>,
+    /// Share of failed requests must stay below (at most `100%`).
+    #[schemars(with = "Option<Percent>")]
+    pub error_rate: Option<Share>,
     /// Completed requests per second must reach at least this.
     pub min_rate: Option<Rate>,
 }
@@ -752,8 +754,9 @@ pub struct RawGate {
     /// `{ p50: 8%, p95: 10%, p99: 15% }` (the default).
     #[schemars(with = "Option<BTreeMap<String, Percent>>")]
     pub metrics: Option<Pairs<Spanned<String>, Percent>>,
-    /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
-    pub error_rate: Option<Percent>,
+    /// Absolute increase of an endpoint's error rate that matters (default `0.1%`; at most 100%).
+    #[schemars(with = "Option<Percent>")]
+    pub error_rate: Option<Share>,
     /// Significance level across the gated family (default `0.01`).
     #[schemars(with = "Option<f64>")]
     pub alpha: Option<Spanned<f64>>,

@@ -114,10 +114,20 @@ pub(super) fn validate(
         Some(w) => {
             check_path_or_url(&w.path.value)
                 .map_err(|m| cx.err("wait_for.path", Some(w.path.referenced), &m))?;
+            if let Some(t) = w.timeout.as_ref().filter(|t| t.value.0.is_zero()) {
+                return Err(cx.err(
+                    "wait_for.timeout",
+                    Some(t.referenced),
+                    "`timeout: 0s` gives up before the first poll: expected how long the target may take to become ready, like `120s` (the default)",
+                ));
+            }
             Some(WaitFor {
                 path: w.path.value.clone(),
                 status: w.status.clone().map(|s| s.0).unwrap_or_default(),
-                timeout: w.timeout.map_or(Duration::from_secs(120), |d| d.0),
+                timeout: w
+                    .timeout
+                    .as_ref()
+                    .map_or(Duration::from_secs(120), |d| d.value.0),
                 interval: w
                     .interval
                     .map_or(Duration::from_secs(1), |d| d.0)
@@ -363,12 +373,39 @@ fn validate_auth(
     let Some(raw) = raw else {
         return Ok(None);
     };
+    // What `auth` sends is a secret by definition: one too short to mask is refused (the
+    // engine refuses one that `vars` make too short when setup has run).
+    let maskable = |cx: &mut Ctx<'_>, key: &str, what: &str, value: &Spanned<String>| {
+        let text = cx.text(key, value)?;
+        let sample = cx.templates.sample(&text, &cx.scope);
+        if sample.is_some_and(|v| !crate::secrets::Secrets::default().add(&v)) {
+            return Err(cx.err(
+                key,
+                Some(value.referenced),
+                &format!(
+                    "the `auth` {what} is shorter than {} characters, too short to be masked in outputs: expected a real credential (from an environment variable, like `\"{{{{ env.API_TOKEN }}}}\"`)",
+                    crate::secrets::Secrets::MIN_LEN
+                ),
+            ));
+        }
+        Ok(text)
+    };
     match (&raw.value.basic, &raw.value.bearer) {
         (Some(basic), None) => Ok(Some(Auth::Basic {
             username: cx.text("auth.basic.username", &basic.username)?,
-            password: cx.text("auth.basic.password", &basic.password)?,
+            password: maskable(
+                cx,
+                "auth.basic.password",
+                "basic password",
+                &basic.password,
+            )?,
         })),
-        (None, Some(token)) => Ok(Some(Auth::Bearer(cx.text("auth.bearer", token)?))),
+        (None, Some(token)) => Ok(Some(Auth::Bearer(maskable(
+            cx,
+            "auth.bearer",
+            "bearer token",
+            token,
+        )?))),
         _ => Err(cx.err(
             "auth",
             Some(raw.referenced),
