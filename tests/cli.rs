@@ -328,6 +328,36 @@ fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
 }
 
 #[test]
+fn gate_outside_actions_names_the_reports_it_wrote() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "p.yaml", SHORT);
+    // Results in the working directory: their folder has no name to print.
+    let out = loadgate()
+        .current_dir(dir.path())
+        .args([
+            "gate",
+            "p.yaml",
+            "--mode",
+            "run",
+            "--results",
+            "results.json",
+        ])
+        .args(["--target", &target.url(), "--comment", "never"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(
+            "reports written to `report.md`, `report.html`, `junit.xml`, `comparison.json` (not under GitHub Actions"
+        ),
+        "{stderr}"
+    );
+    assert!(dir.path().join("report.md").exists());
+}
+
+#[test]
 fn a_header_no_request_could_send_is_refused_when_the_profile_loads() {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), "users.csv", "name\nJo\u{7f}e\nAnn\n");

@@ -503,7 +503,7 @@ async fn judge(
     let Some(ctx) = ctx else {
         errln!(
             "reports written to {} (not under GitHub Actions: no job summary or comment)",
-            outputs_dir.display()
+            reports.paths()
         );
         return Ok(exit);
     };
@@ -728,6 +728,19 @@ struct Reports {
 }
 
 impl Reports {
+    /// The files written, as given (`report.md` beside a results file in the working
+    /// directory, which has no parent to name).
+    fn paths(&self) -> String {
+        [
+            &self.markdown_path,
+            &self.html_path,
+            &self.junit_path,
+            &self.comparison_path,
+        ]
+        .map(|p| format!("`{}`", p.display()))
+        .join(", ")
+    }
+
     fn write(
         renderer: &Renderer,
         dir: &Path,
