@@ -927,13 +927,13 @@ fn read_saved_results(spec: &str) -> Result<(RunResult, usize), Error> {
     }
     let mut parts = paths
         .iter()
-        .map(|p| super::read_results(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| Ok((p.display().to_string(), super::read_results(p)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let files = parts.len();
     if files == 1 {
-        return Ok((parts.remove(0), 1));
+        return Ok((parts.remove(0).1, 1));
     }
-    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
     Ok((merged, files))
 }
 

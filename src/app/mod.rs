@@ -189,9 +189,9 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
     let parts = args
         .shards
         .iter()
-        .map(|p| read_results(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+        .map(|p| Ok((p.display().to_string(), read_results(p)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
     write_results(&args.out, &merged)?;
     out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {
