@@ -219,6 +219,12 @@ impl Baseline {
                 found: probe.version,
             });
         }
+        if probe.version == 0 {
+            return Err(BaselineError::Invalid(
+                "`format_version` is 0: expected 1 or later (the first baseline format is 1)"
+                    .into(),
+            ));
+        }
         let baseline: Baseline = results::parse_json(text).map_err(from_results_error)?;
         baseline.check()?;
         Ok(baseline)

@@ -15,7 +15,7 @@
 //! ```
 //!
 //! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
-//! `profile`, `metrics`, `results`, `capacity`, `compare` and `report` are pure.
+//! `profile`, `metrics`, `results`, `capacity`, `compare`, `report` and `untrusted` are pure.
 
 // Under GitHub Actions stdout and stderr are a command channel: all printing goes through
 // `app::console`, which keeps text from profiles, results and targets from starting a command.
@@ -35,3 +35,4 @@ pub mod profile;
 pub mod report;
 pub mod results;
 pub mod secrets;
+pub mod untrusted;

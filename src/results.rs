@@ -406,6 +406,11 @@ impl RunResult {
         if version > u64::from(FORMAT_VERSION) {
             return Err(ResultsError::FutureVersion { found: version });
         }
+        if version == 0 {
+            return Err(ResultsError::Invalid(
+                "`format_version` is 0: expected 1 or later (the first results format is 1; write the file with `loadgate run`)".into(),
+            ));
+        }
         let result: RunResult = parse_json(text)?;
         result.check()?;
         Ok(result)
@@ -517,6 +522,34 @@ impl RunResult {
         if self.interval_ms == 0 {
             return invalid("`interval_ms` is 0".into());
         }
+        for (key, ms) in [
+            ("duration_ms", self.duration_ms),
+            ("load.duration_ms", self.load.duration_ms),
+            ("load.warmup_ms", self.load.warmup_ms),
+            ("interval_ms", self.interval_ms),
+        ] {
+            if ms > MAX_DURATION_MS {
+                return invalid(format!(
+                    "`{key}` is {ms}: expected at most {MAX_DURATION_MS} ({} days; no profile plans a run longer than 7)",
+                    MAX_DURATION_MS / 86_400_000
+                ));
+            }
+        }
+        if self.load.duration_ms == 0 {
+            return invalid(
+                "`load.duration_ms` is 0: expected the planned length of the run (every profile plans some)"
+                    .into(),
+            );
+        }
+        // A run stopped at once may have lasted no measurable time; a complete one did not.
+        if self.duration_ms == 0 && !self.partial {
+            return invalid(
+                "`duration_ms` is 0 in a complete run: expected the time the run took (rates are divided by it)"
+                    .into(),
+            );
+        }
+        check_unique_names("endpoints", self.endpoints.iter().map(|e| e.name.as_str()))?;
+        check_unique_names("scenarios", self.scenarios.iter().map(|s| s.name.as_str()))?;
         if self.shard.count == 0
             || self.shard.indices.iter().any(|&i| i >= self.shard.count)
             || !self.shard.indices.is_sorted_by(|a, b| a < b)
@@ -569,6 +602,33 @@ impl RunResult {
         .map_err(ResultsError::Invalid)?;
         for endpoint in &self.endpoints {
             check_intervals(&endpoint.name, &endpoint.intervals)?;
+        }
+        for scenario in &self.scenarios {
+            let series = format!("scenario `{}`", crate::untrusted::quote(&scenario.name));
+            check_counts(&series, &scenario.intervals)?;
+        }
+        let mut planned: u64 = 0;
+        for g in &self.generator.intervals {
+            for (key, n) in [
+                ("planned", g.planned),
+                ("sent", g.sent),
+                ("dropped", g.dropped),
+                ("users", g.users),
+                ("target_users", g.target_users),
+            ] {
+                if n > MAX_COUNT {
+                    return invalid(format!(
+                        "`generator.intervals` interval {} has `{key}` {n}: expected at most {MAX_COUNT}",
+                        g.index
+                    ));
+                }
+            }
+            planned = planned.saturating_add(g.planned.max(g.sent));
+        }
+        if planned > MAX_COUNT {
+            return invalid(format!(
+                "`generator.intervals` plan {planned} arrivals in all: expected at most {MAX_COUNT}"
+            ));
         }
         if !self
             .generator
@@ -651,17 +711,89 @@ pub(crate) fn add_counts(
     Ok(())
 }
 
-/// Checks one endpoint's intervals: ascending, histograms decode, and no interval counts more
-/// latencies or errors than requests. Shared with baseline files, which keep the same intervals.
+/// Most time a results file may span, in ms: 30 days (a profile plans at most 7; the rest is
+/// room for drains and paused machines). Larger values are hand edits, and would overflow
+/// the arithmetic on them.
+pub const MAX_DURATION_MS: u64 = 30 * 86_400_000;
+
+/// Most requests (or arrivals) a results file may count, per interval and in all: 2^53, the
+/// largest count every JSON reader holds exactly (a run at the profile limit of 1,000,000/s
+/// for 7 days makes about 2^39). Larger counts are hand edits, and sums of them overflow.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// Refuses a name that appears twice in `list` (`endpoints`, `scenarios`): results are
+/// matched by name (to baselines, across shards), so a second one would be silently merged.
+fn check_unique_names<'a>(
+    list: &str,
+    names: impl Iterator<Item = &'a str>,
+) -> Result<(), ResultsError> {
+    let mut seen = std::collections::BTreeMap::new();
+    for (i, name) in names.enumerate() {
+        if let Some(first) = seen.insert(name, i) {
+            return Err(ResultsError::Invalid(format!(
+                "`{list}[{first}]` and `{list}[{i}]` are both named `{}`: expected every name once (each profile request has its own)",
+                crate::untrusted::quote(name)
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks the counts of one series' intervals (`series` names it: ``endpoint `home` ``): none
+/// above [`MAX_COUNT`], nor their sum.
+fn check_counts(series: &str, intervals: &[Interval]) -> Result<(), ResultsError> {
+    let mut total: u64 = 0;
+    for interval in intervals {
+        let counts = [("requests".to_string(), interval.requests)]
+            .into_iter()
+            .chain(
+                interval
+                    .errors
+                    .iter()
+                    .map(|(c, n)| (format!("errors.{c}"), *n)),
+            )
+            .chain(
+                interval
+                    .status
+                    .iter()
+                    .map(|(s, n)| (format!("status.{s}"), *n)),
+            );
+        for (field, n) in counts {
+            if n > MAX_COUNT {
+                return Err(ResultsError::Invalid(format!(
+                    "{series} interval {}: `{field}` is {n}: expected at most {MAX_COUNT} (2^53)",
+                    interval.index
+                )));
+            }
+        }
+        total = total.saturating_add(interval.requests);
+        if total > MAX_COUNT {
+            return Err(ResultsError::Invalid(format!(
+                "{series}: `requests` add up to more than {MAX_COUNT} (2^53) by interval {}: expected fewer",
+                interval.index
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Checks one endpoint's intervals: ascending, counts in range, histograms decode, and no
+/// interval counts more latencies or errors than requests. Shared with baseline files, which
+/// keep the same intervals.
 pub(crate) fn check_intervals(endpoint: &str, intervals: &[Interval]) -> Result<(), ResultsError> {
     if !intervals.is_sorted_by(|a, b| a.index < b.index) {
         return Err(ResultsError::Invalid(format!(
-            "intervals of endpoint `{endpoint}` are not in ascending order"
+            "intervals of endpoint `{}` are not in ascending order",
+            crate::untrusted::quote(endpoint)
         )));
     }
     check_span(
         intervals.last().map(|i| i.index),
-        &format!("endpoint `{endpoint}`"),
+        &format!("endpoint `{}`", crate::untrusted::quote(endpoint)),
+    )?;
+    check_counts(
+        &format!("endpoint `{}`", crate::untrusted::quote(endpoint)),
+        intervals,
     )?;
     for (i, interval) in intervals.iter().enumerate() {
         let histogram = decode(interval, endpoint, i)?;
@@ -711,8 +843,20 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
+        let raw = strip_position(&inner.to_string());
+        let message = if path == "." && !inner.is_syntax() && !inner.is_eof() {
+            // The whole file has the wrong shape (a list, a number): serde would name the
+            // Rust type it wanted.
+            "not a JSON object: expected a loadgate file (`{ \"format_version\": 1, … }`)"
+                .to_string()
+        } else {
+            match crate::error::plain_serde(&raw, crate::error::Format::Json) {
+                Some((problem, expected)) => format!("{problem}, {expected}"),
+                None => raw,
+            }
+        };
         ResultsError::Json {
-            message: strip_position(&inner.to_string()),
+            message,
             path,
             line: inner.line(),
             column: inner.column(),

@@ -329,6 +329,80 @@ fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
 }
 
 #[test]
+fn gate_outside_actions_names_the_reports_it_wrote() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "p.yaml", SHORT);
+    // Results in the working directory: their folder has no name to print.
+    let out = loadgate()
+        .current_dir(dir.path())
+        .args([
+            "gate",
+            "p.yaml",
+            "--mode",
+            "run",
+            "--results",
+            "results.json",
+        ])
+        .args(["--target", &target.url(), "--comment", "never"])
+        .timeout(Duration::from_secs(60))
+        .assert()
+        .success();
+    let stderr = String::from_utf8(out.get_output().stderr.clone()).unwrap();
+    assert!(
+        stderr.contains(
+            "reports written to `report.md`, `report.html`, `junit.xml`, `comparison.json` (not under GitHub Actions"
+        ),
+        "{stderr}"
+    );
+    assert!(dir.path().join("report.md").exists());
+}
+
+#[test]
+fn a_header_no_request_could_send_is_refused_when_the_profile_loads() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "users.csv", "name\nJo\u{7f}e\nAnn\n");
+    let from_env = write(
+        dir.path(),
+        "env.yaml",
+        &SHORT.replace(
+            "{ name: ok, get: /ok }",
+            "{ name: ok, get: /ok, headers: { x-token: \"t {{ env.LOADGATE_TEST_TOKEN }}\" } }",
+        ),
+    );
+    loadgate()
+        .args(["validate", from_env.to_str().unwrap()])
+        .env("LOADGATE_TEST_TOKEN", "line one\nline two")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "header `x-token` of request `ok` renders to an invalid value",
+        ))
+        .stderr(predicate::str::contains("at `requests[0].headers.x-token`"))
+        .stderr(predicate::str::contains("line one").not());
+    loadgate()
+        .args(["validate", from_env.to_str().unwrap()])
+        .env("LOADGATE_TEST_TOKEN", "fine-token")
+        .assert()
+        .success();
+    let from_data = write(
+        dir.path(),
+        "data.yaml",
+        &format!(
+            "data:\n  users: {{ file: users.csv }}\ndefaults:\n  headers: {{ x-user: \"{{{{ data.users.name }}}}\" }}\n{SHORT}"
+        ),
+    );
+    loadgate()
+        .args(["validate", from_data.to_str().unwrap()])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "header `x-user` of request `ok` renders to an invalid value",
+        ))
+        .stderr(predicate::str::contains("at `defaults.headers.x-user`"));
+}
+
+#[test]
 fn bad_shards_are_refused() {
     for bad in ["0/2", "3/2", "x"] {
         loadgate()

@@ -291,36 +291,47 @@ requests:
 
 #[test]
 fn an_auth_credential_too_short_to_mask_is_refused() {
-    let target = Target::start();
-    for (auth, what) in [
+    // Written in the profile (or read from the environment): refused when it loads.
+    for (auth, key, what) in [
         (
             "{ basic: { username: bob, password: abc } }",
+            "auth.basic.password",
             "basic password",
         ),
-        ("{ bearer: xyz }", "bearer token"),
+        ("{ bearer: xyz }", "auth.bearer", "bearer token"),
     ] {
         let yaml = format!(
             "name: short\nauth: {auth}\nload:\n  stages: [ {{ duration: 1s, rate: 10/s }} ]\nrequests:\n  - {{ name: me, get: /me }}\n"
         );
-        let profile = loadgate::profile::Profile::from_yaml(&yaml, "test.yaml").unwrap();
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let err = rt
-            .block_on(loadgate::engine::setup::start_session(
-                &profile,
-                &target.url(),
-            ))
-            .unwrap_err();
-        assert_eq!(
-            err,
-            format!(
-                "the `auth` {what} is shorter than 4 characters, too short to be masked in outputs: expected a real credential"
-            )
+        let err = loadgate::profile::Profile::from_yaml(&yaml, "test.yaml")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with(&format!(
+                "the `auth` {what} is shorter than 4 characters, too short to be masked in outputs at `{key}` (test.yaml:2:"
+            )),
+            "{err}"
         );
     }
-    assert_eq!(target.total(), 0);
+    // Made of what setup extracts: refused when the session starts, before any load.
+    let target = Target::start();
+    let yaml = "name: short\nsetup:\n  - { name: id, get: /json, extract: { id: { json: /id } } }\nauth: { bearer: \"{{ vars.id }}\" }\nload:\n  stages: [ { duration: 1s, rate: 10/s } ]\nrequests:\n  - { name: me, get: /me }\n";
+    let profile = loadgate::profile::Profile::from_yaml(yaml, "test.yaml").unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let err = rt
+        .block_on(loadgate::engine::setup::start_session(
+            &profile,
+            &target.url(),
+        ))
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "the `auth` bearer token is shorter than 4 characters, too short to be masked in outputs: expected a real credential"
+    );
+    assert_eq!(target.total(), 1, "only the setup step was sent");
 }
 
 const USERS_CSV: &str = "email,password\na@x.io,pa\nb@x.io,pb\nc@x.io,pc\nd@x.io,pd\ne@x.io,pe\n";

@@ -92,6 +92,16 @@ broken! {
     weight_on_a_step: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, weight: 2 }}\n");
     unknown_data_feed: GOOD.replace("get: /", "get: \"/u/{{ data.users.email }}\"");
     auth_with_two_methods: format!("{GOOD}auth: {{ bearer: abc, basic: {{ username: a, password: b }} }}\n");
+    short_bearer_token: format!("{GOOD}auth: {{ bearer: ab }}\n");
+    error_rate_above_all_requests: format!("{GOOD}thresholds:\n  all: {{ error_rate: 150% }}\n");
+    gate_error_rate_above_all_requests: format!("{GOOD}gate:\n  error_rate: 101%\n");
+    zero_wait_for_timeout: format!("wait_for: {{ path: /health, timeout: 0s }}\n{GOOD}");
+    path_with_a_space: GOOD.replace("get: /", "get: /a b");
+    unclosed_bracket_where_text_belongs: GOOD.replace("name: shop", "name: [unclosed");
+    list_where_a_duration_belongs: GOOD.replace("load:", "defaults: { timeout: [1] }\nload:");
+    list_where_keys_belong: format!("{GOOD}wait_for: [1]\n");
+    text_where_a_number_belongs: format!("{GOOD}gate: {{ alpha: many }}\n");
+    control_characters_and_a_long_name_in_an_error: format!("{}thresholds:\n  hom: {{ p95: 1s }}\n", GOOD.replace("name: home", &format!("name: \"ho\\e]0;pwned\\a\\r\\nme{}\"", "x".repeat(100_000))));
     bad_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/n\": { gte: many } } }");
     search_without_a_rate_cap: SEARCH.replace("    max_rate: 400/s\n", "");
     search_without_a_duration_cap: SEARCH.replace("    max_duration: 2m\n", "");
@@ -126,6 +136,7 @@ broken! {
     microsecond_stage: GOOD.replace("duration: 30s", "duration: 1us");
     run_longer_than_a_week: GOOD.replace("duration: 30s", "duration: 8760h");
     typo_among_comparisons: GOOD.replace("get: /", "get: /\n    check: { json: { \"/a\": { gte: 1, lte: 9, exsits: true } } }");
+    typo_as_the_only_comparison: GOOD.replace("get: /", "get: /\n    check: { json: { \"/a\": { exsits: true } } }");
     unknown_key_in_an_extraction: format!("{GOOD}scenarios:\n  - name: buy\n    steps:\n      - {{ name: add, post: /items, extract: {{ token: {{ jsn: /id }} }} }}\n");
     bad_value_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p95: 3 }}\n");
     unknown_key_in_a_threshold: format!("{GOOD}thresholds:\n  home: {{ p59: 3s }}\n");

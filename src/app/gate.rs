@@ -508,7 +508,7 @@ async fn judge(
     let Some(ctx) = ctx else {
         errln!(
             "reports written to {} (not under GitHub Actions: no job summary or comment)",
-            outputs_dir.display()
+            reports.paths()
         );
         return Ok(exit);
     };
@@ -733,6 +733,19 @@ struct Reports {
 }
 
 impl Reports {
+    /// The files written, as given (`report.md` beside a results file in the working
+    /// directory, which has no parent to name).
+    fn paths(&self) -> String {
+        [
+            &self.markdown_path,
+            &self.html_path,
+            &self.junit_path,
+            &self.comparison_path,
+        ]
+        .map(|p| format!("`{}`", p.display()))
+        .join(", ")
+    }
+
     fn write(
         renderer: &Renderer,
         dir: &Path,
@@ -919,13 +932,13 @@ fn read_saved_results(spec: &str) -> Result<(RunResult, usize), Error> {
     }
     let mut parts = paths
         .iter()
-        .map(|p| super::read_results(p))
-        .collect::<Result<Vec<_>, _>>()?;
+        .map(|p| Ok((p.display().to_string(), super::read_results(p)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
     let files = parts.len();
     if files == 1 {
-        return Ok((parts.remove(0), 1));
+        return Ok((parts.remove(0).1, 1));
     }
-    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
     Ok((merged, files))
 }
 

@@ -93,7 +93,9 @@ pub fn init_tracing(verbose: u8) {
 /// Prints an error once, to stderr; under GitHub Actions also as an `::error` annotation that
 /// points at the file and line (a profile error shows on the profile's line in the PR).
 pub fn report_error(error: &Error) {
-    errln!("error: {error}");
+    // Messages quote profiles, results files and the target: what they quote is escaped and
+    // cut (a profile error has done so already; the rest is done here).
+    errln!("error: {}", crate::untrusted::lines(&error.to_string()));
     if console::under_actions() {
         let mut annotation =
             crate::github::Annotation::new(crate::github::Level::Error, error.to_string())
@@ -332,6 +334,8 @@ pub(crate) fn read_results(path: &Path) -> Result<RunResult, Error> {
 
 /// Prints a verdict text to stdout, coloured when stdout is a terminal and `NO_COLOR` is unset.
 pub(crate) fn print_verdict(text: &str) {
+    // Endpoint names and reasons quote profiles and results files.
+    let text = &crate::untrusted::lines(text);
     let colour = std::io::stdout().is_terminal()
         && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     if colour {
@@ -350,9 +354,9 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
     let parts = args
         .shards
         .iter()
-        .map(|p| read_results(p))
-        .collect::<Result<Vec<_>, _>>()?;
-    let merged = crate::metrics::merge(parts).map_err(|e| Error::Merge(e.to_string()))?;
+        .map(|p| Ok((p.display().to_string(), read_results(p)?)))
+        .collect::<Result<Vec<_>, Error>>()?;
+    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
     write_results(&args.out, &merged)?;
     out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {

@@ -25,15 +25,14 @@ pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
         // The same checks `run` makes (valid URL and port, no credentials, protocol).
         resolve_target(&profile, Some(t))?;
     }
-    out!(
-        "{}",
-        plan(
-            &profile,
-            &args.profile.display().to_string(),
-            target.as_deref(),
-            args.shard
-        )
+    let plan = plan(
+        &profile,
+        &args.profile.display().to_string(),
+        target.as_deref(),
+        args.shard,
     );
+    // Names, URLs and templates are the profile's: shown escaped.
+    out!("{}", crate::untrusted::lines(&plan));
     Ok(ExitCode::Pass)
 }
 

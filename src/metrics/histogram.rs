@@ -159,7 +159,7 @@ impl Histogram {
         let bytes = BASE64.decode(text.trim())?;
         let mut inner: hdrhistogram::Histogram<u64> = Deserializer::new()
             .deserialize(&mut bytes.as_slice())
-            .map_err(|e| HistogramError::Decode(format!("{e:?}")))?;
+            .map_err(|e| HistogramError::Decode(decode_problem(&e).into()))?;
         if inner.low() != 1 || inner.sigfig() != SIGNIFICANT_FIGURES {
             return Err(HistogramError::Config {
                 lowest: inner.low(),
@@ -168,6 +168,20 @@ impl Histogram {
         }
         inner.auto(true);
         Ok(Self { inner })
+    }
+}
+
+/// What is wrong with an encoding, in words (the decoder's own `Debug` shows Rust internals,
+/// like `IoError(Custom { kind: InvalidInput, … })`).
+fn decode_problem(e: &hdrhistogram::serialization::DeserializeError) -> &'static str {
+    use hdrhistogram::serialization::DeserializeError as E;
+    match e {
+        E::IoError(_) => "the data is truncated or corrupt",
+        E::InvalidCookie => "it does not start like an HdrHistogram encoding",
+        E::UnsupportedFeature => "it uses an encoding feature loadgate does not read",
+        E::UnsuitableCounterType => "a count is too large",
+        E::InvalidParameters => "its value range is invalid",
+        E::UsizeTypeTooSmall | E::EncodedArrayTooLong => "it is larger than its value range allows",
     }
 }
 
@@ -251,6 +265,29 @@ mod tests {
         assert_eq!(back, h);
         let empty = Histogram::from_base64(&Histogram::new().to_base64()).unwrap();
         assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn a_broken_encoding_is_described_in_words() {
+        let mut h = Histogram::new();
+        h.record_n_us(1_000, 3);
+        let bytes = BASE64.decode(h.to_base64()).unwrap();
+        for broken in [
+            &bytes[..bytes.len() / 2],
+            &bytes[..10],
+            b"garbage-bytes".as_slice(),
+        ] {
+            let e = Histogram::from_base64(&BASE64.encode(broken))
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.starts_with("histogram is not a valid HdrHistogram V2 encoding: ")
+                    && !e.contains("IoError")
+                    && !e.contains("Custom")
+                    && !e.contains("kind:"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

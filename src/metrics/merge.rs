@@ -5,6 +5,7 @@
 //! same recording interval and the same runner class, and no shard may appear twice.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
 use super::Histogram;
 use super::{EncodedHistogram, ErrorSamples};
@@ -24,24 +25,105 @@ pub enum MergeError {
     Results(#[from] ResultsError),
 }
 
-/// Merges shard results into one (see the module docs).
-pub fn merge(mut parts: Vec<RunResult>) -> Result<RunResult, MergeError> {
-    parts.sort_by_key(|p| p.shard.indices.first().copied());
+/// Merges shard results into one (see the module docs); messages name the parts by their
+/// position (`results #2`). [`merge_files`] names them by file.
+pub fn merge(parts: Vec<RunResult>) -> Result<RunResult, MergeError> {
+    merge_files(
+        parts
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| (format!("results #{}", i + 1), p))
+            .collect(),
+    )
+}
+
+/// Merges shard results, each with the name of its file for messages.
+pub fn merge_files(mut parts: Vec<(String, RunResult)>) -> Result<RunResult, MergeError> {
+    parts.sort_by_key(|(_, p)| p.shard.indices.first().copied());
     let mut iter = parts.into_iter();
-    let mut merged = iter.next().ok_or(MergeError::Empty)?;
-    for part in iter {
-        check_compatible(&merged, &part)?;
+    let (first_name, mut merged) = iter.next().ok_or(MergeError::Empty)?;
+    let first = Plan::of(&merged);
+    for (name, part) in iter {
+        check_compatible(&merged, &part).map_err(|what| {
+            MergeError::Mismatch(format!(
+                "`{}` and `{}`: {what}",
+                crate::untrusted::quote(&first_name),
+                crate::untrusted::quote(&name)
+            ))
+        })?;
+        first.check_same(&Plan::of(&part)).map_err(|what| {
+            MergeError::Mismatch(format!(
+                "`{}` and `{}`: {what}",
+                crate::untrusted::quote(&first_name),
+                crate::untrusted::quote(&name)
+            ))
+        })?;
         add(&mut merged, part)?;
     }
     merged.refresh_summaries()?;
     Ok(merged)
 }
 
-fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
+/// The timing every shard of one run shares: the plan, and for a complete shard the time it
+/// took (each shard runs the whole schedule; they differ only by how long the last requests
+/// took to finish).
+struct Plan {
+    planned: Duration,
+    warmup: Duration,
+    /// The wall time of a complete shard (`None` for a partial one, which stopped early).
+    took: Option<Duration>,
+}
+
+/// How much longer than another one complete shard may have taken, besides a tenth of the
+/// plan for a slow start: the longest request timeout, to drain.
+const DRAIN_ALLOWANCE: Duration = Duration::from_secs(600);
+
+impl Plan {
+    fn of(r: &RunResult) -> Self {
+        Plan {
+            planned: Duration::from_millis(r.load.duration_ms),
+            warmup: Duration::from_millis(r.load.warmup_ms),
+            took: (!r.partial).then(|| Duration::from_millis(r.duration_ms)),
+        }
+    }
+
+    fn check_same(&self, other: &Plan) -> Result<(), String> {
+        let secs = |d: Duration| format!("{:.1}s", d.as_secs_f64());
+        if self.planned != other.planned {
+            return Err(format!(
+                "the planned length of the run (`load.duration_ms`) differs: {} and {} (shards of one run share one plan)",
+                secs(self.planned),
+                secs(other.planned)
+            ));
+        }
+        if self.warmup != other.warmup {
+            return Err(format!(
+                "the warm-up (`load.warmup_ms`) differs: {} and {} (shards of one run share one plan)",
+                secs(self.warmup),
+                secs(other.warmup)
+            ));
+        }
+        if let (Some(a), Some(b)) = (self.took, other.took)
+            && a.abs_diff(b) > DRAIN_ALLOWANCE + self.planned / 10
+        {
+            return Err(format!(
+                "the time the shards took (`duration_ms`) differs: {} and {}, though both completed the same {} plan (were they runs of different lengths?)",
+                secs(a),
+                secs(b),
+                secs(self.planned)
+            ));
+        }
+        Ok(())
+    }
+}
+
+fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), String> {
     let mismatch = |what: &str, x: &dyn std::fmt::Display, y: &dyn std::fmt::Display| {
-        Err(MergeError::Mismatch(format!(
-            "{what} differs: `{x}` and `{y}`"
-        )))
+        Err(format!(
+            "{what} differs: `{}` and `{}`",
+            crate::untrusted::quote(&x.to_string()),
+            crate::untrusted::quote(&y.to_string())
+        ))
     };
     if a.profile.name != b.profile.name {
         return mismatch("profile name", &a.profile.name, &b.profile.name);
@@ -63,11 +145,7 @@ fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
         return mismatch("runner class", &a.runner.class, &b.runner.class);
     }
     if let Some(dup) = b.shard.indices.iter().find(|i| a.shard.indices.contains(i)) {
-        return Err(MergeError::Mismatch(format!(
-            "shard {}/{} appears twice",
-            dup + 1,
-            a.shard.count
-        )));
+        return Err(format!("shard {}/{} appears twice", dup + 1, a.shard.count));
     }
     let names = |r: &RunResult| {
         r.endpoints
@@ -76,7 +154,7 @@ fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
             .collect::<Vec<_>>()
     };
     if names(a) != names(b) {
-        return Err(MergeError::Mismatch("the endpoints differ".into()));
+        return Err("the endpoints differ".into());
     }
     let journeys = |r: &RunResult| {
         r.scenarios
@@ -85,7 +163,7 @@ fn check_compatible(a: &RunResult, b: &RunResult) -> Result<(), MergeError> {
             .collect::<Vec<_>>()
     };
     if journeys(a) != journeys(b) {
-        return Err(MergeError::Mismatch("the scenarios differ".into()));
+        return Err("the scenarios differ".into());
     }
     Ok(())
 }

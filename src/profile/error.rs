@@ -86,18 +86,21 @@ impl ProfileError {
     }
 }
 
+/// Every part may quote the profile (names, keys, values): control characters are escaped and
+/// long quotes cut (see [`crate::untrusted`]); the only line break is the hint's own.
 impl fmt::Display for ProfileError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.problem)?;
+        use crate::untrusted::{message, quote};
+        f.write_str(&message(&self.problem))?;
         if !self.key.is_empty() {
-            write!(f, " at `{}`", self.key)?;
+            write!(f, " at `{}`", quote(&self.key))?;
         }
-        write!(f, " ({})", self.position())?;
+        write!(f, " ({})", message(&self.position()))?;
         if let Some(expected) = &self.expected {
-            write!(f, ": {expected}")?;
+            write!(f, ": {}", message(expected))?;
         }
         if let Some(hint) = &self.hint {
-            write!(f, "\n  hint: {hint}")?;
+            write!(f, "\n  hint: {}", message(hint))?;
         }
         Ok(())
     }
@@ -135,6 +138,9 @@ pub(crate) fn did_you_mean<'a>(
         .max_by(|a, b| a.0.total_cmp(&b.0))
         .map(|(_, c)| c)
 }
+
+/// The problem when the text is not a mapping (the caller words it for a key below the top).
+pub(crate) const NOT_A_MAPPING: &str = "the profile is not a mapping";
 
 /// Rewrites serde's wording into the profile's vocabulary (keys, not fields).
 pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>) {
@@ -212,7 +218,7 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
     }
     if message == "expected mapping start" {
         return (
-            "the profile is not a mapping".into(),
+            NOT_A_MAPPING.into(),
             Some("expected keys like `name`, `load` and `requests` at the top level".into()),
             None,
         );
@@ -227,6 +233,21 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
     }
     if message == "expected string scalar" {
         return ("wrong type".into(), Some("expected text".into()), None);
+    }
+    if message == "invalid floating point" {
+        return ("wrong type".into(), Some("expected a number".into()), None);
+    }
+    if message == "invalid boolean" {
+        return (
+            "wrong type".into(),
+            Some("expected `true` or `false`".into()),
+            None,
+        );
+    }
+    if let Some((problem, expected)) =
+        crate::error::plain_serde(&message, crate::error::Format::Yaml)
+    {
+        return (problem, Some(expected), None);
     }
     if let Some(kind) = message.strip_prefix("invalid ")
         && ["u8", "u16", "u32", "u64", "i64", "f64"].contains(&kind)

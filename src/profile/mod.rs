@@ -123,39 +123,74 @@ fn parse(text: &str, file: &str) -> Result<RawProfile, ProfileError> {
         })
     });
     parsed.map_err(|e| {
+        let syntax = |e: &serde_saphyr::Error| {
+            matches!(
+                e,
+                serde_saphyr::Error::ExternalMessage { .. } | serde_saphyr::Error::Eof { .. }
+            )
+        };
+        if !syntax(&e) {
+            // The profile's types are read as the parser goes: a value of the wrong shape
+            // (`name: [unclosed`) can stop it before it reaches malformed YAML further on.
+            // Malformed YAML is the error to report then, at its own position.
+            let options = serde_saphyr::options! { with_snippet: false };
+            if let Err(broken) =
+                serde_saphyr::from_str_with_options::<serde::de::IgnoredAny>(text, options)
+                && syntax(&broken)
+            {
+                return yaml_error(file, &broken, "", broken.location());
+            }
+        }
         let (path, location) = failure
             .take()
             .unwrap_or_else(|| (String::new(), e.location()));
         let location = location.or_else(|| e.location());
-        let (problem, mut expected, hint) = error::humanize(&e.to_string());
-        if expected.is_none()
-            && matches!(
-                e,
-                serde_saphyr::Error::ExternalMessage { .. } | serde_saphyr::Error::Eof { .. }
-            )
-        {
-            // The YAML itself is malformed (the parser's message names the token).
-            expected = Some(
-                "expected well-formed YAML: check the indentation, quotes and closing brackets at or just before this position"
-                    .into(),
-            );
-        }
-        let mut key = clean_path(&path);
-        if problem.starts_with("unknown key") {
-            // The path ends with the unknown key itself; name where it was found instead.
-            key = key
-                .rsplit_once('.')
-                .map(|(parent, _)| parent.to_string())
-                .unwrap_or_default();
-        }
-        let mut err = ProfileError::new(file, key, problem);
-        err.expected = expected;
-        err.hint = hint;
-        match location {
-            Some(l) => err.located(l),
-            None => err,
-        }
+        yaml_error(file, &e, &path, location)
     })
+}
+
+/// The profile error for a YAML or type error at `path` (as serde_path_to_error writes it).
+fn yaml_error(
+    file: &str,
+    e: &serde_saphyr::Error,
+    path: &str,
+    location: Option<serde_saphyr::Location>,
+) -> ProfileError {
+    let (mut problem, mut expected, hint) = error::humanize(&e.to_string());
+    if expected.is_none()
+        && matches!(
+            e,
+            serde_saphyr::Error::ExternalMessage { .. } | serde_saphyr::Error::Eof { .. }
+        )
+    {
+        // The YAML itself is malformed (the parser's message names the token).
+        expected = Some(
+            "expected well-formed YAML: check the indentation, quotes and closing brackets at or just before this position"
+                .into(),
+        );
+    }
+    let mut key = clean_path(path);
+    if problem == error::NOT_A_MAPPING && !key.is_empty() {
+        // Below the top level, a list or a value where keys belong.
+        problem = "wrong type".into();
+        expected = Some(format!(
+            "expected keys and values under `{key}`, like `{key}: {{ … }}` (see `loadgate schema profile`)"
+        ));
+    }
+    if problem.starts_with("unknown key") {
+        // The path ends with the unknown key itself; name where it was found instead.
+        key = key
+            .rsplit_once('.')
+            .map(|(parent, _)| parent.to_string())
+            .unwrap_or_default();
+    }
+    let mut err = ProfileError::new(file, key, problem);
+    err.expected = expected;
+    err.hint = hint;
+    match location {
+        Some(l) => err.located(l),
+        None => err,
+    }
 }
 
 /// The error path as serde_path_to_error writes it, with the `?` of each map key it could not

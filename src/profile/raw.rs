@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, de};
 use serde_saphyr::Spanned;
 
-use super::units::{HumanDuration, Percent, Rate};
+use super::units::{HumanDuration, Percent, Rate, Share};
 
 /// A load profile, format version 1.
 #[derive(Debug, Deserialize, JsonSchema)]
@@ -81,8 +81,9 @@ pub struct RawWaitFor {
     pub path: Spanned<String>,
     /// Status that means ready (default: any 2xx).
     pub status: Option<RawStatus>,
-    /// Give up after this long (default `120s`).
-    pub timeout: Option<HumanDuration>,
+    /// Give up after this long (default `120s`; above zero).
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// Pause between polls (default `1s`).
     pub interval: Option<HumanDuration>,
 }
@@ -98,7 +99,8 @@ pub struct RawHttp {
     #[serde(default)]
     pub insecure_tls: bool,
     /// Timeout for opening a connection (default `5s`).
-    pub connect_timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub connect_timeout: Option<Spanned<HumanDuration>>,
 }
 
 /// HTTP protocol choice.
@@ -120,7 +122,8 @@ pub enum RawHttpVersion {
 #[serde(deny_unknown_fields)]
 pub struct RawDefaults {
     /// Request timeout (default `10s`).
-    pub timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// Headers sent with every request (values are templates).
     #[serde(default)]
     #[schemars(with = "BTreeMap<String, String>")]
@@ -325,7 +328,8 @@ pub struct RawRequest {
     #[schemars(with = "Option<BTreeMap<String, String>>")]
     pub form: Option<Pairs<String, Spanned<String>>>,
     /// Request timeout, overriding `defaults.timeout`.
-    pub timeout: Option<HumanDuration>,
+    #[schemars(with = "Option<HumanDuration>")]
+    pub timeout: Option<Spanned<HumanDuration>>,
     /// What a good response looks like (default: status below 400).
     pub check: Option<RawCheck>,
     /// Values captured from the response into `{{ vars.NAME }}` for later steps.
@@ -732,8 +736,9 @@ pub struct RawThreshold {
     pub p999: Option<HumanDuration>,
     /// Slowest response must stay below.
     pub max: Option<HumanDuration>,
-    /// Share of failed requests must stay below.
-    pub error_rate: Option<Percent>,
+    /// Share of failed requests must stay below (at most `100%`).
+    #[schemars(with = "Option<Percent>")]
+    pub error_rate: Option<Share>,
     /// Completed requests per second must reach at least this.
     pub min_rate: Option<Rate>,
 }
@@ -749,8 +754,9 @@ pub struct RawGate {
     /// `{ p50: 8%, p95: 10%, p99: 15% }` (the default).
     #[schemars(with = "Option<BTreeMap<String, Percent>>")]
     pub metrics: Option<Pairs<Spanned<String>, Percent>>,
-    /// Absolute increase of an endpoint's error rate that matters (default `0.1%`).
-    pub error_rate: Option<Percent>,
+    /// Absolute increase of an endpoint's error rate that matters (default `0.1%`; at most 100%).
+    #[schemars(with = "Option<Percent>")]
+    pub error_rate: Option<Share>,
     /// The share of failed requests above which a run never passes, with a baseline or
     /// without (default `5%`; below `100%`: a run in which every request failed never passes).
     #[schemars(with = "Option<Percent>")]

@@ -49,6 +49,45 @@ pub(super) fn headers(
     Ok(out)
 }
 
+/// Renders each templated header once with the environment and the first row of each data
+/// feed (what the first request will send), so a value no request could carry (a line break
+/// from an environment variable, a control character in a data file) is a load-time error
+/// naming the header and the request, not a failure of every request. The value itself is
+/// not shown: it may be a secret.
+fn check_rendered_headers(
+    cx: &Ctx<'_>,
+    key: &str,
+    request: &str,
+    r: &RawRequest,
+    headers: &[(HeaderName, Text)],
+    at: Location,
+) -> Result<(), ProfileError> {
+    for (name, text) in headers.iter().filter(|(_, t)| !t.is_literal()) {
+        let Some(value) = cx.templates.sample(text, &cx.scope) else {
+            continue;
+        };
+        if HeaderValue::from_str(&value).is_ok() {
+            continue;
+        }
+        let own = r
+            .headers
+            .iter()
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name.as_str()));
+        let (header_key, at) = match own {
+            Some((n, v)) => (format!("{key}.headers.{n}"), v.referenced),
+            None => (format!("defaults.headers.{name}"), at),
+        };
+        return Err(cx.err(
+            header_key,
+            Some(at),
+            &format!(
+                "header `{name}` of request `{request}` renders to an invalid value with the environment and the first row of each data feed: expected visible ASCII text without line breaks or control characters (check the environment variable or data column it reads)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// What every request inherits.
 pub(super) struct Defaults {
     pub headers: Vec<(HeaderName, Text)>,
@@ -167,6 +206,7 @@ pub(super) fn validate_request(
         .cloned()
         .collect();
     all_headers.extend(own_headers);
+    check_rendered_headers(cx, &key, &name, r, &all_headers, spanned.referenced)?;
     let bodies = [r.json.is_some(), r.body.is_some(), r.form.is_some()];
     if bodies.iter().filter(|b| **b).count() > 1 {
         return Err(cx.err(
@@ -203,9 +243,14 @@ pub(super) fn validate_request(
     } else {
         Body::Empty
     };
-    let timeout = r.timeout.map_or(defaults.timeout, |d| d.0);
-    check_timeout(timeout)
-        .map_err(|m| cx.err(format!("{key}.timeout"), Some(spanned.referenced), &m))?;
+    let timeout = r.timeout.as_ref().map_or(defaults.timeout, |d| d.value.0);
+    check_timeout(timeout).map_err(|m| {
+        let at = r
+            .timeout
+            .as_ref()
+            .map_or(spanned.referenced, |t| t.referenced);
+        cx.err(format!("{key}.timeout"), Some(at), &m)
+    })?;
     let check = match &r.check {
         Some(c) => validate_check(cx, &format!("{key}.check"), c, spanned.referenced)?,
         None => Check::default(),
@@ -297,15 +342,90 @@ const OPERATORS: [&str; 9] = [
     "eq", "ne", "lt", "lte", "gt", "gte", "contains", "matches", "exists",
 ];
 
+/// Other tools' names for the operators, and symbols.
+const ALIASES: [(&str, &str); 20] = [
+    ("==", "eq"),
+    ("=", "eq"),
+    ("equal", "eq"),
+    ("equals", "eq"),
+    ("!=", "ne"),
+    ("<>", "ne"),
+    ("not", "ne"),
+    ("not_eq", "ne"),
+    ("<", "lt"),
+    ("<=", "lte"),
+    (">", "gt"),
+    (">=", "gte"),
+    ("less_than", "lt"),
+    ("greater_than", "gt"),
+    ("regex", "matches"),
+    ("match", "matches"),
+    ("exist", "exists"),
+    ("present", "exists"),
+    ("has", "contains"),
+    ("includes", "contains"),
+];
+
+fn operator_list() -> String {
+    OPERATORS
+        .iter()
+        .map(|o| format!("`{o}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The operator a key that is not one most likely meant, when it is close enough to be a slip
+/// rather than a field name: another case or spacing, a known alias, one edit from a
+/// three-letter operator (two from a longer one), or a two-letter operator with one letter
+/// more (`eql`, `neq`).
+fn meant_operator(key: &str) -> Option<&'static str> {
+    let k = key.trim().to_lowercase();
+    if let Some(op) = OPERATORS.iter().find(|op| **op == k) {
+        return Some(op);
+    }
+    if let Some((_, op)) = ALIASES.iter().find(|(alias, _)| *alias == k) {
+        return Some(op);
+    }
+    if k.chars().count() < 3 {
+        return None;
+    }
+    OPERATORS
+        .iter()
+        .map(|op| (strsim::osa_distance(&k, op), *op))
+        .filter(|&(d, op)| match op.len() {
+            2 => k.len() == 3 && k.starts_with(op),
+            3..=5 => d <= 1,
+            _ => d <= 2,
+        })
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, op)| op)
+}
+
 /// An object with a comparison operator among its keys is a comparison, and then every key
 /// must be one (a typo like `exsits` must not turn the whole check into an equality nobody
-/// meant); any other value must be equal. (To expect an object with an operator's name as a
-/// key literally, write `{ eq: { … } }`.) The error carries a suggestion when there is one.
+/// meant); so is an object whose every key looks like a misspelt operator
+/// ([`meant_operator`]). Any other value must be equal. (To expect such an object literally,
+/// write `{ eq: { … } }`.) The error carries a suggestion when there is one.
 fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, (String, Option<String>)> {
     let serde_json::Value::Object(map) = value else {
         return Ok(JsonExpect::Equals(value.clone()));
     };
     if !map.keys().any(|k| OPERATORS.contains(&k.as_str())) {
+        // No operator at all: an equality, unless every key looks like a misspelt operator
+        // (`{ exsits: true }`, `{ Eq: 1 }`, `{ ">=": 3 }`), which nobody means literally.
+        let guesses: Option<Vec<(&String, &str)>> = map
+            .keys()
+            .map(|k| meant_operator(k).map(|op| (k, op)))
+            .collect();
+        if let Some(&(unknown, op)) = guesses.as_ref().and_then(|g| g.first()) {
+            return Err((
+                format!(
+                    "unknown comparison `{unknown}`: expected one of {} (to expect an object literally, write `{{ eq: {{ … }} }}`)",
+                    operator_list()
+                ),
+                Some(format!("did you mean `{op}`?")),
+            ));
+        }
         return Ok(JsonExpect::Equals(value.clone()));
     }
     if let Some(unknown) = map.keys().find(|k| !OPERATORS.contains(&k.as_str())) {
@@ -313,11 +433,7 @@ fn json_expect(value: &serde_json::Value) -> Result<JsonExpect, (String, Option<
         return Err((
             format!(
                 "unknown comparison `{unknown}` among comparisons: expected only {} (to expect an object literally, write `{{ eq: {{ … }} }}`)",
-                OPERATORS
-                    .iter()
-                    .map(|o| format!("`{o}`"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                operator_list()
             ),
             hint,
         ));
@@ -507,4 +623,49 @@ pub(super) fn json_pieces(
         out.push(JsonPiece::Raw(buf));
     }
     Ok((out, contextual))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slips_of_an_operator_are_told_from_field_names() {
+        let cases = [
+            ("exsits", Some("exists")),
+            ("exist", Some("exists")),
+            ("Exists", Some("exists")),
+            (" eq ", Some("eq")),
+            (">=", Some("gte")),
+            ("equals", Some("eq")),
+            ("mathces", Some("matches")),
+            ("contians", Some("contains")),
+            ("gtee", Some("gte")),
+            ("eql", Some("eq")),
+            ("neq", Some("ne")),
+            // Field names an object expected literally may well have.
+            ("id", None),
+            ("name", None),
+            ("count", None),
+            ("next", None),
+            ("content", None),
+            ("nested", None),
+            ("total", None),
+            ("e", None),
+            ("lat", None),
+        ];
+        for (key, want) in cases {
+            assert_eq!(meant_operator(key), want, "{key}");
+        }
+    }
+
+    #[test]
+    fn an_object_of_misspelt_operators_is_an_error_and_others_are_literal() {
+        let typo = serde_json::json!({ "exsits": true });
+        let (message, hint) = json_expect(&typo).unwrap_err();
+        assert!(message.contains("unknown comparison `exsits`"), "{message}");
+        assert_eq!(hint.as_deref(), Some("did you mean `exists`?"));
+        let literal = serde_json::json!({ "id": 7, "name": "seven" });
+        assert!(matches!(json_expect(&literal), Ok(JsonExpect::Equals(_))));
+    }
 }

@@ -140,6 +140,8 @@ pub struct Templates {
     /// Per compiled template (its id is the index), its direct rendering when it has one of
     /// the common shapes.
     fast: Vec<Option<Fast>>,
+    /// Per compiled template, whether it reads `vars` (known only once setup has run).
+    reads_vars: Vec<bool>,
     /// Environment variables the templates read (their values are secrets to mask).
     env_vars: BTreeMap<String, String>,
     /// Whether a variable that is not set is an error (a run) or stands in empty (reading the
@@ -188,6 +190,7 @@ impl Templates {
         Self {
             env,
             fast: Vec::new(),
+            reads_vars: Vec::new(),
             env_vars: BTreeMap::new(),
             env_required: true,
         }
@@ -322,6 +325,7 @@ impl Templates {
             self.try_render(&name, shown, scope, reads_vars)?;
         }
         self.fast.push(fast);
+        self.reads_vars.push(reads_vars);
         Ok((id, contextual))
     }
 
@@ -372,6 +376,26 @@ impl Templates {
             shorten(shown),
             describe(&e)
         ))
+    }
+
+    /// What `text` renders to with the environment and the first row of each data feed in
+    /// `scope`, as far as that is known when the profile loads: `None` when it reads `vars`
+    /// (setup produces them), when environment variables may stand in empty (see
+    /// [`Templates::for_settings`]), or when it cannot render (reported when it was compiled).
+    pub fn sample(&self, text: &Text, scope: &Scope) -> Option<String> {
+        match text {
+            Text::Literal(s) => Some(s.clone()),
+            Text::Template { id, .. } => {
+                if !self.env_required || self.reads_vars.get(*id).is_none_or(|r| *r) {
+                    return None;
+                }
+                let context = Value::from(BTreeMap::from([(
+                    "data",
+                    Value::from(scope.samples.clone()),
+                )]));
+                self.render_with_engine(*id, &context).ok()
+            }
+        }
     }
 
     /// Renders template `id` with a context (`()` or a map with `vars` and `data`).

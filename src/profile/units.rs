@@ -18,9 +18,14 @@ pub struct HumanDuration(pub Duration);
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Rate(pub f64);
 
-/// A percentage written like `1%` or `0.1%`, held as a ratio in 0–1.
+/// A percentage written like `1%` or `0.1%`, held as a ratio (a tolerance may exceed 100%).
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
 pub struct Percent(pub f64);
+
+/// A share of requests (an error rate) written like `1%`: a percentage of at most `100%`,
+/// held as a ratio in 0–1.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct Share(pub f64);
 
 const DURATION_HINT: &str =
     "expected a number with a unit: `ms`, `s`, `m` or `h` (like `500ms`, `30s`, `2m`, `1h30m`)";
@@ -96,6 +101,18 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
         return Err(fail());
     }
     Ok(n / 100.0)
+}
+
+/// Parses a share of requests (at most `100%`) into a ratio in 0–1.
+pub fn parse_share(text: &str) -> Result<f64, String> {
+    let ratio = parse_percent(text)?;
+    if ratio > 1.0 {
+        return Err(format!(
+            "`{}` is more than all requests: expected a share from `0%` to `100%`, like `1%`",
+            text.trim()
+        ));
+    }
+    Ok(ratio)
 }
 
 /// Formats a duration the way profiles write them (`250ms`, `30s`, `2m`, `1h30m`).
@@ -197,6 +214,15 @@ impl<'de> Deserialize<'de> for Percent {
     }
 }
 
+impl<'de> Deserialize<'de> for Share {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(UnitVisitor {
+            expecting: PERCENT_HINT,
+            parse: |s: &str| parse_share(s).map(Share),
+        })
+    }
+}
+
 macro_rules! string_schema {
     ($ty:ty, $name:literal, $pattern:literal, $description:literal) => {
         impl schemars::JsonSchema for $ty {
@@ -283,6 +309,12 @@ mod tests {
         assert_eq!(parse_percent("15%").unwrap(), 0.15);
         for bad in ["15", "%", "-1%", "x%"] {
             assert!(parse_percent(bad).is_err(), "{bad} should fail");
+        }
+        assert_eq!(parse_percent("150%").unwrap(), 1.5);
+        assert_eq!(parse_share("100%").unwrap(), 1.0);
+        assert_eq!(parse_share("0%").unwrap(), 0.0);
+        for bad in ["150%", "100.01%", "15", "-1%"] {
+            assert!(parse_share(bad).is_err(), "{bad} should fail");
         }
     }
 

@@ -5,6 +5,8 @@
 //! no input can cut a character in half. Credentials in a URL are refused (they would be
 //! printed and stored with the target); messages never show them.
 
+use std::fmt::Write as _;
+
 use super::model::HttpVersion;
 
 /// Which kind of URL a message is about.
@@ -143,21 +145,86 @@ pub fn check_protocol(version: HttpVersion, url: &str) -> Result<(), String> {
 /// origin is fixed (not templated) and valid.
 pub fn check_path_or_url(text: &str) -> Result<(), String> {
     if text.starts_with('/') {
-        return Ok(());
+        return check_path(text, text);
     }
-    if let Some((origin, _)) = split_origin(text) {
+    if let Some((origin, rest)) = split_origin(text) {
         if super::template::is_template(origin) {
             return Err(format!(
                 "the scheme and host of `{}` are templated: expected a fixed origin (templates may only vary the path)",
                 redacted(text)
             ));
         }
-        return check_url(origin, UrlRole::Request);
+        check_url(origin, UrlRole::Request)?;
+        return check_path(rest, &redacted(text));
     }
     Err(format!(
         "`{}` is neither a path nor a URL: expected a path starting with `/` (joined to the target) or an absolute `http(s)://` URL",
         redacted(text)
     ))
+}
+
+/// Checks the path and query of a request target as written, its template blocks aside (what
+/// they render to is checked when it is sent): every character must be one a request line may
+/// carry, as the engine builds it (`http::uri::PathAndQuery`). `shown` is the whole target.
+fn check_path(path_and_query: &str, shown: &str) -> Result<(), String> {
+    let literal = without_template_blocks(path_and_query);
+    if literal.is_empty() || literal.parse::<http::uri::PathAndQuery>().is_ok() {
+        return Ok(());
+    }
+    let bad = literal
+        .chars()
+        .find(|c| format!("/{c}").parse::<http::uri::PathAndQuery>().is_err());
+    let what = match bad {
+        Some(' ') => "a space (write `%20`)".to_string(),
+        Some(c) if c.is_control() => format!("the control character `{}`", c.escape_default()),
+        Some(c) => format!("`{c}` (write it percent-encoded, `{}`)", percent_encoded(c)),
+        None => "characters a URL cannot carry".to_string(),
+    };
+    Err(format!(
+        "`{}` is not a valid URL: it contains {what}: expected a path of URL characters, with values percent-encoded (or given under `query:`, which encodes them)",
+        crate::untrusted::quote(shown)
+    ))
+}
+
+/// `text` with each `{{ … }}`, `{% … %}` and `{# … #}` block replaced by `x`.
+fn without_template_blocks(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest.find(['{']) {
+        let close = match rest.get(start..start + 2) {
+            Some("{{") => "}}",
+            Some("{%") => "%}",
+            Some("{#") => "#}",
+            _ => {
+                out.push_str(&rest[..=start]);
+                rest = &rest[start + 1..];
+                continue;
+            }
+        };
+        out.push_str(&rest[..start]);
+        match rest[start + 2..].find(close) {
+            Some(end) => {
+                out.push('x');
+                rest = &rest[start + 2 + end + close.len()..];
+            }
+            None => {
+                // An unclosed block: the template compiler reports it.
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn percent_encoded(c: char) -> String {
+    let mut buf = [0; 4];
+    c.encode_utf8(&mut buf)
+        .bytes()
+        .fold(String::new(), |mut out, b| {
+            let _ = write!(out, "%{b:02X}");
+            out
+        })
 }
 
 #[cfg(test)]
@@ -203,6 +270,36 @@ mod tests {
         }
         assert!(check_path_or_url("http://h:8080/x/{{ uuid() }}").is_ok());
         assert!(check_path_or_url("https://[::1]:8443").is_ok());
+    }
+
+    #[test]
+    fn paths_carry_only_url_characters() {
+        for ok in [
+            "/",
+            "/a/b?c=1&d=%20",
+            "/items/{{ random_int(1, 9) }}",
+            "/q?x={{ data.users.name }}",
+            "http://h:8080/x/{{ uuid() }}",
+            "/a{{ 'b c' }}d",
+            "/café",
+        ] {
+            assert!(check_path_or_url(ok).is_ok(), "{ok}");
+        }
+        for (bad, wanted) in [
+            ("/a b", "contains a space (write `%20`)"),
+            ("http://h/a b", "contains a space"),
+            ("/a\tb", "the control character `\\t`"),
+            ("/x\u{1b}[31m", "the control character `\\u{1b}`"),
+            ("/a<b", "`<` (write it percent-encoded, `%3C`)"),
+            ("/{{ x }} y", "contains a space"),
+        ] {
+            let err = check_path_or_url(bad).unwrap_err();
+            assert!(err.contains(wanted), "{bad:?}: {err}");
+        }
+        assert_eq!(
+            without_template_blocks("/a/{{ b }}/{% if c %}d{% endif %}{"),
+            "/a/x/xdx{"
+        );
     }
 
     #[test]

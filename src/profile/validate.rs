@@ -114,10 +114,20 @@ pub(super) fn validate(
         Some(w) => {
             check_path_or_url(&w.path.value)
                 .map_err(|m| cx.err("wait_for.path", Some(w.path.referenced), &m))?;
+            if let Some(t) = w.timeout.as_ref().filter(|t| t.value.0.is_zero()) {
+                return Err(cx.err(
+                    "wait_for.timeout",
+                    Some(t.referenced),
+                    "`timeout: 0s` gives up before the first poll: expected how long the target may take to become ready, like `120s` (the default)",
+                ));
+            }
             Some(WaitFor {
                 path: w.path.value.clone(),
                 status: w.status.clone().map(|s| s.0).unwrap_or_default(),
-                timeout: w.timeout.map_or(Duration::from_secs(120), |d| d.0),
+                timeout: w
+                    .timeout
+                    .as_ref()
+                    .map_or(Duration::from_secs(120), |d| d.value.0),
                 interval: w
                     .interval
                     .map_or(Duration::from_secs(1), |d| d.0)
@@ -136,9 +146,13 @@ pub(super) fn validate(
         connect_timeout: raw
             .http
             .connect_timeout
-            .map_or(Duration::from_secs(5), |d| d.0),
+            .as_ref()
+            .map_or(Duration::from_secs(5), |d| d.value.0),
     };
-    check_timeout(http.connect_timeout).map_err(|m| cx.err("http.connect_timeout", None, &m))?;
+    check_timeout(http.connect_timeout).map_err(|m| {
+        let at = raw.http.connect_timeout.as_ref().map(|t| t.referenced);
+        cx.err("http.connect_timeout", at, &m)
+    })?;
     cx.http_version = http.version;
     if let (Some(t), Some(raw_target)) = (&target, &raw.target) {
         check_protocol(http.version, t)
@@ -150,8 +164,15 @@ pub(super) fn validate(
     // Setup runs before the load: it sees `env` only, and each step the values the steps
     // before it extracted. Headers from `defaults` that read `vars` or `data` do not apply to
     // it (they may need what setup produces).
-    let timeout = raw.defaults.timeout.map_or(DEFAULT_TIMEOUT, |d| d.0);
-    check_timeout(timeout).map_err(|m| cx.err("defaults.timeout", None, &m))?;
+    let timeout = raw
+        .defaults
+        .timeout
+        .as_ref()
+        .map_or(DEFAULT_TIMEOUT, |d| d.value.0);
+    check_timeout(timeout).map_err(|m| {
+        let at = raw.defaults.timeout.as_ref().map(|t| t.referenced);
+        cx.err("defaults.timeout", at, &m)
+    })?;
     let mut setup = Vec::new();
     let setup_defaults = Defaults {
         headers: headers(&mut cx, "defaults.headers", &raw.defaults.headers).unwrap_or_default(),
@@ -352,12 +373,39 @@ fn validate_auth(
     let Some(raw) = raw else {
         return Ok(None);
     };
+    // What `auth` sends is a secret by definition: one too short to mask is refused (the
+    // engine refuses one that `vars` make too short when setup has run).
+    let maskable = |cx: &mut Ctx<'_>, key: &str, what: &str, value: &Spanned<String>| {
+        let text = cx.text(key, value)?;
+        let sample = cx.templates.sample(&text, &cx.scope);
+        if sample.is_some_and(|v| !crate::secrets::Secrets::default().add(&v)) {
+            return Err(cx.err(
+                key,
+                Some(value.referenced),
+                &format!(
+                    "the `auth` {what} is shorter than {} characters, too short to be masked in outputs: expected a real credential (from an environment variable, like `\"{{{{ env.API_TOKEN }}}}\"`)",
+                    crate::secrets::Secrets::MIN_LEN
+                ),
+            ));
+        }
+        Ok(text)
+    };
     match (&raw.value.basic, &raw.value.bearer) {
         (Some(basic), None) => Ok(Some(Auth::Basic {
             username: cx.text("auth.basic.username", &basic.username)?,
-            password: cx.text("auth.basic.password", &basic.password)?,
+            password: maskable(
+                cx,
+                "auth.basic.password",
+                "basic password",
+                &basic.password,
+            )?,
         })),
-        (None, Some(token)) => Ok(Some(Auth::Bearer(cx.text("auth.bearer", token)?))),
+        (None, Some(token)) => Ok(Some(Auth::Bearer(maskable(
+            cx,
+            "auth.bearer",
+            "bearer token",
+            token,
+        )?))),
         _ => Err(cx.err(
             "auth",
             Some(raw.referenced),

@@ -1,4 +1,6 @@
 //! The terminal summary table printed at the end of a run, and the live progress line.
+//! Names, the target and error messages come from profiles, results files and the target:
+//! they are shown through [`crate::untrusted`] (control characters escaped, names cut).
 
 use std::fmt::Write as _;
 
@@ -7,6 +9,7 @@ use crate::engine::IntervalProgress;
 use crate::metrics::{Histogram, LatencySummary};
 use crate::profile::units::format_duration;
 use crate::results::{LoadModel, RunResult};
+use crate::untrusted::{escape, quote};
 
 /// The per-endpoint summary of a run (measured phase), with generator health.
 pub fn summary(result: &RunResult) -> String {
@@ -18,8 +21,8 @@ pub fn summary(result: &RunResult) -> String {
     let _ = write!(
         out,
         "{} · {} · {} measured",
-        result.profile.name,
-        result.target,
+        quote(&result.profile.name),
+        quote(&result.target),
         seconds(result.duration_ms.saturating_sub(result.load.warmup_ms)),
     );
     if result.load.warmup_ms > 0 {
@@ -48,7 +51,7 @@ pub fn summary(result: &RunResult) -> String {
         let _ = write!(
             out,
             " · PARTIAL ({})",
-            result.partial_reason.as_deref().unwrap_or("stopped early")
+            escape(result.partial_reason.as_deref().unwrap_or("stopped early"))
         );
     }
     out.push('\n');
@@ -61,7 +64,7 @@ pub fn summary(result: &RunResult) -> String {
     for e in &result.endpoints {
         let s = &e.summary;
         rows.push(row(
-            &e.name,
+            &quote(&e.name),
             s.requests,
             s.rate_per_sec,
             s.errors,
@@ -138,10 +141,10 @@ pub fn summary(result: &RunResult) -> String {
             let _ = writeln!(
                 out,
                 "  {} · {} × {}: {}",
-                e.name,
+                quote(&e.name),
                 count(s.count),
                 s.class,
-                one_line(&s.message)
+                escape(&s.message)
             );
         }
     }
@@ -198,7 +201,7 @@ fn scenario_table(result: &RunResult) -> String {
     for s in &result.scenarios {
         let sm = &s.summary;
         rows.push([
-            s.name.clone(),
+            quote(&s.name).into_owned(),
             count(sm.requests),
             if sm.errors == 0 {
                 "0".into()
@@ -304,8 +307,4 @@ pub fn progress_line(
         line.push_str("  (warm-up)");
     }
     line
-}
-
-fn one_line(text: &str) -> String {
-    text.replace(['\n', '\r'], " ")
 }

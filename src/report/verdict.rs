@@ -10,6 +10,7 @@ use crate::compare::{
     CheckStatus, Comparison, Confirmation, MetricStatus, MetricVerdict, ThresholdCheck,
     ThresholdStatus, Unit, Verdict,
 };
+use crate::untrusted::quote;
 
 /// The comparison as plain text for a terminal or a CI log.
 pub fn comparison(c: &Comparison) -> String {
@@ -61,7 +62,7 @@ pub fn comparison(c: &Comparison) -> String {
             .iter()
             .filter(|m| !matches!(m.status, MetricStatus::Pass | MetricStatus::Regression))
         {
-            let _ = writeln!(out, "  {} {}: {}", m.endpoint, m.label, m.reason);
+            let _ = writeln!(out, "  {} {}: {}", quote(&m.endpoint), m.label, m.reason);
         }
     }
     let failed: Vec<_> = c
@@ -88,7 +89,7 @@ pub fn comparison(c: &Comparison) -> String {
                 let _ = writeln!(
                     out,
                     "  {} {}: {} (q = {})",
-                    m.endpoint,
+                    quote(&m.endpoint),
                     m.label,
                     m.ratio.map_or_else(|| "—".into(), change),
                     m.q_value.map_or_else(|| "—".into(), p_value)
@@ -127,7 +128,7 @@ pub fn thresholds(checks: &[ThresholdCheck]) -> String {
         let _ = writeln!(
             out,
             "  {} {} {relation} {}: {} {status}",
-            t.scope,
+            quote(&t.scope),
             t.label,
             t.unit.format(Some(t.limit_value)),
             t.unit.format(t.actual)
@@ -198,7 +199,7 @@ fn table(metrics: &[MetricVerdict]) -> String {
 fn row(m: &MetricVerdict) -> Vec<String> {
     let r = MetricRow::of(m);
     vec![
-        r.endpoint,
+        quote(&r.endpoint).into_owned(),
         r.metric,
         r.baseline,
         r.current,
