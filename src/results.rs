@@ -560,6 +560,38 @@ impl RunResult {
                 self.shard.indices, self.shard.count
             ));
         }
+        for endpoint in &self.endpoints {
+            check_intervals(&endpoint.name, &endpoint.intervals)?;
+        }
+        for scenario in &self.scenarios {
+            let series = format!("scenario `{}`", crate::untrusted::quote(&scenario.name));
+            check_counts(&series, &scenario.intervals)?;
+        }
+        let mut planned: u64 = 0;
+        for g in &self.generator.intervals {
+            for (key, n) in [
+                ("planned", g.planned),
+                ("sent", g.sent),
+                ("dropped", g.dropped),
+                ("users", g.users),
+                ("target_users", g.target_users),
+            ] {
+                if n > MAX_COUNT {
+                    return invalid(format!(
+                        "`generator.intervals` interval {} has `{key}` {n}: expected at most {MAX_COUNT}",
+                        g.index
+                    ));
+                }
+            }
+            planned = planned.saturating_add(g.planned.max(g.sent));
+        }
+        if planned > MAX_COUNT {
+            return invalid(format!(
+                "`generator.intervals` plan {planned} arrivals in all: expected at most {MAX_COUNT}"
+            ));
+        }
+        // The file's total after each count on its own: a single count out of range is named
+        // with its field.
         let mut total = 0;
         for endpoint in &self.endpoints {
             let what = || format!("endpoint `{}`", endpoint.name);
@@ -600,36 +632,6 @@ impl RunResult {
             &|| "`generator.intervals`".into(),
         )
         .map_err(ResultsError::Invalid)?;
-        for endpoint in &self.endpoints {
-            check_intervals(&endpoint.name, &endpoint.intervals)?;
-        }
-        for scenario in &self.scenarios {
-            let series = format!("scenario `{}`", crate::untrusted::quote(&scenario.name));
-            check_counts(&series, &scenario.intervals)?;
-        }
-        let mut planned: u64 = 0;
-        for g in &self.generator.intervals {
-            for (key, n) in [
-                ("planned", g.planned),
-                ("sent", g.sent),
-                ("dropped", g.dropped),
-                ("users", g.users),
-                ("target_users", g.target_users),
-            ] {
-                if n > MAX_COUNT {
-                    return invalid(format!(
-                        "`generator.intervals` interval {} has `{key}` {n}: expected at most {MAX_COUNT}",
-                        g.index
-                    ));
-                }
-            }
-            planned = planned.saturating_add(g.planned.max(g.sent));
-        }
-        if planned > MAX_COUNT {
-            return invalid(format!(
-                "`generator.intervals` plan {planned} arrivals in all: expected at most {MAX_COUNT}"
-            ));
-        }
         if !self
             .generator
             .intervals
