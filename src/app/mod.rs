@@ -215,18 +215,8 @@ pub(crate) fn write_results(path: &Path, result: &RunResult) -> Result<(), Error
 /// a rename, which would replace it), in a folder that can be created and written to.
 pub(crate) fn check_writable(path: &Path, flag: &str) -> Result<(), Error> {
     let usage = |why: String| Error::Usage(format!("{flag} `{}`: {why}", path.display()));
-    match std::fs::metadata(path) {
-        Ok(m) if m.is_dir() => {
-            return Err(usage(
-                "is a directory: give a file path, like `results.json` inside it".into(),
-            ));
-        }
-        Ok(m) if !m.is_file() => {
-            return Err(usage(
-                "is not a regular file (a device, a FIFO or a socket): give the path of a regular file; loadgate writes through a temporary file and a rename, and does not replace special files".into(),
-            ));
-        }
-        _ => {}
+    if let Some(why) = unwritable_destination(path) {
+        return Err(usage(why.into()));
     }
     let fail =
         |e: std::io::Error| usage(format!("cannot be written ({e}): choose a writable path"));
@@ -268,6 +258,22 @@ pub(crate) fn save_results(path: &Path, result: &RunResult) -> Result<PathBuf, E
     }
 }
 
+/// Why `path` cannot be written through a temporary file and a rename: a directory, or a special
+/// file (a device, a FIFO, a socket) that the rename would replace. `None` when it is a regular
+/// file or does not exist.
+fn unwritable_destination(path: &Path) -> Option<&'static str> {
+    let m = std::fs::metadata(path).ok()?;
+    if m.is_dir() {
+        Some("is a directory: give a file path, like `results.json` inside it")
+    } else if !m.is_file() {
+        Some(
+            "is not a regular file (a device, a FIFO or a socket): give the path of a regular file; loadgate writes through a temporary file and a rename, and does not replace special files",
+        )
+    } else {
+        None
+    }
+}
+
 fn temporary_path(path: &Path) -> PathBuf {
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp-{}", std::process::id()));
@@ -289,16 +295,10 @@ fn write_file_with(
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         ownership::Owner::create_dirs(owner, parent).map_err(fail)?;
     }
-    if let Ok(m) = std::fs::metadata(path)
-        && !m.is_file()
-    {
+    if let Some(why) = unwritable_destination(path) {
         return Err(fail(std::io::Error::new(
             std::io::ErrorKind::InvalidInput,
-            if m.is_dir() {
-                "it is a directory: give a file path"
-            } else {
-                "it is not a regular file, and loadgate does not replace special files: give the path of a regular file"
-            },
+            why,
         )));
     }
     let tmp = temporary_path(path);

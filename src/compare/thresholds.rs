@@ -5,7 +5,7 @@
 use super::verdict::{LimitKind, ThresholdCheck, ThresholdStatus, Unit};
 use crate::metrics::Histogram;
 use crate::profile::{Limit, Threshold, ThresholdScope};
-use crate::results::{ResultsError, RunResult};
+use crate::results::{EndpointResult, ResultsError, RunResult};
 
 /// One line per failed check, for the verdict's reasons: `threshold all p99: 37.5ms against
 /// a limit of 30.0ms`.
@@ -40,13 +40,7 @@ pub const CEILING_LABEL: &str = "max_error_rate";
 /// [`CEILING_LABEL`]. Nothing measured (no requests after the warm-up) is left to the validity
 /// check that makes such a run untrusted.
 pub fn error_ceiling(result: &RunResult, max_ratio: f64) -> ThresholdCheck {
-    let (mut requests, mut errors) = (0u64, 0u64);
-    for e in &result.endpoints {
-        for i in e.intervals.iter().filter(|i| !result.is_warmup(i.index)) {
-            requests += i.requests;
-            errors += i.error_total();
-        }
-    }
+    let (requests, errors) = measured_counts(result, &result.endpoints.iter().collect::<Vec<_>>());
     let actual = (requests > 0).then(|| errors as f64 / requests as f64);
     ThresholdCheck {
         scope: "all".into(),
@@ -61,6 +55,18 @@ pub fn error_ceiling(result: &RunResult, max_ratio: f64) -> ThresholdCheck {
             Some(_) => ThresholdStatus::Ok,
         },
     }
+}
+
+/// Requests and failures of `endpoints` in the measured phase (after the warm-up).
+fn measured_counts(result: &RunResult, endpoints: &[&EndpointResult]) -> (u64, u64) {
+    let mut counts = (0u64, 0u64);
+    for e in endpoints {
+        for i in e.intervals.iter().filter(|i| !result.is_warmup(i.index)) {
+            counts.0 += i.requests;
+            counts.1 += i.error_total();
+        }
+    }
+    counts
 }
 
 /// Checks every limit of every threshold on the run's measured phase.
@@ -82,14 +88,10 @@ pub fn check(
             ),
         };
         let mut latency = Histogram::new();
-        let (mut requests, mut errors) = (0u64, 0u64);
         for e in &endpoints {
             latency.add(&result.measured_histogram(e)?);
-            for i in e.intervals.iter().filter(|i| !result.is_warmup(i.index)) {
-                requests += i.requests;
-                errors += i.error_total();
-            }
         }
+        let (requests, errors) = measured_counts(result, &endpoints);
         let secs = result.measured_secs();
         for limit in &threshold.limits {
             let (kind, label, unit, limit_value, actual, breached) = match limit {
