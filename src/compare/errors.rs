@@ -13,9 +13,22 @@ use super::stats::z_quantile;
 /// An error class's counts in one run, per time block: `(requests, errors)`.
 pub type Blocks<'a> = &'a [(u64, u64)];
 
+/// Weight, in degrees of freedom, of binomial noise (`φ = 1`) in the over-dispersion estimate:
+/// a run of six blocks gives χ² five degrees of freedom, and alone it reads `φ` of 2 or more
+/// about one time in ten when the errors are not bursty at all.
+pub const DISPERSION_PRIOR_WEIGHT: f64 = 5.0;
+
 /// Over-dispersion `φ`: Pearson's χ² of the per-block error counts around each run's own rate,
-/// divided by its degrees of freedom, pooled over runs. At least 1 (binomial noise).
+/// pooled over runs, divided by its degrees of freedom after adding
+/// [`DISPERSION_PRIOR_WEIGHT`] of binomial noise. At least 1 (binomial noise).
 pub fn dispersion(runs: &[Vec<(u64, u64)>]) -> f64 {
+    let (chi2, dof) = pearson(runs);
+    ((chi2 + DISPERSION_PRIOR_WEIGHT) / (dof + DISPERSION_PRIOR_WEIGHT)).max(1.0)
+}
+
+/// Pearson's χ² of per-block counts `(trials, events)` around each run's own rate, summed over
+/// runs, and its degrees of freedom (blocks with trials less one, per run with any event).
+pub fn pearson(runs: &[Vec<(u64, u64)>]) -> (f64, f64) {
     let (mut chi2, mut dof) = (0.0, 0.0);
     for blocks in runs {
         let n: u64 = blocks.iter().map(|b| b.0).sum();
@@ -34,11 +47,7 @@ pub fn dispersion(runs: &[Vec<(u64, u64)>]) -> f64 {
         }
         dof += (used - 1) as f64;
     }
-    if dof > 0.0 {
-        (chi2 / dof).max(1.0)
-    } else {
-        1.0
-    }
+    (chi2, dof)
 }
 
 /// `P(X ≥ x)` for `X ~ Bin(k, π)`, extended to real `x` and `k`.

@@ -8,7 +8,7 @@ use super::metric::{self, Against, ErrorCount};
 use super::run::{EndpointSummary, RunData, RunSummary};
 use super::shift::{self, Decomposition};
 use super::stats::{self, LatencyOutcome, QuantileValue};
-use super::tail::{self, TailOutcome};
+use super::tail::{self, TailOutcome, TailRun};
 use super::verdict::{
     BaselineRunRef, BaselineUse, CheckKind, CheckStatus, Comparison, Detail, LatencyDetail, Metric,
     MetricRef, MetricStatus, MetricVerdict, Overall, Range, ServiceShift, ShiftStatus, Unit,
@@ -250,12 +250,12 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         let Some(cur) = current.endpoint(endpoint) else {
             continue;
         };
-        let base: Vec<&crate::metrics::Histogram> = baseline
+        let base: Vec<TailRun> = baseline
             .iter()
             .filter_map(|b| b.endpoint(endpoint))
-            .map(|e| &e.latency)
+            .map(EndpointSummary::tail_run)
             .collect();
-        if let Some(t) = tail::tail_test(gate.metrics[qi].0.0, &cur.latency, &base) {
+        if let Some(t) = tail::tail_test(gate.metrics[qi].0.0, &cur.tail_run(), &base) {
             pending[i].test = Some(Test::Tail(t));
         }
     }
@@ -315,7 +315,8 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             relative_to_service(v, *factor, own);
         }
     }
-    let shifts = apply_shifts(&mut metrics, &splits, &own, gate.alpha, m);
+    let mut shifts = apply_shifts(&mut metrics, &splits, &own, gate.alpha, m);
+    let tails = tail_swing(&mut metrics, &mut shifts);
     let mut notable = metric::notable(&metrics);
     // Large changes no test could judge are named, never hidden behind a bare pass.
     let untested: Vec<usize> = (0..metrics.len())
@@ -330,7 +331,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         .collect();
     notable.extend(&untested);
     let (verdict, mut reasons) = metric::overall(&metrics, Against::Baseline);
-    reasons.splice(0..0, shifts.iter().map(shift_reason));
+    reasons.splice(0..0, shifts.iter().map(shift_reason).chain(tails));
     reasons.extend(untested.iter().map(|&i| {
         let m = &metrics[i];
         format!(
@@ -456,8 +457,7 @@ fn factor_p_up(d: &Decomposition) -> Option<f64> {
 /// not count; beyond them but below [`shift::SWING_CEILING`], slowdowns as measured that only
 /// follow it are inconclusive, because one run cannot tell an environment swing from a change
 /// that slows everything; beyond the ceiling, or when some endpoints stayed behind it (not
-/// service-wide), they are regressions. Tail-share regressions that follow a uniform shift
-/// are treated the same way. Returns the shifts beyond tolerance.
+/// service-wide), they are regressions. Returns the shifts beyond tolerance.
 fn apply_shifts(
     metrics: &mut [MetricVerdict],
     splits: &[Split],
@@ -582,42 +582,94 @@ fn apply_shifts(
             baseline_range: baseline_range(d),
         });
     }
-    // Tail-share regressions that follow a uniform shift of the medians.
-    let follows =
-        |s: &ServiceShift| matches!(s.status, ShiftStatus::Uniform | ShiftStatus::WithinSwings);
-    if shifts.iter().any(follows) {
-        let shares: Vec<f64> = metrics
-            .iter()
-            .filter_map(|m| match &m.detail {
-                Some(Detail::TailShare(t)) => Some(t.share_ratio.ln()),
-                _ => None,
-            })
-            .collect();
-        let typical = stats::median(&shares).exp();
-        for v in metrics.iter_mut() {
-            let Some(Detail::TailShare(t)) = &v.detail else {
-                continue;
-            };
-            if v.status == MetricStatus::Regression
-                && shares.len() >= shift::MIN_ENDPOINTS
-                && t.share_ratio < tail::SHARE_RATIO * typical
-            {
-                if let Some(s) = shifts.iter_mut().find(|s| follows(s)) {
-                    s.following.push(MetricRef {
-                        endpoint: v.endpoint.clone(),
-                        label: v.label.clone(),
-                    });
-                }
-                v.status = MetricStatus::Inconclusive;
-                v.reason = format!(
-                    "{} of responses beyond the baseline's tail, ×{:.1} its share, like the other endpoints' tails in a service-wide shift: a paired comparison against the base branch's deployment (`baseline-target`) settles it",
-                    percent(t.share_current),
-                    t.share_ratio
-                );
+    shifts
+}
+
+/// Tails that grew on most endpoints together. On a busy or swinging host every endpoint's
+/// distribution widens at once (seen on a real service with a CPU-bound neighbour: the share
+/// beyond the tail ×3 to ×4 on all five endpoints while the medians stayed put), which no
+/// change to one endpoint does. Per quantile with at least [`shift::MIN_ENDPOINTS`]
+/// tail-share tests, a tail-share regression whose share grew less than [`tail::SHARE_RATIO`]
+/// times the typical (median) growth of them all only follows the others; at a quantile with
+/// fewer tests, any tail-share regression follows a service-wide change of the tails seen at
+/// another quantile (a typical growth of at least [`tail::SHARE_RATIO`]): deeper tails grow
+/// more in such a change, so a lone p99 cannot be told from it. What follows is inconclusive,
+/// and listed under a uniform shift of the medians when there is one. Returns the headline
+/// line when something followed or the typical growth is itself a regression's.
+fn tail_swing(metrics: &mut [MetricVerdict], shifts: &mut [ServiceShift]) -> Option<String> {
+    // Per quantile label, the log share ratios of its tail-share tests.
+    let mut groups: Vec<(String, Vec<f64>)> = Vec::new();
+    for m in metrics.iter() {
+        if let Some(Detail::TailShare(t)) = &m.detail {
+            match groups.iter_mut().find(|(label, _)| *label == m.label) {
+                Some((_, list)) => list.push(t.share_ratio.ln()),
+                None => groups.push((m.label.clone(), vec![t.share_ratio.ln()])),
             }
         }
     }
-    shifts
+    let typical: Vec<(String, f64, f64, f64, usize)> = groups
+        .iter()
+        .filter(|(_, list)| list.len() >= shift::MIN_ENDPOINTS)
+        .map(|(label, list)| {
+            let (low, high) = list
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &x| {
+                    (l.min(x), h.max(x))
+                });
+            (
+                label.clone(),
+                stats::median(list).exp(),
+                low.exp(),
+                high.exp(),
+                list.len(),
+            )
+        })
+        .collect();
+    let widened = typical.iter().any(|g| g.1 >= tail::SHARE_RATIO);
+    let follows =
+        |s: &ServiceShift| matches!(s.status, ShiftStatus::Uniform | ShiftStatus::WithinSwings);
+    let mut followed = 0;
+    for v in metrics.iter_mut() {
+        let Some(Detail::TailShare(t)) = &v.detail else {
+            continue;
+        };
+        if v.status != MetricStatus::Regression {
+            continue;
+        }
+        let like = match typical.iter().find(|g| g.0 == v.label) {
+            Some(g) => (t.share_ratio < tail::SHARE_RATIO * g.1).then_some(g.1),
+            None => widened.then(|| typical.iter().map(|g| g.1).fold(1.0, f64::max)),
+        };
+        let Some(like) = like else {
+            continue;
+        };
+        if let Some(s) = shifts.iter_mut().find(|s| follows(s)) {
+            s.following.push(MetricRef {
+                endpoint: v.endpoint.clone(),
+                label: v.label.clone(),
+            });
+        }
+        followed += 1;
+        v.status = MetricStatus::Inconclusive;
+        v.reason = format!(
+            "{} of responses beyond the baseline's tail, ×{:.1} its share, while the endpoints' tails grew together (typically ×{like:.1}): a service-wide change of the tails; a paired comparison against the base branch's deployment (`baseline-target`) settles it",
+            percent(t.share_current),
+            t.share_ratio
+        );
+    }
+    if followed == 0 && !widened {
+        return None;
+    }
+    let groups: Vec<String> = typical
+        .iter()
+        .map(|(label, typ, low, high, n)| {
+            format!("{label} of {n} endpoints ×{typ:.1} typically, ×{low:.1} to ×{high:.1}")
+        })
+        .collect();
+    Some(format!(
+        "the endpoints' tails grew together (the share of responses beyond the baseline's tail shape: {}): a service-wide change of the tails, as a busy or swinging host makes; a tail that only follows it does not block, and a paired comparison against the base branch's deployment (`baseline-target`) settles it",
+        groups.join("; ")
+    ))
 }
 
 /// The baseline runs' own service-wide factors, lowest to highest (ratios).
@@ -1606,6 +1658,44 @@ mod tests {
                 .any(|m| matches!(m.detail, Some(Detail::TailShare(_)))),
             "tail tests ran"
         );
+    }
+
+    #[test]
+    fn tails_that_grow_on_every_endpoint_together_do_not_block() {
+        // A busy host: 10% of every endpoint's requests 40 ms slower, the medians nearly put.
+        let mut data = run_changed(five(100, 30, 1.0), (0, 1.0), (0.0, 0.0));
+        let mut rng = fastrand::Rng::with_seed(77);
+        for e in &mut data.endpoints {
+            for i in &mut e.intervals {
+                let mut h = Histogram::new();
+                for &(v, n) in &i.latency {
+                    for _ in 0..n {
+                        let extra = if rng.f64() < 0.1 { 40_000 } else { 0 };
+                        h.record_us(v + extra);
+                    }
+                }
+                *i = IntervalData::new(i.index, i.requests, i.errors.clone(), &h);
+            }
+        }
+        let j = judge_five(&data, 30);
+        assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert!(
+            j.reasons
+                .iter()
+                .any(|r| r.starts_with("the endpoints' tails grew together")),
+            "{:#?}",
+            j.reasons
+        );
+        let followed = j
+            .metrics
+            .iter()
+            .filter(|m| {
+                matches!(m.detail, Some(Detail::TailShare(_)))
+                    && m.status == MetricStatus::Inconclusive
+                    && m.reason.contains("tails grew together")
+            })
+            .count();
+        assert!(followed >= 3, "{:#?}", j.metrics);
     }
 
     #[test]

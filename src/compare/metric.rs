@@ -255,6 +255,7 @@ pub(super) fn tail_share(
         standard_error: t.se,
         degrees_of_freedom: t.df,
         share_ratio_needed: tail::SHARE_RATIO,
+        over_dispersion: Some(t.dispersion),
     }));
     let (whose, median) = against.tail_shape();
     let shares = format!(
@@ -383,6 +384,7 @@ mod tests {
             diff: ratio.ln(),
             se: 0.2,
             df: 12.0,
+            dispersion: 2.0,
             p_up,
             p_down: 1.0 - p_up,
             ci90: (ratio * 0.7, ratio * 1.4),

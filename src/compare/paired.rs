@@ -17,7 +17,7 @@ use super::gate::{Judgement, TAIL_TEST_FROM};
 use super::metric::{self, Against};
 use super::run::RunData;
 use super::stats;
-use super::tail::{self, TailOutcome};
+use super::tail::{self, TailOutcome, TailRun};
 use super::verdict::{Metric, MetricStatus, MetricVerdict, Unit};
 use crate::metrics::{ErrorClass, Histogram};
 use crate::profile::GateConfig;
@@ -172,10 +172,16 @@ pub fn paired_test(p: f64, a: &[&Histogram], b: &[&Histogram]) -> Option<PairedO
 
 fn outcome(p: f64, merged: usize, diffs: Vec<f64>) -> PairedOutcome {
     let k = diffs.len() as f64;
-    let diff = stats::mean(&diffs);
     let sd = stats::variance(&diffs).sqrt().max(SD_FLOOR);
+    with_sd(p, merged, diffs, sd, k - 1.0)
+}
+
+/// The outcome of the differences `diffs` given their standard deviation `sd` with `df`
+/// degrees of freedom.
+fn with_sd(p: f64, merged: usize, diffs: Vec<f64>, sd: f64, df: f64) -> PairedOutcome {
+    let k = diffs.len() as f64;
+    let diff = stats::mean(&diffs);
     let se = sd / k.sqrt();
-    let df = k - 1.0;
     let t = diff / se;
     let t95 = stats::t_quantile(0.95, df);
     PairedOutcome {
@@ -189,6 +195,63 @@ fn outcome(p: f64, merged: usize, diffs: Vec<f64>) -> PairedOutcome {
         p_up: 1.0 - stats::t_cdf(t, df),
         p_down: stats::t_cdf(t, df),
         ci90: ((diff - t95 * se).exp(), (diff + t95 * se).exp()),
+    }
+}
+
+/// Most degrees of freedom the other endpoints' differences lend one endpoint's variance.
+/// Six pairs give an endpoint five of its own, and a Student-t with five degrees of freedom
+/// needs `t ≈ 6` to pass a Holm threshold of 1% over a dozen metrics; lending ten brings that
+/// to about 4. Capped because endpoints are not alike: one whose differences truly vary more
+/// keeps most of its own estimate.
+pub const POOL_WEIGHT: f64 = 10.0;
+
+/// An endpoint borrows only while its own variance is below this point of the F distribution
+/// of its ratio to the others' (at 0.9 an endpoint as noisy as the others keeps borrowing nine
+/// times in ten).
+pub const POOL_CONSISTENT: f64 = 0.9;
+
+/// Moderates the paired tests of one quantile (`tests[i]` with its responses per unit and
+/// target): each endpoint's variance of the differences is shrunk toward the pooled variance
+/// of the others, scaled to its volume (a quantile's sampling variance falls as `1/n`), with
+/// weight up to [`POOL_WEIGHT`] degrees of freedom, and its degrees of freedom grow by as much;
+/// one whose own variance is too large for the others' ([`POOL_CONSISTENT`]) is left alone.
+pub fn moderate(tests: &mut [(PairedOutcome, f64)]) {
+    if tests.len() < 2 {
+        return;
+    }
+    // The volume-scaled variance of each, `s² · n`, pooled over the others by their df.
+    let scaled: Vec<(f64, f64)> = tests
+        .iter()
+        .map(|(t, n)| (t.sd * t.sd * n.max(1.0), t.df))
+        .collect();
+    for (i, (t, n)) in tests.iter_mut().enumerate() {
+        let (mut num, mut df) = (0.0, 0.0);
+        for (j, &(v, d)) in scaled.iter().enumerate() {
+            if j != i {
+                num += v * d;
+                df += d;
+            }
+        }
+        if df <= 0.0 {
+            continue;
+        }
+        let prior = num / df / n.max(1.0);
+        let own = t.sd * t.sd;
+        // An endpoint clearly noisier than the others keeps its own estimate alone.
+        if own / prior > stats::f_quantile(POOL_CONSISTENT, t.df, df) {
+            continue;
+        }
+        let weight = df.min(POOL_WEIGHT);
+        let var = (t.df * own + weight * prior) / (t.df + weight);
+        let merged = t.merged;
+        let diffs = std::mem::take(&mut t.diffs);
+        *t = with_sd(
+            t.quantile,
+            merged,
+            diffs,
+            var.sqrt().max(SD_FLOOR),
+            t.df + weight,
+        );
     }
 }
 
@@ -223,6 +286,8 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
         .map(|blk| blk.endpoints.iter().map(|e| e.name.as_str()).collect())
         .unwrap_or_default();
     let mut pending: Vec<(MetricVerdict, Option<Test>)> = Vec::new();
+    // The paired latency tests (index into `pending`, quantile) with their responses per unit.
+    let mut volumes: Vec<(usize, usize, f64)> = Vec::new();
     for name in names {
         let ea: Vec<&BlockEndpoint> = a.iter().filter_map(|blk| blk.endpoint(name)).collect();
         let eb: Vec<&BlockEndpoint> = b.iter().filter_map(|blk| blk.endpoint(name)).collect();
@@ -234,7 +299,7 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             h
         };
         let (ha, hb) = (joined(&ea), joined(&eb));
-        for &(q, tolerance) in &gate.metrics {
+        for (qi, &(q, tolerance)) in gate.metrics.iter().enumerate() {
             let p = q.0;
             let (base, cur) = (ha.quantile_us(p), hb.quantile_us(p));
             let mut v = MetricVerdict {
@@ -252,6 +317,8 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             let la: Vec<&Histogram> = ea.iter().map(|e| &e.latency).collect();
             let lb: Vec<&Histogram> = eb.iter().map(|e| &e.latency).collect();
             if let Some(t) = paired_test(p, &la, &lb) {
+                let per_unit = (ha.len() + hb.len()) as f64 / 2.0 / t.diffs.len().max(1) as f64;
+                volumes.push((pending.len(), qi, per_unit));
                 pending.push((v, Some(Test::Paired(t))));
                 continue;
             }
@@ -263,8 +330,18 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
                 count((per_block as f64 * (1.0 - p)).floor() as u64),
                 MIN_TAIL_PER_BLOCK
             );
+            let sparse = |blocks: &[&Histogram]| -> Vec<Vec<(u64, u64)>> {
+                blocks.iter().map(|h| h.buckets().collect()).collect()
+            };
+            let (sa, sb) = (sparse(&la), sparse(&lb));
             let tail = (p >= TAIL_TEST_FROM)
-                .then(|| tail::tail_test(p, &hb, &[&ha]))
+                .then(|| {
+                    tail::tail_test(
+                        p,
+                        &TailRun::with_blocks(&hb, &sb),
+                        &[TailRun::with_blocks(&ha, &sa)],
+                    )
+                })
                 .flatten();
             pending.push((v, tail.map(Test::Tail)));
         }
@@ -281,6 +358,25 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
         classes.dedup();
         for class in classes {
             pending.push(error_pending(name, &ea, &eb, class, gate.error_rate));
+        }
+    }
+    // Each quantile's endpoints lend each other degrees of freedom.
+    for qi in 0..gate.metrics.len() {
+        let mine: Vec<(usize, f64)> = volumes
+            .iter()
+            .filter(|v| v.1 == qi)
+            .map(|&(i, _, n)| (i, n))
+            .collect();
+        let mut tests: Vec<(PairedOutcome, f64)> = mine
+            .iter()
+            .filter_map(|&(i, n)| match pending[i].1.take() {
+                Some(Test::Paired(t)) => Some((t, n)),
+                _ => None,
+            })
+            .collect();
+        moderate(&mut tests);
+        for (&(i, _), (t, _)) in mine.iter().zip(tests) {
+            pending[i].1 = Some(Test::Paired(t));
         }
     }
     // Holm over increases and, mirrored, over decreases; BH for the notable list.

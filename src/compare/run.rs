@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 
 use super::stats::{self, QuantileValue};
+use super::tail::TailRun;
 use super::verdict::{BandPoint, BaselineBand};
 use crate::baseline::BaselineRun;
 use crate::metrics::{ErrorClass, Histogram, HistogramError};
@@ -177,7 +178,7 @@ impl RunData {
                         requests: e.intervals.iter().map(|i| i.requests).sum(),
                         quantiles,
                         latency,
-                        blocks: error_blocks(&e.intervals, span, self.interval_ms, block_ms),
+                        blocks: time_blocks(&e.intervals, span, self.interval_ms, block_ms),
                     }
                 })
                 .collect(),
@@ -217,6 +218,14 @@ pub struct EndpointSummary {
 }
 
 impl EndpointSummary {
+    /// The measured phase's responses as the tail-share test sees them.
+    pub fn tail_run(&self) -> TailRun<'_> {
+        TailRun {
+            all: &self.latency,
+            blocks: self.blocks.iter().map(|b| b.latency.as_slice()).collect(),
+        }
+    }
+
     /// Errors of one class over the measured phase.
     pub fn errors(&self, class: ErrorClass) -> u64 {
         self.blocks
@@ -238,11 +247,14 @@ pub struct BlockCounts {
     pub requests: u64,
     /// Failures by class.
     pub errors: BTreeMap<ErrorClass, u64>,
+    /// Latency of the block's responses: the non-empty buckets as `(value µs, count)`,
+    /// ascending (for the over-dispersion of responses beyond the tail).
+    pub latency: Vec<(u64, u64)>,
 }
 
-/// Per-block counts with blocks of the configured length, shortened so there are at least
+/// Per-block counts and latencies with blocks of the configured length, shortened so there are at least
 /// [`stats::MIN_BLOCKS`] when the run is long enough for that.
-fn error_blocks(
+fn time_blocks(
     intervals: &[IntervalData],
     span: u32,
     interval_ms: u64,
@@ -251,12 +263,19 @@ fn error_blocks(
     let len = stats::block_intervals(span, interval_ms, block_ms);
     let blocks = (span / len).max(1);
     let mut out = vec![BlockCounts::default(); blocks as usize];
+    let mut latency = vec![BTreeMap::<u64, u64>::new(); blocks as usize];
     for i in intervals {
         let b = (i.index / len).min(blocks - 1) as usize;
         out[b].requests += i.requests;
         for (class, n) in &i.errors {
             *out[b].errors.entry(*class).or_default() += n;
         }
+        for &(value_us, n) in &i.latency {
+            *latency[b].entry(value_us).or_default() += n;
+        }
+    }
+    for (block, buckets) in out.iter_mut().zip(latency) {
+        block.latency = buckets.into_iter().collect();
     }
     out
 }

@@ -319,8 +319,7 @@ fn unusually_noisy(current: Within, baseline_mean: f64, baseline: &[&QuantileVal
     if df_current < 1.0 || df_baseline < 1.0 || baseline_mean <= 0.0 {
         return current.variance > baseline_mean;
     }
-    let critical = FisherSnedecor::new(df_current, df_baseline)
-        .map_or(f64::INFINITY, |f| f.inverse_cdf(NOISY_RUN_POINT));
+    let critical = f_quantile(NOISY_RUN_POINT, df_current, df_baseline);
     current.variance > critical * baseline_mean
 }
 
@@ -410,6 +409,12 @@ pub fn t_quantile(prob: f64, df: f64) -> f64 {
         Ok(t) => t.inverse_cdf(prob),
         Err(_) => normal().inverse_cdf(prob),
     }
+}
+
+/// Quantile of the F distribution with `d1` and `d2` degrees of freedom (infinite when they
+/// do not make one).
+pub fn f_quantile(prob: f64, d1: f64, d2: f64) -> f64 {
+    FisherSnedecor::new(d1, d2).map_or(f64::INFINITY, |f| f.inverse_cdf(prob))
 }
 
 /// Quantile of the standard normal.

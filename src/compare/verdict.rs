@@ -451,12 +451,17 @@ pub struct TailShareDetail {
     pub share_ratio: f64,
     /// 90% confidence interval of `share_ratio`.
     pub share_ratio_ci90: Range,
-    /// Standard error of `ln share_ratio`.
+    /// Standard error of `ln share_ratio` (the test itself runs on `asin √share`; this is its
+    /// standard error carried over by the delta method).
     pub standard_error: f64,
     /// Degrees of freedom of the Student-t.
     pub degrees_of_freedom: f64,
     /// `share_ratio` needed for a regression.
     pub share_ratio_needed: f64,
+    /// Over-dispersion of the responses beyond the tail: their binomial variance times this,
+    /// estimated from the runs' time blocks (absent from older comparisons, which assumed 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub over_dispersion: Option<f64>,
 }
 
 /// How a sustainable rate was compared (on the log scale, like latency).

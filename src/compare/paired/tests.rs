@@ -188,3 +188,85 @@ fn more_errors_on_the_target_under_test_are_caught() {
     );
     assert_eq!(j.verdict, Verdict::Regression);
 }
+
+/// One quantile's paired tests of three endpoints on identical targets, moderated: `get`
+/// (400 responses a block), `search` (100) and `slow` (100, whose blocks also vary by 8%
+/// each, noise that does not cancel between the targets).
+fn moderated_a_a(seed: u64) -> Vec<PairedOutcome> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let noisy = |rng: &mut fastrand::Rng| {
+        let u = rng.f64().max(1e-12);
+        ((-2.0 * u.ln()).sqrt() * (std::f64::consts::TAU * rng.f64()).cos() * 0.08).exp()
+    };
+    let mut tests = Vec::new();
+    for (name, n, median, extra) in [
+        ("get", 400, 3000.0, false),
+        ("search", 100, 8000.0, false),
+        ("slow", 100, 5000.0, true),
+    ] {
+        let side = |rng: &mut fastrand::Rng| -> Vec<BlockEndpoint> {
+            (0..6)
+                .map(|_| {
+                    let m = if extra { median * noisy(rng) } else { median };
+                    block_endpoint(rng, name, n, m, 0)
+                })
+                .collect()
+        };
+        let (a, b) = (side(&mut rng), side(&mut rng));
+        let la: Vec<&Histogram> = a.iter().map(|x| &x.latency).collect();
+        let lb: Vec<&Histogram> = b.iter().map(|x| &x.latency).collect();
+        let t = paired_test(0.5, &la, &lb).expect("enough responses");
+        tests.push((t, n as f64));
+    }
+    moderate(&mut tests);
+    tests.into_iter().map(|(t, _)| t).collect()
+}
+
+#[test]
+fn moderated_tests_gain_degrees_of_freedom_and_stay_calibrated() {
+    let runs = 400;
+    let mut below = [0u32; 3];
+    let mut extreme = [0u32; 3];
+    let mut borrowed = [0u32; 3];
+    for seed in 0..runs {
+        let tests = moderated_a_a(7000 + seed);
+        for (k, t) in tests.iter().enumerate() {
+            // 5 of its own + 10 lent, or its own alone when clearly noisier than the others.
+            let lent = (t.df - 15.0).abs() < 1e-9;
+            assert!(lent || (t.df - 5.0).abs() < 1e-9, "{}", t.df);
+            borrowed[k] += u32::from(lent);
+            below[k] += u32::from(t.p_up < 0.05);
+            extreme[k] += u32::from(t.p_up < 0.005);
+        }
+    }
+    // Endpoints alike borrow nearly always; the noisy one mostly not.
+    assert!(borrowed[0] >= 340 && borrowed[1] >= 340, "{borrowed:?}");
+    assert!(borrowed[2] <= 250, "{borrowed:?}");
+    for (k, name) in ["get", "search", "slow"].iter().enumerate() {
+        let share = f64::from(below[k]) / f64::from(runs as u32);
+        // The noisier endpoint borrows a smaller variance and runs hotter, but within bounds;
+        // the others borrow some of its noise and run cooler.
+        let limit = if k == 2 { 0.11 } else { 0.08 };
+        assert!(
+            (0.01..limit).contains(&share),
+            "{name}: {} of {runs} below 0.05 ({below:?} in all)",
+            below[k]
+        );
+        assert!(
+            extreme[k] <= 8,
+            "{name}: {} of {runs} below 0.005",
+            extreme[k]
+        );
+    }
+}
+
+#[test]
+fn a_single_test_is_left_alone() {
+    let (a, b) = blocks(11, 6, 200, |_| 1.0, 1.0, 0);
+    let la: Vec<&Histogram> = a.iter().map(|x| &x.endpoints[1].latency).collect();
+    let lb: Vec<&Histogram> = b.iter().map(|x| &x.endpoints[1].latency).collect();
+    let t = paired_test(0.5, &la, &lb).expect("enough responses");
+    let mut one = vec![(t.clone(), 200.0)];
+    moderate(&mut one);
+    assert_eq!(one[0].0, t);
+}
