@@ -323,9 +323,10 @@ fn gating_forecast(out: &mut String, profile: &Profile) {
     }
     let _ = writeln!(
         out,
-        "gating forecast ({} measured at {} on average; a percentile is gated by its value with n·(1−p) ≥ 200 responses above it, a tail by its share beyond the baseline's with n·(1−p) ≥ 10):",
+        "gating forecast ({} measured at {} on average; a percentile is gated by its value with n·(1−p) ≥ 200 responses above it, a tail by its share beyond the baseline's with n·(1−p) ≥ {}):",
         format_duration(load.duration().saturating_sub(load.warmup)),
-        format_rate(rate)
+        format_rate(rate),
+        crate::compare::tail::MIN_EXPECTED
     );
     for (e, n) in profile.endpoints.iter().zip(&expected) {
         let verdicts: Vec<String> = profile
