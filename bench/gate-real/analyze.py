@@ -371,11 +371,15 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         "  # + 50 paired, ~70 min")
     add("bench/gate-real/run.py --loadgate /tmp/loadgate --smoke    # pipeline test, ~5 min")
     add("bench/gate-real/analyze.py /tmp/loadgate [bench/gate-real/data/<campaign>]")
+    add("# a committed campaign, re-judged by another binary:")
+    add("tar xJf bench/gate-real/campaigns/<campaign>.tar.xz -C bench/gate-real/data")
     add("```")
     add("")
     add("`run.py` needs root the first time (it installs `redis-server` with apt-get when it "
         "is missing) and makes the venv `bench/gate-real/.venv` (gunicorn, redis). Results go "
-        "to `bench/gate-real/data/<timestamp>/` (ignored by git). `analyze.py` takes the "
+        "to `bench/gate-real/data/<timestamp>/` (ignored by git); the campaigns this page "
+        "reports are committed as `bench/gate-real/campaigns/<campaign>.tar.xz` (every results "
+        "file, the baseline, the profile and the per-run CSV). `analyze.py` takes the "
         "binary that judges, so a newer gate can re-judge an old campaign offline.")
     if judge.confirm_flag:
         add(f"The judging binary takes the confirmation run itself (`{judge.confirm_flag}`): "

@@ -433,7 +433,8 @@ fn diagnostics(g: &Grid, title: &str) -> String {
             out,
             "- {scope}, N = {HEADLINE_N}: {} of {} A/A current runs had a shared factor at least \
              ×{:.2} away from 1 (a service-wide shift); {} of them were blocked without \
-             confirmation, against {} of the {} unshifted runs. With the swing injected, {} of \
+             confirmation, against {} of the {} unshifted runs; {} of them were inconclusive, \
+             against {} of the unshifted runs. With the swing injected, {} of \
              {} runs were blocked. Inconclusive A/A latency metrics: {}.",
             aa.shifted.0,
             aa.runs,
@@ -441,6 +442,11 @@ fn diagnostics(g: &Grid, title: &str) -> String {
             pct(aa.shifted.1, aa.shifted.0),
             pct(aa.blocked - aa.shifted.1, aa.runs - aa.shifted.0),
             aa.runs - aa.shifted.0,
+            pct(aa.shifted_inconclusive, aa.shifted.0),
+            pct(
+                aa.inconclusive - aa.shifted_inconclusive,
+                aa.runs - aa.shifted.0
+            ),
             pct(swing.blocked, swing.runs),
             swing.runs,
             aa.inconclusive_by

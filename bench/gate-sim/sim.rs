@@ -595,6 +595,8 @@ pub struct Tally {
     /// Realistic grid only: `(current runs, of those blocked)` among the current runs whose
     /// shared factor is at least [`SHIFTED`] away from 1 (service-wide shifts and swings).
     pub shifted: (u64, u64),
+    /// Realistic grid only: of those shifted runs, the ones judged inconclusive.
+    pub shifted_inconclusive: u64,
 }
 
 /// A run whose shared factor is at least this far from 1 (either way) counts as shifted.
@@ -814,6 +816,7 @@ impl Tally {
         self.kept.merge(&other.kept);
         self.shifted.0 += other.shifted.0;
         self.shifted.1 += other.shifted.1;
+        self.shifted_inconclusive += other.shifted_inconclusive;
     }
 
     /// Adds the decision under confirmation policy `how`: `first` is the judgement of the
@@ -892,6 +895,7 @@ pub fn repetition_confirmed(
             t.add_judgement(&first, n, change);
             if level.shared.abs() >= SHIFTED.ln() {
                 t.shifted = (1, u64::from(first.verdict == Verdict::Regression));
+                t.shifted_inconclusive = u64::from(first.verdict == Verdict::Inconclusive);
             }
             for (v, how) in [Confirm::FactorRedrawn, Confirm::FactorKept]
                 .into_iter()
