@@ -1440,18 +1440,23 @@ mod tests {
         let mut data = run(spec, &endpoints);
         if tail.0 > 0.0 {
             let mut rng = fastrand::Rng::with_seed(spec.seed ^ 0x5eed);
-            for i in &mut data.endpoints[slow.0].intervals {
-                let mut h = Histogram::new();
-                for &(v, n) in &i.latency {
-                    for _ in 0..n {
-                        let extra = if rng.f64() < tail.0 { tail.1 } else { 0.0 };
-                        h.record_us(v + extra as u64);
-                    }
-                }
-                *i = IntervalData::new(i.index, i.requests, i.errors.clone(), &h);
-            }
+            slow_down(&mut data.endpoints[slow.0].intervals, &mut rng, tail);
         }
         data
+    }
+
+    /// Of `intervals`' responses, a share `tail.0` gets `tail.1` µs added.
+    fn slow_down(intervals: &mut [IntervalData], rng: &mut fastrand::Rng, tail: (f64, f64)) {
+        for i in intervals {
+            let mut h = Histogram::new();
+            for &(v, n) in &i.latency {
+                for _ in 0..n {
+                    let extra = if rng.f64() < tail.0 { tail.1 } else { 0.0 };
+                    h.record_us(v + extra as u64);
+                }
+            }
+            *i = IntervalData::new(i.index, i.requests, i.errors.clone(), &h);
+        }
     }
 
     fn judge_five(current: &RunData, per_second: u64) -> Judgement {
@@ -1692,16 +1697,7 @@ mod tests {
         let mut data = run_changed(five(100, 30, 1.0), (0, 1.0), (0.0, 0.0));
         let mut rng = fastrand::Rng::with_seed(77);
         for e in &mut data.endpoints {
-            for i in &mut e.intervals {
-                let mut h = Histogram::new();
-                for &(v, n) in &i.latency {
-                    for _ in 0..n {
-                        let extra = if rng.f64() < 0.1 { 40_000 } else { 0 };
-                        h.record_us(v + extra);
-                    }
-                }
-                *i = IntervalData::new(i.index, i.requests, i.errors.clone(), &h);
-            }
+            slow_down(&mut e.intervals, &mut rng, (0.1, 40_000.0));
         }
         let j = judge_five(&data, 30);
         assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
