@@ -245,6 +245,8 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             }
         }
     }
+    // Share ratios of the tails too thin to test, for how the tails moved together.
+    let mut estimates: Vec<TailEstimate> = Vec::new();
     for &(i, qi) in &tail_candidates {
         let endpoint = &pending[i].verdict.endpoint;
         let Some(cur) = current.endpoint(endpoint) else {
@@ -255,8 +257,15 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
             .filter_map(|b| b.endpoint(endpoint))
             .map(EndpointSummary::tail_run)
             .collect();
-        if let Some(t) = tail::tail_test(gate.metrics[qi].0.0, &cur.tail_run(), &base) {
+        let p = gate.metrics[qi].0.0;
+        if let Some(t) = tail::tail_test(p, &cur.tail_run(), &base) {
             pending[i].test = Some(Test::Tail(t));
+        } else if let Some(ratio) = tail::share_ratio(p, &cur.tail_run(), &base) {
+            estimates.push(TailEstimate {
+                label: pending[i].verdict.label.clone(),
+                quantile: p,
+                ratio,
+            });
         }
     }
     // Errors: per gated endpoint and class seen in either run.
@@ -316,7 +325,7 @@ pub fn judge(current: &RunSummary, baseline: &[RunSummary], gate: &GateConfig) -
         }
     }
     let mut shifts = apply_shifts(&mut metrics, &splits, &own, gate.alpha, m);
-    let tails = tail_swing(&mut metrics, &mut shifts);
+    let tails = tail_swing(&mut metrics, &mut shifts, &estimates);
     let mut notable = metric::notable(&metrics);
     // Large changes no test could judge are named, never hidden behind a bare pass.
     let untested: Vec<usize> = (0..metrics.len())
@@ -538,7 +547,7 @@ fn apply_shifts(
                     });
                     v.status = MetricStatus::Inconclusive;
                     v.reason = format!(
-                        "{} with every endpoint ({} to {} at {label}): a service-wide shift beyond the baseline runs' own swings, which a run alone cannot tell from an environment swing; a paired comparison against the base branch's deployment (`baseline-target`) settles it",
+                        "{} with every endpoint ({} to {} at {label}): a service-wide shift beyond the baseline runs' own swings, which a run alone cannot tell from an environment swing; another run on a fresh deployment tells, and a paired comparison against the base branch's deployment (`baseline-target`) removes the environment's swings",
                         change(t.ratio()),
                         change(range.low),
                         change(range.high)
@@ -585,6 +594,13 @@ fn apply_shifts(
     shifts
 }
 
+/// The share ratio of a tail too thin for the tail-share test ([`tail::share_ratio`]).
+struct TailEstimate {
+    label: String,
+    quantile: f64,
+    ratio: f64,
+}
+
 /// The tail-share tests of one quantile: how much their shares grew.
 struct TailGroup {
     /// The quantile's label (`p95`).
@@ -598,13 +614,18 @@ struct TailGroup {
     high: f64,
     /// Tests in the group.
     count: usize,
+    /// Of them, share ratios of tails too thin to test.
+    estimated: usize,
 }
 
 /// Tails that grew on most endpoints together. On a busy or swinging host every endpoint's
 /// distribution widens at once (seen on a real service with a CPU-bound neighbour: the share
 /// beyond the tail ×3 to ×4 on all five endpoints while the medians stayed put), which no
 /// change to one endpoint does. Per quantile with at least [`shift::MIN_ENDPOINTS`]
-/// tail-share tests, a tail-share regression whose share grew less than [`tail::SHARE_RATIO`]
+/// tail-share tests or share ratios of tails too thin to test ([`tail::share_ratio`]: on a
+/// real service judged against a baseline kept over an hour, every endpoint's p99 grew
+/// +230% to +510% in one unchanged run while only `get doc` had responses enough to test
+/// its own, ×10.6), a tail-share regression whose share grew less than [`tail::SHARE_RATIO`]
 /// times the typical (median) growth of them all only follows the others; at a quantile with
 /// fewer tests, a service-wide change of the tails seen at another quantile (a typical growth
 /// of at least [`tail::SHARE_RATIO`]) is extrapolated by depth: a deeper tail grows more in
@@ -613,27 +634,44 @@ struct TailGroup {
 /// ×7.8; with 10% of one endpoint's requests 40 ms slower: p95 ×2.1, its p99 ×12.7). What follows is inconclusive,
 /// and listed under a uniform shift of the medians when there is one. Returns the headline
 /// line when something followed or the typical growth is itself a regression's.
-fn tail_swing(metrics: &mut [MetricVerdict], shifts: &mut [ServiceShift]) -> Option<String> {
-    // Per quantile label, the log share ratios of its tail-share tests.
-    let mut groups: Vec<(String, f64, Vec<f64>)> = Vec::new();
+fn tail_swing(
+    metrics: &mut [MetricVerdict],
+    shifts: &mut [ServiceShift],
+    estimates: &[TailEstimate],
+) -> Option<String> {
+    // Per quantile label, the log share ratios of its tail-share tests, then of the tails too
+    // thin to test (counted apart).
+    let mut groups: Vec<(String, f64, Vec<f64>, usize)> = Vec::new();
+    let mut add = |label: &str, quantile: f64, ratio: f64, estimated: bool| {
+        let i = match groups.iter().position(|(l, ..)| l == label) {
+            Some(i) => i,
+            None => {
+                groups.push((label.to_string(), quantile, Vec::new(), 0));
+                groups.len() - 1
+            }
+        };
+        groups[i].2.push(ratio.ln());
+        groups[i].3 += usize::from(estimated);
+    };
     for m in metrics.iter() {
         if let (Some(Detail::TailShare(t)), Metric::Latency { quantile }) = (&m.detail, m.metric) {
-            match groups.iter_mut().find(|(label, ..)| *label == m.label) {
-                Some((.., list)) => list.push(t.share_ratio.ln()),
-                None => groups.push((m.label.clone(), quantile, vec![t.share_ratio.ln()])),
-            }
+            add(&m.label, quantile, t.share_ratio, false);
         }
+    }
+    for e in estimates {
+        add(&e.label, e.quantile, e.ratio, true);
     }
     let typical: Vec<TailGroup> = groups
         .iter()
-        .filter(|(.., list)| list.len() >= shift::MIN_ENDPOINTS)
-        .map(|(label, quantile, list)| TailGroup {
+        .filter(|(_, _, list, _)| list.len() >= shift::MIN_ENDPOINTS)
+        .map(|(label, quantile, list, estimated)| TailGroup {
             label: label.clone(),
             quantile: *quantile,
             typical: stats::median(list).exp(),
             low: list.iter().copied().fold(f64::INFINITY, f64::min).exp(),
             high: list.iter().copied().fold(f64::NEG_INFINITY, f64::max).exp(),
             count: list.len(),
+            estimated: *estimated,
         })
         .collect();
     let widened = typical.iter().any(|g| g.typical >= tail::SHARE_RATIO);
@@ -686,8 +724,12 @@ fn tail_swing(metrics: &mut [MetricVerdict], shifts: &mut [ServiceShift]) -> Opt
     let groups: Vec<String> = typical
         .iter()
         .map(|g| {
+            let thin = match g.estimated {
+                0 => String::new(),
+                n => format!(" ({n} of them too thin to test, estimated)"),
+            };
             format!(
-                "{} of {} endpoints ×{:.1} typically, ×{:.1} to ×{:.1}",
+                "{} of {} endpoints{thin} ×{:.1} typically, ×{:.1} to ×{:.1}",
                 g.label, g.count, g.typical, g.low, g.high
             )
         })
@@ -731,7 +773,7 @@ fn shift_reason(s: &ServiceShift) -> String {
     );
     match s.status {
         ShiftStatus::Uniform => format!(
-            "{what}. Without a second target an environment swing cannot be told from a change that slows everything: slowdowns that only follow it do not block; a paired comparison against the base branch's deployment (`baseline-target`) settles it"
+            "{what}. One run cannot tell an environment swing from a change that slows everything: slowdowns that only follow it do not block; another run on a fresh deployment tells, and a paired comparison against the base branch's deployment (`baseline-target`) removes the environment's swings"
         ),
         ShiftStatus::BeyondSwings => format!(
             "{what}, larger than the +{:.0}% a restarted service swings between runs: it blocks",
@@ -1718,6 +1760,60 @@ mod tests {
             })
             .count();
         assert!(followed >= 3, "{:#?}", j.metrics);
+    }
+
+    /// Five endpoints at 10/s for 60 s, all but `a` answered in every other second only (300
+    /// responses: p99 expects 3 above it, too few to test, enough to estimate; `a`'s 600 expect
+    /// 6); a share `tail.0` of the responses of the endpoints in `slowed` gets `tail.1` µs added.
+    fn thin_run(seed: u64, slowed: &[usize], tail: (f64, f64)) -> RunData {
+        let mut data = run(five(seed, 10, 1.0), &FIVE);
+        let mut rng = fastrand::Rng::with_seed(seed ^ 0x7a11);
+        for (e, endpoint) in data.endpoints.iter_mut().enumerate() {
+            if e > 0 {
+                for i in endpoint.intervals.iter_mut().filter(|i| i.index % 2 == 1) {
+                    *i = IntervalData::new(i.index, 0, BTreeMap::new(), &Histogram::new());
+                }
+            }
+            if slowed.contains(&e) {
+                slow_down(&mut endpoint.intervals, &mut rng, tail);
+            }
+        }
+        data
+    }
+
+    fn judge_thin(current: &RunData) -> Judgement {
+        let gate = GateConfig::default();
+        let b: Vec<RunSummary> = (1..=5)
+            .map(|seed| thin_run(seed, &[], (0.0, 0.0)).summarize(&gate))
+            .collect();
+        judge(&current.summarize(&gate), &b, &gate)
+    }
+
+    #[test]
+    fn a_lone_tested_p99_follows_the_thin_tails_that_grew_with_it() {
+        // A busy host slows 10% of every endpoint's requests by 40 ms: only `a` has responses
+        // enough to test its p99, the others' p99 shares are estimated, and they grew alike.
+        let j = judge_thin(&thin_run(100, &[0, 1, 2, 3, 4], (0.1, 40_000.0)));
+        assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        let m = j
+            .metrics
+            .iter()
+            .find(|m| m.endpoint == "a" && m.label == "p99")
+            .expect("a p99");
+        assert!(matches!(m.detail, Some(Detail::TailShare(_))), "{m:#?}");
+        assert_eq!(m.status, MetricStatus::Inconclusive, "{m:#?}");
+        assert!(m.reason.contains("tails grew together"), "{}", m.reason);
+        assert!(
+            j.reasons
+                .iter()
+                .any(|r| r.contains("p99 of 5 endpoints (4 of them too thin to test, estimated)")),
+            "{:#?}",
+            j.reasons
+        );
+        // The same change to `a` alone: the thin tails stayed put, and `a`'s p99 blocks.
+        let j = judge_thin(&thin_run(100, &[0], (0.1, 40_000.0)));
+        assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+        assert_eq!(status(&j, "a", "p99"), MetricStatus::Regression);
     }
 
     #[test]

@@ -33,6 +33,9 @@ pub const DISPERSION_PRIOR: f64 = 2.0;
 /// Weight of [`DISPERSION_PRIOR`] against the blocks' Pearson χ², in degrees of freedom (a run
 /// of six blocks has five).
 pub const DISPERSION_PRIOR_WEIGHT: f64 = 10.0;
+/// Fewest expected responses above the tail in every run for a share ratio that only tells how
+/// the endpoints' tails grew together ([`share_ratio`], not a test): a p99 from 200 responses.
+pub const ESTIMATE_MIN_EXPECTED: f64 = 2.0;
 /// Run-to-run standard deviation of `ln h` beyond counting noise that the prior assumes.
 pub const MACHINE_SD: f64 = 0.10;
 /// Prior weight of the variance shrinkage, in degrees of freedom.
@@ -155,14 +158,19 @@ fn dispersion(runs: &[&TailRun], k: f64) -> f64 {
     ((chi2 + DISPERSION_PRIOR_WEIGHT * DISPERSION_PRIOR) / (dof + DISPERSION_PRIOR_WEIGHT)).max(1.0)
 }
 
-/// Compares the share of the current run's responses beyond the baseline's tail shape at
-/// quantile `p` with the baseline runs' (`N ≥ 1`). `None` when a run is empty or any run
-/// expects fewer than [`MIN_EXPECTED`] responses above the tail.
-pub fn tail_test(p: f64, current: &TailRun, baseline: &[TailRun]) -> Option<TailOutcome> {
+/// The baseline's tail shape at `p` and every run's share beyond it: `K`, the baseline runs'
+/// `asin √h`, and the current run's count and share above. `None` when a run is empty or any
+/// run expects fewer than `min_expected` responses above the tail.
+fn shares(
+    p: f64,
+    current: &TailRun,
+    baseline: &[TailRun],
+    min_expected: f64,
+) -> Option<(f64, Vec<f64>, u64, f64)> {
     let expected = |h: &Histogram| h.len() as f64 * (1.0 - p);
     if baseline.is_empty()
-        || expected(current.all) < MIN_EXPECTED
-        || baseline.iter().any(|r| expected(r.all) < MIN_EXPECTED)
+        || expected(current.all) < min_expected
+        || baseline.iter().any(|r| expected(r.all) < min_expected)
     {
         return None;
     }
@@ -179,6 +187,24 @@ pub fn tail_test(p: f64, current: &TailRun, baseline: &[TailRun]) -> Option<Tail
         .map(|r| r.share(k).map(|(_, h)| stabilised(h)))
         .collect::<Option<_>>()?;
     let (above_current, share_current) = current.share(k)?;
+    Some((k, gs, above_current, share_current))
+}
+
+/// The current run's share beyond the baseline's tail shape at `p` ÷ the baseline runs'
+/// (back-transformed mean of `asin √h`), from as few as [`ESTIMATE_MIN_EXPECTED`] expected
+/// responses above the tail: a point estimate, never a test. It tells how an endpoint's tail
+/// moved when there were too few responses to test it, so that tails growing on every endpoint
+/// together are seen as such.
+pub fn share_ratio(p: f64, current: &TailRun, baseline: &[TailRun]) -> Option<f64> {
+    let (_, gs, _, share_current) = shares(p, current, baseline, ESTIMATE_MIN_EXPECTED)?;
+    Some(share_current / share_of(stats::mean(&gs)).max(1e-12))
+}
+
+/// Compares the share of the current run's responses beyond the baseline's tail shape at
+/// quantile `p` with the baseline runs' (`N ≥ 1`). `None` when a run is empty or any run
+/// expects fewer than [`MIN_EXPECTED`] responses above the tail.
+pub fn tail_test(p: f64, current: &TailRun, baseline: &[TailRun]) -> Option<TailOutcome> {
+    let (k, gs, above_current, share_current) = shares(p, current, baseline, MIN_EXPECTED)?;
     let runs: Vec<&TailRun> = std::iter::once(current).chain(baseline).collect();
     let phi = dispersion(&runs, k);
     let n = gs.len() as f64;
