@@ -154,9 +154,11 @@ pub(super) fn error_verdict(
 
 /// The decision on an error rate, given its Holm-adjusted p-values (up, down) and q-value when
 /// it is in the family: a regression when the rate rose by the tolerance (in points) and at
-/// least [`ERROR_RATIO`]-fold and that is unlikely to be noise; improvement mirrored; else a
-/// pass (error rates have no inconclusive verdict). A detectable change already in `v.mdc`
-/// is named in a pass.
+/// least [`ERROR_RATIO`]-fold and that is unlikely to be noise; improvement mirrored;
+/// inconclusive when such a rise is significant on its own (`p ≤ α`) but not after the Holm
+/// correction (a paired run measured 0 vs 10 errors in 500 requests each: p = 0.0015 alone,
+/// 0.018 over the family); else a pass. A detectable change already in `v.mdc` is named in a
+/// pass.
 pub(super) fn decide_error(
     mut v: MetricVerdict,
     t: &ErrorOutcome,
@@ -200,9 +202,20 @@ pub(super) fn decide_error(
                 p_value(down)
             ),
         )
+    } else if diff >= v.tolerance && ratio >= ERROR_RATIO && t.p_up <= alpha {
+        (
+            MetricStatus::Inconclusive,
+            format!(
+                "{rates}: up {} points, beyond the {tol} tolerance and significant on its own (p = {}), but not over every metric tested (Holm-adjusted p = {}): a longer run or a higher rate would settle it",
+                points(diff),
+                p_value(t.p_up),
+                p_value(up)
+            ),
+        )
     } else {
-        // Error rates have no inconclusive verdict: the test flags what it can, and the
-        // detectable change (`mdc`) says how large an increase it would have caught.
+        // A rise that is not even significant on its own is no evidence: a stray error or two
+        // must not leave every run inconclusive. The detectable change (`mdc`) says how large
+        // an increase the test would have caught.
         let detectable = v.mdc.map_or_else(String::new, |d| {
             format!(
                 "; increases of {} points or more would be caught",
@@ -401,6 +414,49 @@ mod tests {
                 0.10,
             )
         }
+    }
+
+    /// The decision on `errors` in 505 requests against none in 495, with a Holm-adjusted p.
+    fn errors_against_none(errors: u64, holm: f64) -> MetricVerdict {
+        let t = crate::compare::errors::error_test(errors, 505, 0, 495, 1.0);
+        let v = error_verdict(
+            "search",
+            crate::metrics::ErrorClass::Http5xx,
+            0.001,
+            &t,
+            ErrorCount {
+                errors,
+                requests: 505,
+            },
+            ErrorCount {
+                errors: 0,
+                requests: 495,
+            },
+            1.0,
+        );
+        decide_error(v, &t, Some((holm, 1.0, holm)), 0.01, Against::BaseTarget)
+    }
+
+    #[test]
+    fn a_rise_in_errors_significant_only_before_holm_is_inconclusive() {
+        // Measured in a paired run: 0 → 2% of `search` answered 500, p = 0.001 on its own and
+        // 0.018 over the family. Not a pass.
+        let v = errors_against_none(10, 0.018);
+        assert!(v.p_value.is_some_and(|p| p < 0.01), "{v:?}");
+        assert_eq!(v.status, MetricStatus::Inconclusive, "{}", v.reason);
+        assert!(
+            v.reason.contains("not over every metric tested"),
+            "{}",
+            v.reason
+        );
+        // Significant over the family too: a regression.
+        assert_eq!(
+            errors_against_none(10, 0.005).status,
+            MetricStatus::Regression
+        );
+        // A stray error or two is no evidence either way: a pass.
+        let v = errors_against_none(2, 1.0);
+        assert_eq!(v.status, MetricStatus::Pass, "{}", v.reason);
     }
 
     #[test]
