@@ -267,7 +267,8 @@ pub struct ErrorSample {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Generator {
-    /// Delay between intended and actual send times in the measured phase (µs).
+    /// Delay between intended and actual send times in the measured phase (µs); in the closed
+    /// model, how late users woke from their think time.
     pub schedule_lag: EncodedHistogram,
     /// Most requests in flight at once (summed over shards).
     pub peak_in_flight: u64,
@@ -303,7 +304,8 @@ pub struct GeneratorRecord {
     pub max_lag_us: u64,
     /// Users running at the end of the interval (closed model).
     pub users: u64,
-    /// Users asked for at the end of the interval (closed model).
+    /// Users the schedule asked for at the end of the interval, the spawn rate included
+    /// (closed model; files written before 2026-12 hold the stage's level instead).
     pub target_users: u64,
 }
 

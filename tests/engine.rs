@@ -153,6 +153,66 @@ fn spawn_rate_limits_how_fast_users_start() {
     assert_eq!(users(2), 8, "all 8 users by the third second");
 }
 
+/// The generator check of a run.
+fn generator_check(result: &loadgate::results::RunResult) -> loadgate::compare::ValidityCheck {
+    loadgate::compare::validity::run_checks(result)
+        .into_iter()
+        .find(|c| c.check == loadgate::compare::CheckKind::Generator)
+        .unwrap()
+}
+
+#[test]
+fn a_step_reached_at_the_spawn_rate_is_a_trusted_run() {
+    let _serial = serial();
+    let target = Target::start();
+    // The README's step-load study, shortened: every step is reached at 2 users a second, so
+    // the second step (2 → 12 users) is still rising when the run ends: all through it fewer
+    // users run than the stage's level, as the schedule says (compared with the level, the
+    // run was untrusted).
+    let yaml = "name: t\nload:\n  model: closed\n  think_time: 200ms\n  spawn_rate: 2/s\n  warmup: 1s\n  stages:\n    - { steps: [2, 12], hold: 4s }\nrequests:\n  - get: /ok\n";
+    let result = run_yaml(yaml, &target.url());
+    let check = generator_check(&result);
+    assert_eq!(
+        check.status,
+        loadgate::compare::CheckStatus::Ok,
+        "{check:?}\n{:?}",
+        result.generator.intervals
+    );
+    // Users are compared with the spawn-limited schedule, and every scheduled user ran.
+    let users: Vec<(u64, u64)> = result
+        .generator
+        .intervals
+        .iter()
+        .map(|g| (g.users, g.target_users))
+        .collect();
+    assert!(users.iter().any(|&(_, t)| t > 2 && t < 12), "{users:?}");
+    assert!(users.iter().all(|&(u, t)| u == t && t < 12), "{users:?}");
+    // The users' wake-ups from their think time are the closed model's schedule lag.
+    let lag = result.generator.schedule_lag.decode().unwrap();
+    assert!(lag.len() > 50, "{} wake-ups recorded", lag.len());
+
+    // The check fails when users are missing or wake late (a starved generator).
+    let mut short = result.clone();
+    for g in &mut short.generator.intervals {
+        g.users = g.target_users * 9 / 10;
+    }
+    let check = generator_check(&short);
+    assert_eq!(check.status, loadgate::compare::CheckStatus::Failed);
+    assert!(check.detail.contains("scheduled users"), "{check:?}");
+    let mut late = result;
+    let mut h = loadgate::metrics::Histogram::new();
+    for _ in 0..100 {
+        h.record_us(50_000);
+    }
+    late.generator.schedule_lag = loadgate::metrics::EncodedHistogram::encode(&h);
+    let check = generator_check(&late);
+    assert_eq!(check.status, loadgate::compare::CheckStatus::Failed);
+    assert!(
+        check.detail.contains("woke from their think time late"),
+        "{check:?}"
+    );
+}
+
 #[test]
 fn a_stall_shows_in_the_open_model_and_hides_in_the_closed_model() {
     let _serial = serial();

@@ -134,16 +134,38 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                 .filter(|g| !result.is_warmup(g.index) && g.target_users > 0)
                 .map(|g| g.users as f64 / g.target_users as f64)
                 .fold(1.0, f64::min);
+            // Users are compared with the schedule's, the spawn rate included (files written
+            // before 2026-12 recorded the stage's level instead, so a run with `spawn_rate`
+            // read as short of users after every step). A starved generator wakes its users
+            // late from their think time: that lag is checked as the open model's is.
+            let mut problems = Vec::new();
             if short < MIN_USERS_RATIO {
-                failed(
+                problems.push(format!(
+                    "ran only {} of the scheduled users at some point",
+                    percent(short)
+                ));
+            }
+            let lag_p95 = result.generator.schedule_lag_p95_us();
+            if lag_p95 > MAX_LAG_P95_US {
+                problems.push(format!(
+                    "users woke from their think time late: lag p95 {} exceeds {}",
+                    latency_us(lag_p95),
+                    latency_us(MAX_LAG_P95_US)
+                ));
+            }
+            if problems.is_empty() {
+                ok(
                     CheckKind::Generator,
                     format!(
-                        "the generator ran only {} of the target users at some point",
-                        percent(short)
+                        "every scheduled user was running, think-time wake-up lag p95 {}",
+                        latency_us(lag_p95)
                     ),
                 )
             } else {
-                ok(CheckKind::Generator, "every target user was running".into())
+                failed(
+                    CheckKind::Generator,
+                    format!("the generator fell behind: {}", problems.join(", ")),
+                )
             }
         }
     }

@@ -458,20 +458,19 @@ async fn closed_loop(state: &Rc<Thread>) {
         if now >= end || state.plan.stop.is_triggered() {
             break;
         }
+        // The schedule's users now, the spawn rate included: a step up is reached at the
+        // spawn rate, so the users asked for follow the limited curve, not the stage's level.
         let global = curve.advance(now.saturating_duration_since(state.start));
         let mine = state.plan.share.count_below(global);
-        let target_global = curve
-            .target_at(now.saturating_duration_since(state.start))
-            .floor() as u64;
         state.active_users.set(mine);
+        let running = start_users(state, mine);
         {
             let k = state.interval_of(now);
             let mut intervals = state.intervals.borrow_mut();
             let g = intervals.generator(k);
-            g.users = mine;
-            g.target_users = state.plan.share.count_below(target_global);
+            g.users = running;
+            g.target_users = mine;
         }
-        start_users(state, mine);
         tokio::select! {
             () = tokio::time::sleep(tick) => {}
             () = state.plan.stop.wait() => break,
@@ -481,8 +480,9 @@ async fn closed_loop(state: &Rc<Thread>) {
     state.shutdown.notify_waiters();
 }
 
-/// Starts a task for every user index below `count` that has none running.
-fn start_users(state: &Rc<Thread>, count: u64) {
+/// Starts a task for every user index below `count` that has none running, and returns how
+/// many of those users have a task (one that could not be started is missing).
+fn start_users(state: &Rc<Thread>, count: u64) -> u64 {
     let mut alive = state.alive.borrow_mut();
     if alive.len() < count as usize {
         alive.resize(count as usize, false);
@@ -494,6 +494,7 @@ fn start_users(state: &Rc<Thread>, count: u64) {
             tokio::task::spawn_local(async move { user(st, index as u64).await });
         }
     }
+    alive.iter().take(count as usize).filter(|r| **r).count() as u64
 }
 
 async fn user(state: Rc<Thread>, index: u64) {
@@ -531,10 +532,28 @@ async fn run_user(state: &Rc<Thread>, index: u64) {
         leave(state);
         let pause = think.sample();
         if !pause.is_zero() {
+            let due = Instant::now() + pause;
             tokio::select! {
-                () = tokio::time::sleep(pause) => {}
+                () = tokio::time::sleep_until(due) => {}
                 () = state.shutdown.notified() => return,
             }
+            woke(state, due);
         }
+    }
+}
+
+/// The closed model's schedule lag: how late a user woke from its think time. A generator
+/// starved of CPU wakes its users late, and so sends less than its users would; the validity
+/// check reads this as it reads the open model's lag behind its arrival times.
+fn woke(state: &Thread, due: Instant) {
+    let lag_us = Instant::now().saturating_duration_since(due).as_micros() as u64;
+    let k = state.interval_of(due);
+    {
+        let mut intervals = state.intervals.borrow_mut();
+        let g = intervals.generator(k);
+        g.max_lag_us = g.max_lag_us.max(lag_us);
+    }
+    if k >= state.warmup_intervals {
+        state.lag.borrow_mut().record_us(lag_us);
     }
 }
