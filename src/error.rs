@@ -134,6 +134,10 @@ pub enum Error {
     /// The engine could not start.
     #[error("{0}")]
     Engine(#[from] crate::engine::EngineError),
+    /// The GitHub Actions context could not be read, or a workflow file (`GITHUB_OUTPUT`, the
+    /// job summary) could not be written.
+    #[error(transparent)]
+    Github(#[from] crate::github::GithubError),
     /// A report template could not be compiled or rendered.
     #[error("{source}")]
     Template {
@@ -168,6 +172,12 @@ impl Error {
             | Error::Interrupted(_)
             | Error::Engine(_) => ExitCode::Untrusted,
             Error::Push(_) => ExitCode::Publish,
+            // A step output or the job summary that cannot be written is publishing that
+            // failed; a context that cannot be read is a usage problem.
+            Error::Github(e) => match e {
+                crate::github::GithubError::Write { .. } => ExitCode::Publish,
+                _ => ExitCode::Usage,
+            },
         }
     }
 
@@ -271,6 +281,20 @@ fn plain_expected(expected: &str, format: Format) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_workflow_file_that_cannot_be_written_is_a_publishing_failure() {
+        let write = Error::from(crate::github::GithubError::Write {
+            path: PathBuf::from("/github/file_commands/output"),
+            source: std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        });
+        assert_eq!(write.exit_code(), ExitCode::Publish);
+        assert!(write.to_string().contains("/github/file_commands/output"));
+        let missing = Error::from(crate::github::GithubError::MissingVar {
+            name: "GITHUB_REPOSITORY",
+        });
+        assert_eq!(missing.exit_code(), ExitCode::Usage);
+    }
 
     #[test]
     fn serde_type_errors_in_plain_words() {

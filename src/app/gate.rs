@@ -275,7 +275,7 @@ impl Mode {
 pub(super) async fn gate(args: GateArgs) -> Result<ExitCode, Error> {
     let env = Env::from_process();
     let settings = Settings::resolve(args, &env)?;
-    let mut ctx = Context::from_process().map_err(|e| Error::Usage(e.to_string()))?;
+    let mut ctx = Context::from_process()?;
     if let Some(ctx) = &mut ctx {
         if let Some(token) = &settings.token {
             ctx.token = Some(Token::new(token.clone()));
@@ -401,8 +401,7 @@ async fn judge(
             workflow::write_outputs(
                 &path,
                 &[("results", &workspace_relative(env, &results_path))],
-            )
-            .map_err(|e| Error::Usage(e.to_string()))?;
+            )?;
         }
         return Ok(if result.partial {
             ExitCode::Untrusted
@@ -784,13 +783,12 @@ fn publish_workflow_files(
     results_path: &Path,
     recorded_baseline: Option<&Path>,
 ) -> Result<(), Error> {
-    let github_error = |e: crate::github::GithubError| Error::Usage(e.to_string());
     let full_report = workspace_relative(env, &reports.markdown_path);
     if let Some(path) = &ctx.step_summary_path {
         let notice = format!(
             "The report was cut to fit GitHub's job summary limit; the full report is `{full_report}` (upload it as an artifact).",
         );
-        workflow::append_step_summary(path, &reports.markdown, &notice).map_err(github_error)?;
+        workflow::append_step_summary(path, &reports.markdown, &notice)?;
     }
     if let Some(path) = &ctx.output_path {
         let view =
@@ -836,8 +834,7 @@ fn publish_workflow_files(
                 ("error-rate", &error_rate),
                 ("baseline", &files[4]),
             ],
-        )
-        .map_err(github_error)?;
+        )?;
     }
     emit(&annotations(comparison));
     Ok(())

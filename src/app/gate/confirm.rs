@@ -184,8 +184,10 @@ pub(super) fn publish_confirmation_output(
         return Ok(());
     };
     let value = path.map(|p| workspace_relative(env, p)).unwrap_or_default();
-    workflow::write_outputs(output, &[("confirmation-results", &value)])
-        .map_err(|e| Error::Usage(e.to_string()))
+    Ok(workflow::write_outputs(
+        output,
+        &[("confirmation-results", &value)],
+    )?)
 }
 
 #[cfg(test)]
