@@ -32,6 +32,14 @@ gate:
   paired: { blocks: 4, block: 500ms }
 ";
 
+/// The same load and gate, both targets measured at once, interval by interval.
+fn simultaneous_profile() -> String {
+    PROFILE.replace(
+        "paired: { blocks: 4, block: 500ms }",
+        "paired: { schedule: simultaneous }",
+    )
+}
+
 /// Tests that send load run one at a time, so one's load does not slow down another's target.
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     static LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
@@ -157,6 +165,60 @@ fn the_target_under_test_is_judged_block_by_block_against_the_base_target() {
     let c = json(dir.path().join("same/comparison.json"));
     assert_ne!(c["overall"]["verdict"], "regression", "{c}");
     assert_eq!(c["metrics"][0]["detail"]["kind"], "paired", "{c}");
+}
+
+#[test]
+fn both_targets_measured_at_once_are_judged_interval_by_interval() {
+    let _serial = serial();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("profile.yaml"), simultaneous_profile()).unwrap();
+
+    // B 1.3× slower than A: a regression, exit 1, naming the endpoint.
+    let (o, a, b) = paired_step(
+        dir.path(),
+        "slow/results.json",
+        Some(Duration::from_millis(12)),
+    );
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{all}");
+    assert!(all.contains("slow endpoint p50"), "{all}");
+    assert!(all.contains("both targets at once"), "{all}");
+    // Each target was probed once and got the whole load (2.5 s at 100/s), at the same time.
+    assert_eq!((a.count("/ready"), b.count("/ready")), (1, 1), "{all}");
+    let (to_a, to_b) = (a.count("/delay/40"), b.count("/delay/40"));
+    assert!(to_a > 200 && to_b > 200, "A {to_a}, B {to_b}: {all}");
+    // The loads ran together: their last requests arrived together (alternating blocks would
+    // end seconds apart).
+    let (last_a, last_b) = (
+        a.arrivals().into_iter().fold(0.0, f64::max),
+        b.arrivals().into_iter().fold(0.0, f64::max),
+    );
+    assert!(
+        (last_a - last_b).abs() < 0.25,
+        "both loads end together: A {last_a}, B {last_b}"
+    );
+    let c = json(dir.path().join("slow/comparison.json"));
+    assert_eq!(c["overall"]["verdict"], "regression");
+    assert_eq!(c["paired"]["order"], "simultaneous");
+    assert_eq!(c["paired"]["blocks"], 4, "four measured intervals");
+    assert_eq!(c["paired"]["block_ms"], 500);
+    let p50 = &c["metrics"][0];
+    assert_eq!(p50["status"], "regression", "{p50}");
+    assert_eq!(p50["detail"]["kind"], "paired", "{p50}");
+    let ratio = p50["ratio"].as_f64().unwrap();
+    assert!(ratio > 1.15 && ratio < 1.6, "{ratio}");
+    assert_eq!(
+        json(dir.path().join("slow/results.base.json"))["target"],
+        a.url()
+    );
+    assert!(!dir.path().join("slow/paired-blocks").exists());
+
+    // A and B alike: no regression, exit 0.
+    let (o, _, _) = paired_step(dir.path(), "same/results.json", None);
+    let all = text(&o);
+    assert_eq!(o.status.code(), Some(0), "{all}");
+    let c = json(dir.path().join("same/comparison.json"));
+    assert_ne!(c["overall"]["verdict"], "regression", "{c}");
 }
 
 #[test]

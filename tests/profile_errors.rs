@@ -270,3 +270,32 @@ fn gate_confirm_is_on_or_off_and_unset_by_default() {
         None
     );
 }
+
+#[test]
+fn gate_paired_schedule_is_alternating_or_simultaneous() {
+    use loadgate::profile::PairedSchedule;
+    let schedule = |value: &str| {
+        let yaml = format!("{GOOD}gate:\n  paired: {{ schedule: {value} }}\n");
+        Profile::from_yaml(&yaml, "profile.yaml").map(|p| p.gate.paired.schedule)
+    };
+    assert_eq!(
+        schedule("simultaneous").unwrap(),
+        PairedSchedule::Simultaneous
+    );
+    assert_eq!(
+        schedule("alternating").unwrap(),
+        PairedSchedule::Alternating
+    );
+    assert_eq!(
+        Profile::from_yaml(GOOD, "profile.yaml")
+            .unwrap()
+            .gate
+            .paired
+            .schedule,
+        PairedSchedule::Alternating
+    );
+    // A typo is an error naming the key and the values, never the default.
+    let err = schedule("simultanous").unwrap_err().to_string();
+    assert!(err.contains("simultanous"), "{err}");
+    assert!(err.contains("simultaneous"), "{err}");
+}

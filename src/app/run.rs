@@ -172,28 +172,9 @@ pub async fn execute_run_with(
     let target = resolve_target(&profile, flags.target.as_deref())?;
     // Signals are watched from the start: waiting for a slow preview environment can take
     // minutes, and Ctrl-C must end it.
-    let stop = Arc::new(Stop::default());
-    let loading = Arc::new(AtomicBool::new(false));
-    let signals = AbortOnDrop(tokio::spawn(watch_signals(stop.clone(), loading.clone())));
-    if let (Some(wait), false) = (&profile.wait_for, flags.no_wait) {
-        let url = if wait.path.starts_with('/') {
-            format!("{target}{}", wait.path)
-        } else {
-            wait.path.clone()
-        };
-        errln!(
-            "waiting for {url} to be ready (up to {})…",
-            profile::units::format_duration(wait.timeout)
-        );
-        let took = tokio::select! {
-            ready = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls) => {
-                ready.map_err(Error::NotReady)?
-            }
-            () = stop.wait() => {
-                return Err(Error::Interrupted(format!("while waiting for {url} to be ready")));
-            }
-        };
-        errln!("ready after {:.1}s", took.as_secs_f64());
+    let (stop, loading, signals) = watch();
+    if !flags.no_wait {
+        wait_ready(&profile, &target, &stop).await?;
     }
     let session = tokio::select! {
         session = engine::setup::start_session(&profile, &target) => {
@@ -360,9 +341,45 @@ impl ProgressView {
     }
 }
 
+/// Watches Ctrl-C and SIGTERM from now on (see [`watch_signals`]): the stop they trigger, the
+/// flag that says whether load is being sent, and the watcher, which ends when dropped.
+pub(super) fn watch() -> (Arc<Stop>, Arc<AtomicBool>, AbortOnDrop) {
+    let stop = Arc::new(Stop::default());
+    let loading = Arc::new(AtomicBool::new(false));
+    let signals = AbortOnDrop(tokio::spawn(watch_signals(stop.clone(), loading.clone())));
+    (stop, loading, signals)
+}
+
+/// Waits until `target` answers the profile's `wait_for` probe (nothing to wait for without
+/// one); ends early on `stop`.
+pub(super) async fn wait_ready(profile: &Profile, target: &str, stop: &Stop) -> Result<(), Error> {
+    let Some(wait) = &profile.wait_for else {
+        return Ok(());
+    };
+    let url = if wait.path.starts_with('/') {
+        format!("{target}{}", wait.path)
+    } else {
+        wait.path.clone()
+    };
+    errln!(
+        "waiting for {url} to be ready (up to {})…",
+        profile::units::format_duration(wait.timeout)
+    );
+    let took = tokio::select! {
+        ready = engine::probe::wait_until_ready(&url, wait, profile.http.insecure_tls) => {
+            ready.map_err(Error::NotReady)?
+        }
+        () = stop.wait() => {
+            return Err(Error::Interrupted(format!("while waiting for {url} to be ready")));
+        }
+    };
+    errln!("ready after {:.1}s", took.as_secs_f64());
+    Ok(())
+}
+
 /// Aborts a task when dropped: the signal watcher ends with the run that started it, on every
 /// path out of it.
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(super) struct AbortOnDrop(tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

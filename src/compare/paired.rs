@@ -16,17 +16,23 @@ use super::errors::ErrorOutcome;
 use super::gate::{Judgement, TAIL_TEST_FROM};
 use super::metric::{self, Against};
 use super::run::RunData;
+use super::shift;
 use super::stats;
 use super::tail::{self, TailOutcome, TailRun};
-use super::verdict::{Metric, MetricStatus, MetricVerdict, Unit};
+use super::verdict::{
+    Metric, MetricRef, MetricStatus, MetricVerdict, Range, ServiceShift, ShiftStatus, Unit,
+};
 use crate::metrics::{ErrorClass, Histogram};
 use crate::profile::GateConfig;
-use crate::report::format::count;
+use crate::report::format::{change, count};
 
 pub use evaluate::{PairedInput, evaluate_paired};
 
 use decide::{decide_paired, decide_tail, error_pending};
 
+/// [`PairedRun::order`](super::verdict::PairedRun) of a comparison whose targets were measured
+/// at the same time, interval by interval.
+pub const SIMULTANEOUS: &str = "simultaneous";
 /// Fewest pairs (or pairs of merged blocks) a latency test needs.
 pub const MIN_PAIRS: usize = 3;
 /// Fewest expected responses above the quantile in every block of a pair (`n·(1−p)`); with
@@ -59,6 +65,11 @@ pub struct BlockEndpoint {
 impl Block {
     /// The measured phase of one block's results.
     pub fn from_data(data: &RunData) -> Self {
+        Self::of_intervals(data, |_| true)
+    }
+
+    /// The intervals of `data` that `keep` selects, per endpoint, as one block.
+    fn of_intervals(data: &RunData, keep: impl Fn(u32) -> bool) -> Self {
         Self {
             endpoints: data
                 .endpoints
@@ -68,7 +79,7 @@ impl Block {
                         name: e.name.clone(),
                         ..BlockEndpoint::default()
                     };
-                    for i in &e.intervals {
+                    for i in e.intervals.iter().filter(|i| keep(i.index)) {
                         i.add_latency_to(&mut b.latency);
                         b.requests += i.requests;
                         for (class, n) in &i.errors {
@@ -79,6 +90,16 @@ impl Block {
                 })
                 .collect(),
         }
+    }
+
+    /// The measured intervals `indices` of a run, each as a block of its own (an interval
+    /// without responses of an endpoint gives that endpoint an empty block): the blocks of a
+    /// simultaneous paired comparison, the k-th against each target measured at the same
+    /// time. The test merges neighbouring intervals where they are too thin.
+    pub fn per_interval(data: &RunData, indices: std::ops::Range<u32>) -> Vec<Self> {
+        indices
+            .map(|k| Self::of_intervals(data, |i| i == k))
+            .collect()
     }
 
     fn endpoint(&self, name: &str) -> Option<&BlockEndpoint> {
@@ -109,6 +130,12 @@ pub struct PairedOutcome {
     pub p_down: f64,
     /// 90% confidence interval of the ratio B ÷ A.
     pub ci90: (f64, f64),
+    /// The service-wide factor `C` (log scale) the test is relative to, when the quantile's
+    /// endpoints were split ([`split_service`]): `diffs` are then each unit's change less that
+    /// unit's median endpoint change, the p-values and the interval's width are theirs, and
+    /// `diff` is `C` plus their mean (the endpoint's whole change). 0 for a test of an
+    /// endpoint's own changes.
+    pub service: f64,
 }
 
 impl PairedOutcome {
@@ -132,8 +159,20 @@ impl PairedOutcome {
 /// (leftover pairs join the last unit); `None` when that leaves fewer than [`MIN_PAIRS`]
 /// units or a block has no responses.
 pub fn paired_test(p: f64, a: &[&Histogram], b: &[&Histogram]) -> Option<PairedOutcome> {
+    paired_test_from(p, a, b, 1)
+}
+
+/// [`paired_test`] with pairs merged at least `merged` at a time (a power of two): the units
+/// of an endpoint aligned with a thinner one's, so the two can be split by the same
+/// service-wide factor ([`split_service`]).
+pub fn paired_test_from(
+    p: f64,
+    a: &[&Histogram],
+    b: &[&Histogram],
+    merged: usize,
+) -> Option<PairedOutcome> {
     let pairs = a.len().min(b.len());
-    let mut merged = 1;
+    let mut merged = merged.max(1);
     while pairs / merged >= MIN_PAIRS {
         let units = pairs / merged;
         let unit = |blocks: &[&Histogram], j: usize| {
@@ -163,27 +202,35 @@ pub fn paired_test(p: f64, a: &[&Histogram], b: &[&Histogram]) -> Option<PairedO
             diffs.push(log(&ub)? - log(&ua)?);
         }
         if enough {
-            return Some(outcome(p, merged, diffs));
+            return Some(outcome(p, merged, diffs, 0.0));
         }
         merged *= 2;
     }
     None
 }
 
-fn outcome(p: f64, merged: usize, diffs: Vec<f64>) -> PairedOutcome {
+fn outcome(p: f64, merged: usize, diffs: Vec<f64>, service: f64) -> PairedOutcome {
     let k = diffs.len() as f64;
     let sd = stats::variance(&diffs).sqrt().max(SD_FLOOR);
-    with_sd(p, merged, diffs, sd, k - 1.0)
+    with_sd(p, merged, diffs, sd, k - 1.0, service)
 }
 
 /// The outcome of the differences `diffs` given their standard deviation `sd` with `df`
-/// degrees of freedom.
-fn with_sd(p: f64, merged: usize, diffs: Vec<f64>, sd: f64, df: f64) -> PairedOutcome {
+/// degrees of freedom, relative to the service-wide factor `service` (0: none).
+fn with_sd(
+    p: f64,
+    merged: usize,
+    diffs: Vec<f64>,
+    sd: f64,
+    df: f64,
+    service: f64,
+) -> PairedOutcome {
     let k = diffs.len() as f64;
-    let diff = stats::mean(&diffs);
+    let relative = stats::mean(&diffs);
     let se = sd / k.sqrt();
-    let t = diff / se;
+    let t = relative / se;
     let t95 = stats::t_quantile(0.95, df);
+    let diff = service + relative;
     PairedOutcome {
         quantile: p,
         merged,
@@ -195,7 +242,41 @@ fn with_sd(p: f64, merged: usize, diffs: Vec<f64>, sd: f64, df: f64) -> PairedOu
         p_up: 1.0 - stats::t_cdf(t, df),
         p_down: stats::t_cdf(t, df),
         ci90: ((diff - t95 * se).exp(), (diff + t95 * se).exp()),
+        service,
     }
+}
+
+/// Splits the paired tests of one quantile (at least [`shift::MIN_ENDPOINTS`], with the same
+/// units) into a service-wide factor and per-endpoint tests relative to it, and returns the
+/// factor per unit (the median endpoint's change in it); `None`, tests untouched, otherwise.
+///
+/// Two deployments of the same code differ as a whole: measured at once on a real service
+/// restarted per job, the endpoints' changes B ÷ A moved together by −7% to +14% from one
+/// job to the next (sd 6%), while each job's own blocks put its standard error at 2–3%; a
+/// test of an endpoint's own changes counted that difference between the deployments as the
+/// code's. Less its unit's median, an endpoint's changes varied from job to job about as
+/// much as their standard error said (2–3%). So each endpoint is tested relative to the
+/// others, and the factor itself is judged once (`apply_shifts`): like the baseline gate's
+/// service-wide shift, a paired run cannot tell it from a change that slows everything.
+pub fn split_service(tests: &mut [(PairedOutcome, f64)]) -> Option<Vec<f64>> {
+    let first = &tests.first()?.0;
+    let (merged, units) = (first.merged, first.diffs.len());
+    if tests.len() < shift::MIN_ENDPOINTS
+        || tests
+            .iter()
+            .any(|(t, _)| t.merged != merged || t.diffs.len() != units)
+    {
+        return None;
+    }
+    let common: Vec<f64> = (0..units)
+        .map(|k| stats::median(&tests.iter().map(|(t, _)| t.diffs[k]).collect::<Vec<_>>()))
+        .collect();
+    let service = stats::mean(&common);
+    for (t, _) in tests.iter_mut() {
+        let relative: Vec<f64> = t.diffs.iter().zip(&common).map(|(d, c)| d - c).collect();
+        *t = outcome(t.quantile, merged, relative, service);
+    }
+    Some(common)
 }
 
 /// Most degrees of freedom the other endpoints' differences lend one endpoint's variance.
@@ -251,6 +332,7 @@ pub fn moderate(tests: &mut [(PairedOutcome, f64)]) {
             diffs,
             var.sqrt().max(SD_FLOOR),
             t.df + weight,
+            t.service,
         );
     }
 }
@@ -288,6 +370,8 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
     let mut pending: Vec<(MetricVerdict, Option<Test>)> = Vec::new();
     // The paired latency tests (index into `pending`, quantile) with their responses per unit.
     let mut volumes: Vec<(usize, usize, f64)> = Vec::new();
+    // Their blocks (A's, B's), to test them again with coarser units.
+    let mut latencies: Vec<(Vec<&Histogram>, Vec<&Histogram>)> = Vec::new();
     for name in names {
         let ea: Vec<&BlockEndpoint> = a.iter().filter_map(|blk| blk.endpoint(name)).collect();
         let eb: Vec<&BlockEndpoint> = b.iter().filter_map(|blk| blk.endpoint(name)).collect();
@@ -319,6 +403,7 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             if let Some(t) = paired_test(p, &la, &lb) {
                 let per_unit = (ha.len() + hb.len()) as f64 / 2.0 / t.diffs.len().max(1) as f64;
                 volumes.push((pending.len(), qi, per_unit));
+                latencies.push((la.clone(), lb.clone()));
                 pending.push((v, Some(Test::Paired(t))));
                 continue;
             }
@@ -360,23 +445,69 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             pending.push(error_pending(name, &ea, &eb, class, gate.error_rate));
         }
     }
-    // Each quantile's endpoints lend each other degrees of freedom.
+    // Each quantile's endpoints are split into a service-wide factor and changes relative to
+    // it, and lend each other degrees of freedom.
+    let mut splits: Vec<Split> = Vec::new();
+    // Quantiles with paired tests too few to split: their tests' indices.
+    let mut lone: Vec<Vec<usize>> = Vec::new();
     for qi in 0..gate.metrics.len() {
-        let mine: Vec<(usize, f64)> = volumes
+        let mine: Vec<(usize, f64, usize)> = volumes
             .iter()
-            .filter(|v| v.1 == qi)
-            .map(|&(i, _, n)| (i, n))
+            .enumerate()
+            .filter(|(_, v)| v.1 == qi)
+            .map(|(k, &(i, _, n))| (i, n, k))
             .collect();
         let mut tests: Vec<(PairedOutcome, f64)> = mine
             .iter()
-            .filter_map(|&(i, n)| match pending[i].1.take() {
+            .filter_map(|&(i, n, _)| match pending[i].1.take() {
                 Some(Test::Paired(t)) => Some((t, n)),
                 _ => None,
             })
             .collect();
+        // Units aligned: an endpoint with more responses per block is tested again with the
+        // thinnest one's merging, so every endpoint's units cover the same time.
+        let coarsest = tests.iter().map(|(t, _)| t.merged).max().unwrap_or(1);
+        if tests.len() >= shift::MIN_ENDPOINTS {
+            for ((t, n), &(.., k)) in tests.iter_mut().zip(&mine) {
+                if t.merged == coarsest {
+                    continue;
+                }
+                let (la, lb) = &latencies[k];
+                if let Some(aligned) =
+                    paired_test_from(t.quantile, la, lb, coarsest).filter(|a| a.merged == coarsest)
+                {
+                    *n *= t.diffs.len() as f64 / aligned.diffs.len().max(1) as f64;
+                    *t = aligned;
+                }
+            }
+        }
+        let indices: Vec<usize> = mine.iter().map(|&(i, ..)| i).collect();
+        match split_service(&mut tests) {
+            Some(common) => splits.push(Split {
+                indices,
+                common,
+                borrowers: Vec::new(),
+            }),
+            None if !indices.is_empty() => lone.push(indices),
+            None => {}
+        }
         moderate(&mut tests);
-        for (&(i, _), (t, _)) in mine.iter().zip(tests) {
+        for (&(i, ..), (t, _)) in mine.iter().zip(tests) {
             pending[i].1 = Some(Test::Paired(t));
+        }
+    }
+    // A quantile with too few paired endpoints of its own (a tail only the busiest endpoint
+    // has responses enough to pair) is judged relative to the first split quantile's factor:
+    // a difference between the deployments moves every quantile alike.
+    if let Some(first) = splits.first_mut() {
+        let factor = stats::mean(&first.common);
+        for &i in lone.iter().flatten() {
+            if let Some(Test::Paired(t)) = &pending[i].1 {
+                let diffs = t.diffs.iter().map(|d| d - factor).collect();
+                let shifted = with_sd(t.quantile, t.merged, diffs, t.sd, t.df, factor);
+                pending[i].1 = Some(Test::Paired(shifted));
+                first.borrowers.push(i);
+            }
         }
     }
     // Holm over increases and, mirrored, over decreases; BH for the notable list.
@@ -399,7 +530,7 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
         adjusted[i] = Some((holm_up[k], holm_down[k], q[k]));
     }
     let alpha_each = gate.alpha / family.len().max(1) as f64;
-    let metrics: Vec<MetricVerdict> = pending
+    let mut metrics: Vec<MetricVerdict> = pending
         .into_iter()
         .zip(adjusted)
         .map(|((v, test), adj)| match test {
@@ -411,15 +542,125 @@ pub fn judge_paired(a: &[Block], b: &[Block], gate: &GateConfig) -> Judgement {
             }
         })
         .collect();
+    let shifts = apply_shifts(&mut metrics, &splits);
     let notable = metric::notable(&metrics);
-    let (verdict, reasons) = metric::overall(&metrics, Against::BaseTarget);
+    let (verdict, mut reasons) = metric::overall(&metrics, Against::BaseTarget);
+    reasons.splice(0..0, shifts.iter().map(shift_reason));
     Judgement {
         metrics,
         family_size: family.len() as u32,
         notable,
         verdict,
         reasons,
-        shifts: Vec::new(),
+        shifts,
+    }
+}
+
+/// One quantile's paired tests split by their service-wide factor ([`split_service`]).
+struct Split {
+    /// The quantile's metrics (indices into the decisions).
+    indices: Vec<usize>,
+    /// The factor per unit.
+    common: Vec<f64>,
+    /// Other quantiles' metrics judged relative to this factor (too few to split their own).
+    borrowers: Vec<usize>,
+}
+
+/// Judges each split quantile's service-wide factor once (see [`split_service`]). Endpoints
+/// were decided relative to it; where the factor is beyond the tolerance, an endpoint whose
+/// whole change passed the tolerance without a relative regression only follows it: below
+/// [`shift::SWING_CEILING`] it stays inconclusive, with the reason saying so, beyond it it
+/// blocks. Returns the factors beyond the tolerance.
+fn apply_shifts(metrics: &mut [MetricVerdict], splits: &[Split]) -> Vec<ServiceShift> {
+    let mut shifts = Vec::new();
+    for Split {
+        indices,
+        common,
+        borrowers,
+    } in splits
+    {
+        let first = &metrics[indices[0]];
+        let (tolerance, label) = (first.tolerance, first.label.clone());
+        let Metric::Latency { quantile } = first.metric else {
+            continue;
+        };
+        let factor = stats::mean(common);
+        if factor.abs() < (1.0 + tolerance).ln() {
+            continue;
+        }
+        let ratios: Vec<f64> = indices.iter().filter_map(|&i| metrics[i].ratio).collect();
+        let range = Range {
+            low: ratios.iter().copied().fold(f64::INFINITY, f64::min),
+            high: ratios.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+        };
+        let beyond = factor >= (1.0 + shift::SWING_CEILING).ln();
+        let status = if factor < 0.0 {
+            ShiftStatus::Faster
+        } else if beyond {
+            ShiftStatus::BeyondSwings
+        } else {
+            ShiftStatus::Uniform
+        };
+        let mut following = Vec::new();
+        for &i in indices.iter().chain(borrowers) {
+            let v = &mut metrics[i];
+            if factor < 0.0
+                || v.status != MetricStatus::Inconclusive
+                || v.ratio.is_none_or(|r| r < 1.0 + v.tolerance)
+            {
+                continue;
+            }
+            following.push(MetricRef {
+                endpoint: v.endpoint.clone(),
+                label: v.label.clone(),
+            });
+            let whole = change(v.ratio.unwrap_or(1.0));
+            if beyond {
+                v.status = MetricStatus::Regression;
+                v.reason = format!(
+                    "{whole} against the base target, with every endpoint ({} together): more than the +{:.0}% two deployments of the same code differ by, so it blocks",
+                    change(factor.exp()),
+                    shift::SWING_CEILING * 100.0
+                );
+            } else {
+                v.reason = format!(
+                    "{whole} against the base target, with every endpoint ({} together): against the other endpoints it did not move beyond its noise; a slowdown that only follows the whole service does not block",
+                    change(factor.exp())
+                );
+            }
+        }
+        shifts.push(ServiceShift {
+            quantile,
+            label,
+            ratio: factor.exp(),
+            range,
+            endpoints: indices.len() as u32,
+            status,
+            following,
+            baseline_range: None,
+        });
+    }
+    shifts
+}
+
+/// The headline line of a service-wide difference between the two targets.
+fn shift_reason(s: &ServiceShift) -> String {
+    let what = format!(
+        "every endpoint {} at {} against the base target ({} to {})",
+        change(s.ratio),
+        s.label,
+        change(s.range.low),
+        change(s.range.high)
+    );
+    match s.status {
+        ShiftStatus::BeyondSwings => format!(
+            "{what}, more than the +{:.0}% two deployments of the same code differ by: it blocks",
+            shift::SWING_CEILING * 100.0
+        ),
+        ShiftStatus::Faster => format!("{what}: the whole service is faster than the base target"),
+        _ => format!(
+            "{what}: the two deployments differ as a whole (their instances, nodes or data), or a change slows everything; one paired run cannot tell these apart (two deployments of the same code differed by up to 14% on a real service), so slowdowns that only follow it do not block: deploying the base or the change again, or a comparison against a stored baseline, settles it"
+        ),
     }
 }
 

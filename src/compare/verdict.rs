@@ -71,11 +71,12 @@ pub struct PairedRun {
     pub baseline_target: String,
     /// The target under test (B).
     pub target: String,
-    /// The order the blocks ran in, `A` and `B` (`ABBAABBA…`).
+    /// The order the blocks ran in, `A` and `B` (`ABBAABBA…`), or `simultaneous`: both
+    /// targets measured at once, each interval a block.
     pub order: String,
     /// Blocks against each target.
     pub blocks: u32,
-    /// Measured length of one block, in ms (each block also had a short warm-up).
+    /// Measured length of one block, in ms (each alternating block also had a short warm-up).
     pub block_ms: u64,
 }
 
@@ -420,10 +421,15 @@ pub struct PairedDetail {
     /// Neighbouring pairs merged into one unit (1: each pair on its own), so every block of a
     /// unit has enough responses above the quantile.
     pub merged_pairs: u32,
-    /// `ln Q(B) − ln Q(A)` per unit, in time order.
+    /// `ln Q(B) − ln Q(A)` per unit, in time order; less each unit's median endpoint change
+    /// when `service_factor` is set.
     pub log_changes: Vec<f64>,
-    /// Their mean.
+    /// The endpoint's whole change: the mean of `log_changes`, plus `service_factor`.
     pub log_change: f64,
+    /// The service-wide factor (log scale) the test was relative to: the mean over units of
+    /// the median endpoint's change. Absent when the endpoint was tested on its own changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_factor: Option<f64>,
     /// Their standard deviation (at least a 1% floor).
     pub standard_deviation: f64,
     /// Standard error of `log_change`.

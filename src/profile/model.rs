@@ -613,6 +613,19 @@ pub struct PairedConfig {
     pub blocks: u32,
     /// Measured length of one block (`None`: the measured duration divided by `blocks`).
     pub block: Option<Duration>,
+    /// How the two targets share the job.
+    pub schedule: PairedSchedule,
+}
+
+/// How a paired comparison measures its two targets (`gate.paired.schedule`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PairedSchedule {
+    /// Blocks alternating between the targets (ABBA), one target loaded at a time.
+    #[default]
+    Alternating,
+    /// Both targets loaded at the same time with the profile's whole load, compared interval
+    /// by interval.
+    Simultaneous,
 }
 
 impl Default for PairedConfig {
@@ -620,6 +633,7 @@ impl Default for PairedConfig {
         Self {
             blocks: 6,
             block: None,
+            schedule: PairedSchedule::default(),
         }
     }
 }

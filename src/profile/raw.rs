@@ -797,6 +797,21 @@ pub struct RawPaired {
     /// a normal run).
     #[schemars(with = "Option<HumanDuration>")]
     pub block: Option<Spanned<HumanDuration>>,
+    /// How the two targets share the job: `alternating` (the default: blocks in the order
+    /// ABBA, one target loaded at a time) or `simultaneous` (both targets get the profile's
+    /// whole load at the same time, judged interval by interval: what moves both at once
+    /// cancels, twice the load reaches anything they share).
+    pub schedule: Option<RawPairedSchedule>,
+}
+
+/// `gate.paired.schedule`.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawPairedSchedule {
+    /// Blocks alternating between the targets, ABBA.
+    Alternating,
+    /// Both targets at once.
+    Simultaneous,
 }
 
 /// `gate.confirm`.

@@ -11,12 +11,12 @@ use super::error::{ProfileError, did_you_mean};
 use super::feeds::{DataFiles, validate_feeds};
 use super::model::{
     Auth, Body, Confirm, Endpoint, Feed, GateConfig, HttpOptions, HttpVersion, JsonExpect, Limit,
-    Load, LoadModel, Profile, Quantile, Scenario, Segment, ThinkTime, Threshold, ThresholdScope,
-    WaitFor,
+    Load, LoadModel, PairedSchedule, Profile, Quantile, Scenario, Segment, ThinkTime, Threshold,
+    ThresholdScope, WaitFor,
 };
 use super::raw::{
-    Pairs, RawAuth, RawConfirm, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel, RawProfile,
-    RawRequest, RawStage, RawThreshold,
+    Pairs, RawAuth, RawConfirm, RawGate, RawHttpVersion, RawLevel, RawLoad, RawModel,
+    RawPairedSchedule, RawProfile, RawRequest, RawStage, RawThreshold,
 };
 use super::requests::{Defaults, headers, validate_request};
 use super::search;
@@ -1038,6 +1038,12 @@ fn validate_gate(
                 ));
             }
             gate.paired.block = Some(block);
+        }
+        if let Some(schedule) = paired.schedule {
+            gate.paired.schedule = match schedule {
+                RawPairedSchedule::Alternating => PairedSchedule::Alternating,
+                RawPairedSchedule::Simultaneous => PairedSchedule::Simultaneous,
+            };
         }
     }
     Ok(gate)

@@ -8,20 +8,21 @@
 //! blocks of each target joined end to end are `results.json` (B) and `results.base.json` (A).
 //! The comparison is `compare::paired`.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use super::{Settings, run_flags};
 use crate::app::console::errln;
-use crate::app::run::{execute_run, load_profile, resolve_target};
+use crate::app::run::{execute_run, load_profile, resolve_target, wait_ready, watch};
 use crate::cli::ProgressMode;
-use crate::compare::paired::{Block, PairedInput, evaluate_paired};
+use crate::compare::paired::{Block, PairedInput, SIMULTANEOUS, evaluate_paired};
 use crate::compare::{Comparison, PairedRun, RunData};
 use crate::error::Error;
 use crate::github::inputs::workspace_relative;
 use crate::github::{Context, Env};
-use crate::profile::{Profile, Segment, units::format_duration};
+use crate::profile::{PairedSchedule, Profile, Segment, units::format_duration};
 use crate::results::RunResult;
 
 /// One side of the comparison.
@@ -92,6 +93,17 @@ pub(super) async fn measure_paired(
         return Err(Error::Usage(format!(
             "`--baseline-target` is the target under test itself (`{target_a}`): expected the base branch's deployment"
         )));
+    }
+    if profile.gate.paired.schedule == PairedSchedule::Simultaneous {
+        return measure_simultaneous(
+            env,
+            settings,
+            profile,
+            ctx,
+            results_path,
+            (&target_a, &target_b),
+        )
+        .await;
     }
     let interval = profile.load.interval;
     let block = block_length(profile);
@@ -179,14 +191,7 @@ pub(super) async fn measure_paired(
         crate::metrics::concat(runs).map_err(|e| Error::Merge(e.to_string()))
     };
     let (joined_a, joined_b) = (join(runs_a)?, join(runs_b)?);
-    let base_path = base_results_path(results_path);
-    crate::app::write_results(results_path, &joined_b)?;
-    crate::app::write_results(&base_path, &joined_a)?;
-    errln!(
-        "results written to {} (B) and {} (A)",
-        workspace_relative(env, results_path),
-        workspace_relative(env, &base_path)
-    );
+    write_both(env, results_path, &joined_a, &joined_b)?;
     let run = PairedRun {
         baseline_target: target_a,
         target: target_b,
@@ -204,6 +209,137 @@ pub(super) async fn measure_paired(
         thresholds: &profile.thresholds,
     })?;
     Ok((joined_b, comparison))
+}
+
+/// Writes the target under test's results to `results_path` and the base target's beside it.
+fn write_both(env: &Env, results_path: &Path, a: &RunResult, b: &RunResult) -> Result<(), Error> {
+    let base_path = base_results_path(results_path);
+    crate::app::write_results(results_path, b)?;
+    crate::app::write_results(&base_path, a)?;
+    errln!(
+        "results written to {} (B) and {} (A)",
+        workspace_relative(env, results_path),
+        workspace_relative(env, &base_path)
+    );
+    Ok(())
+}
+
+/// Measures both targets at the same time, each with the profile's whole load, and compares
+/// them interval by interval (`gate.paired.schedule: simultaneous`). Both are waited for
+/// before either gets load, so the two runs start together; intervals are paired by their
+/// time should the starts still differ (different set-up requests).
+async fn measure_simultaneous(
+    env: &Env,
+    settings: &Settings,
+    profile: &Profile,
+    ctx: Option<&Context>,
+    results_path: &Path,
+    (target_a, target_b): (&str, &str),
+) -> Result<(RunResult, Comparison), Error> {
+    errln!(
+        "paired comparison: both targets at once, each with the whole load, compared interval by interval; A = {target_a}, B = {target_b}"
+    );
+    {
+        let (stop, _loading, _signals) = watch();
+        wait_ready(profile, target_a, &stop).await?;
+        wait_ready(profile, target_b, &stop).await?;
+    }
+    let base_path = base_results_path(results_path);
+    let flags = |url: &str, path: &Path, progress: ProgressMode| {
+        let mut flags = run_flags(settings, ctx, path);
+        flags.target = Some(url.to_string());
+        flags.no_wait = true;
+        flags.progress = progress;
+        flags
+    };
+    let (flags_a, flags_b) = (
+        flags(target_a, &base_path, ProgressMode::Off),
+        flags(target_b, results_path, ProgressMode::Auto),
+    );
+    let (profile_a, profile_b) = (
+        Arc::new(load_profile(&settings.profile)?),
+        Arc::new(load_profile(&settings.profile)?),
+    );
+    let (run_a, run_b) = tokio::join!(
+        execute_run(profile_a, &flags_a, Some(&settings.profile)),
+        execute_run(profile_b, &flags_b, Some(&settings.profile)),
+    );
+    // Whatever one side measured is kept even when the other failed.
+    let (run_a, run_b) = match (run_a, run_b) {
+        (Ok(a), Ok(b)) => (a, b),
+        (Ok(a), Err(e)) => {
+            crate::app::write_results(&base_path, &a)?;
+            return Err(e);
+        }
+        (Err(e), Ok(b)) => {
+            crate::app::write_results(results_path, &b)?;
+            return Err(e);
+        }
+        (Err(e), Err(_)) => return Err(e),
+    };
+    write_both(env, results_path, &run_a, &run_b)?;
+    let decode = |r: &RunResult| {
+        RunData::from_result(r).map_err(|e| Error::Merge(format!("a run's histogram: {e}")))
+    };
+    let (data_a, data_b) = (decode(&run_a)?, decode(&run_b)?);
+    let (range_a, range_b) = paired_intervals(&run_a, &run_b);
+    if range_a.start.abs_diff(range_b.start) > 0 {
+        errln!(
+            "the targets' runs started {} apart: their intervals are paired by time",
+            format_duration(Duration::from_millis(
+                u64::from(range_a.start.abs_diff(range_b.start)) * run_b.interval_ms
+            ))
+        );
+    }
+    let blocks_a = Block::per_interval(&data_a, range_a);
+    let blocks_b = Block::per_interval(&data_b, range_b);
+    let run = PairedRun {
+        baseline_target: target_a.to_string(),
+        target: target_b.to_string(),
+        order: SIMULTANEOUS.into(),
+        blocks: u32::try_from(blocks_b.len()).unwrap_or(u32::MAX),
+        block_ms: run_b.interval_ms,
+    };
+    let comparison = evaluate_paired(PairedInput {
+        current: &run_b,
+        base: &run_a,
+        current_blocks: &blocks_b,
+        base_blocks: &blocks_a,
+        run: &run,
+        gate: &profile.gate,
+        thresholds: &profile.thresholds,
+    })?;
+    Ok((run_b, comparison))
+}
+
+/// The measured intervals of A and of B that ran at the same time: B's interval `j` against
+/// A's `j + s`, `s` the difference of their starts in whole intervals (rounded).
+fn paired_intervals(a: &RunResult, b: &RunResult) -> (Range<u32>, Range<u32>) {
+    let measured = |r: &RunResult| {
+        // Rounded: a run of 35 s may report 34,997 ms.
+        let interval = r.interval_ms.max(1);
+        let total = (r.duration_ms + interval / 2) / interval;
+        u32::try_from(total)
+            .unwrap_or(u32::MAX)
+            .saturating_sub(r.warmup_intervals())
+    };
+    let start = |r: &RunResult| {
+        humantime::parse_rfc3339(&r.started_at)
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    let shift = ((start(b) - start(a)) / b.interval_ms.max(1) as f64).round();
+    let (n_a, n_b) = (measured(a), measured(b));
+    // Clamp so a nonsense timestamp cannot shift past the runs.
+    let s = shift.clamp(-f64::from(n_b), f64::from(n_a)) as i64;
+    let (from_a, from_b) = if s >= 0 {
+        (s as u32, 0)
+    } else {
+        (0, s.unsigned_abs() as u32)
+    };
+    let n = (n_a - from_a).min(n_b - from_b);
+    (from_a..from_a + n, from_b..from_b + n)
 }
 
 #[cfg(test)]

@@ -42,6 +42,7 @@ pub(super) fn decide_paired(
         merged_pairs: t.merged as u32,
         log_changes: t.diffs.clone(),
         log_change: t.diff,
+        service_factor: (t.service != 0.0).then_some(t.service),
         standard_deviation: t.sd,
         standard_error: t.se,
         degrees_of_freedom: t.df,
@@ -79,7 +80,7 @@ pub(super) fn decide_paired(
         (
             MetricStatus::Inconclusive,
             format!(
-                "{} with 90% CI {ci} reaching past the {tol} tolerance; {pairs} only detect changes of {} or more: more blocks (`gate.paired.blocks`) or a higher rate would narrow it",
+                "{} with 90% CI {ci} reaching past the {tol} tolerance; {pairs} only detect changes of {} or more: more pairs (a longer run, or more blocks with `gate.paired.blocks`) or a higher rate would narrow it",
                 change(ratio),
                 change(1.0 + t.mdc(alpha_each))
             ),

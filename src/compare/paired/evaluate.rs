@@ -2,7 +2,7 @@
 //! test, and the block-by-block comparison, as an ordinary [`Comparison`] so every report
 //! renders it (the base target stands where a baseline would).
 
-use super::{Block, judge_paired};
+use super::{Block, SIMULTANEOUS, judge_paired};
 use crate::compare::gate::CompareError;
 use crate::compare::metric;
 use crate::compare::verdict::{
@@ -51,10 +51,17 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
     let mut thresholds = thresholds::check(current, limits)?;
     thresholds.push(thresholds::error_ceiling(current, gate.max_error_rate));
     let block_s = run.block_ms as f64 / 1000.0;
-    let notes = vec![format!(
-        "paired comparison: {} blocks of {block_s}s against each target, in the order {}; the base target `{}` stands where a baseline would, and what moved both targets alike cancels",
-        run.blocks, run.order, run.baseline_target
-    )];
+    let notes = vec![if run.order == SIMULTANEOUS {
+        format!(
+            "paired comparison: both targets measured at the same time, {} intervals of {block_s}s each; the base target `{}` stands where a baseline would, and what moved both targets alike cancels",
+            run.blocks, run.baseline_target
+        )
+    } else {
+        format!(
+            "paired comparison: {} blocks of {block_s}s against each target, in the order {}; the base target `{}` stands where a baseline would, and what moved both targets alike cancels",
+            run.blocks, run.order, run.baseline_target
+        )
+    }];
     let mut comparison = Comparison {
         format_version: COMPARISON_FORMAT_VERSION,
         overall: Overall {
@@ -99,6 +106,7 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
         ),
         Some(j) => {
             comparison.settings.family_size = j.family_size;
+            comparison.service_shifts = j.shifts;
             comparison.metrics = j.metrics;
             comparison.notable = j.notable;
             if breaches.is_empty() {

@@ -270,3 +270,121 @@ fn a_single_test_is_left_alone() {
     moderate(&mut one);
     assert_eq!(one[0].0, t);
 }
+
+/// `pairs` pairs of blocks of five endpoints (`n` responses each); `swing(k)` hits both
+/// blocks of pair `k`, `whole` every endpoint of B (a difference between the deployments or a
+/// change that slows everything), `slow` only B's `e2`.
+fn five_blocks(
+    seed: u64,
+    pairs: usize,
+    swing: impl Fn(usize) -> f64,
+    whole: f64,
+    slow: f64,
+) -> (Vec<Block>, Vec<Block>) {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let side = |rng: &mut fastrand::Rng, scale: f64, slow: f64| Block {
+        endpoints: (0..5)
+            .map(|e| {
+                let extra = if e == 2 { slow } else { 1.0 };
+                let median = 2000.0 * f64::from(e + 1) * scale * extra;
+                block_endpoint(rng, &format!("e{e}"), 300, median, 0)
+            })
+            .collect(),
+    };
+    (0..pairs)
+        .map(|k| {
+            let s = swing(k);
+            (side(&mut rng, s, 1.0), side(&mut rng, s * whole, slow))
+        })
+        .unzip()
+}
+
+#[test]
+fn a_difference_between_the_two_deployments_as_a_whole_does_not_block() {
+    // Every endpoint of B 15% slower in every pair: two deployments of the same code differ
+    // like this; so would a change that slows everything. One paired run cannot tell.
+    let (a, b) = five_blocks(21, 6, |k| if k % 2 == 0 { 1.2 } else { 1.0 }, 1.15, 1.0);
+    let j = judge_paired(&a, &b, &gate());
+    assert_eq!(j.verdict, Verdict::Inconclusive, "{:#?}", j.reasons);
+    let shift = j
+        .shifts
+        .iter()
+        .find(|s| s.label == "p50")
+        .expect("a p50 shift");
+    assert_eq!(shift.status, ShiftStatus::Uniform, "{shift:?}");
+    assert!((shift.ratio - 1.15).abs() < 0.04, "{shift:?}");
+    assert_eq!(shift.endpoints, 5);
+    assert!(!shift.following.is_empty(), "{shift:?}");
+    assert!(
+        j.reasons[0].starts_with("every endpoint +1") && j.reasons[0].contains("cannot tell"),
+        "{:#?}",
+        j.reasons
+    );
+    let p50 = metric(&j, "e2", "p50");
+    assert!(matches!(&p50.detail, Some(Detail::Paired(d)) if d.service_factor.is_some()));
+    assert!(
+        p50.ratio.is_some_and(|r| (1.1..1.2).contains(&r)),
+        "the whole change is shown: {p50:?}"
+    );
+}
+
+#[test]
+fn one_endpoint_slower_than_the_others_is_caught_against_them() {
+    // B 10% slower as a whole and `e2` 25% more: `e2` regresses against the other endpoints,
+    // which only follow the whole.
+    let (a, b) = five_blocks(22, 6, |k| if k % 3 == 1 { 1.3 } else { 1.0 }, 1.1, 1.25);
+    let j = judge_paired(&a, &b, &gate());
+    assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+    assert_eq!(metric(&j, "e2", "p50").status, MetricStatus::Regression);
+    for e in ["e0", "e1", "e3", "e4"] {
+        assert_ne!(metric(&j, e, "p50").status, MetricStatus::Regression, "{e}");
+    }
+}
+
+#[test]
+fn a_whole_service_more_than_half_slower_blocks() {
+    let (a, b) = five_blocks(23, 6, |_| 1.0, 1.6, 1.0);
+    let j = judge_paired(&a, &b, &gate());
+    assert_eq!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+    let shift = j.shifts.iter().find(|s| s.label == "p50").expect("shift");
+    assert_eq!(shift.status, ShiftStatus::BeyondSwings);
+    assert_eq!(metric(&j, "e0", "p50").status, MetricStatus::Regression);
+}
+
+#[test]
+fn endpoints_of_different_volumes_are_split_on_the_same_units() {
+    // `e0` has five times the others' responses per block: unmerged it would have 12 units
+    // where the others have 6 (merged by two), and no common factor could be taken. Its units
+    // are aligned with theirs, and B's whole-service difference is judged once.
+    let mut rng = fastrand::Rng::with_seed(31);
+    let side = |rng: &mut fastrand::Rng, scale: f64| Block {
+        endpoints: (0..4)
+            .map(|e| {
+                let n = if e == 0 { 160 } else { 30 };
+                block_endpoint(
+                    rng,
+                    &format!("e{e}"),
+                    n,
+                    2000.0 * f64::from(e + 1) * scale,
+                    0,
+                )
+            })
+            .collect(),
+    };
+    let (a, b): (Vec<Block>, Vec<Block>) = (0..12)
+        .map(|_| (side(&mut rng, 1.0), side(&mut rng, 1.2)))
+        .unzip();
+    let j = judge_paired(&a, &b, &gate());
+    let shift = j
+        .shifts
+        .iter()
+        .find(|s| s.label == "p50")
+        .expect("a p50 shift");
+    assert_eq!(shift.endpoints, 4, "{shift:?}");
+    assert_ne!(j.verdict, Verdict::Regression, "{:#?}", j.reasons);
+    let e0 = metric(&j, "e0", "p50");
+    assert!(
+        matches!(&e0.detail, Some(Detail::Paired(d)) if d.merged_pairs == 2 && d.pairs == 6 && d.service_factor.is_some()),
+        "{e0:?}"
+    );
+}
