@@ -18,6 +18,7 @@ import csv
 import json
 import math
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -192,9 +193,15 @@ def main():
     ap.add_argument("--csv", default=os.path.join(HERE, "runs.csv"))
     ap.add_argument("--reading", default=os.path.join(HERE, "reading.md"),
                     help="hand-written text appended to the report (`none`: nothing)")
+    ap.add_argument("--rolling", type=int, default=0, metavar="N",
+                    help="judge each run against the N most recent unchanged runs before it "
+                         "(baseline and A/A gate runs, in campaign order), as a baseline kept "
+                         "by pushes to main looks, instead of the recorded baseline.json; runs "
+                         "with fewer than N before them are not judged")
     args = ap.parse_args()
     campdir = os.path.abspath(args.campaign or newest_campaign())
     judge = Judge(os.path.abspath(args.loadgate), campdir)
+    rolling = RollingBaselines(judge, campdir, args.rolling) if args.rolling else None
     rows = load_rows(campdir)
     with open(os.path.join(campdir, "meta.json")) as f:
         meta = json.load(f)
@@ -219,6 +226,10 @@ def main():
                                      "confirmed": gate["verdict"],
                                      "confirmed_regs": gate["regressions"], "rows": runs})
             continue
+        if rolling and series != "baseline":
+            judge.baseline = rolling.before(series, number)
+            if judge.baseline is None:
+                continue
         for run, r in runs.items():
             path = os.path.join(campdir, f"{series}-{number:02d}-{run}.json")
             if series == "baseline" or not os.path.exists(path):
@@ -249,8 +260,10 @@ def main():
                                  "confirmed": confirmed, "confirmed_regs": same,
                                  "rows": runs})
 
+    if rolling:
+        rolling.close()
     write_csv(args.csv, rows)
-    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading)
+    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading, args.rolling)
     print(f"wrote {args.md} and {args.csv}")
 
 
@@ -286,7 +299,43 @@ def injected_hit(series, o):
     return target
 
 
-def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
+class RollingBaselines:
+    """Per instance, a baseline file of the `keep` most recent unchanged runs before it (the
+    baseline instances' and A/A instances' gate runs, in the campaign's order), built with the
+    judging binary's `baseline update`: how the baseline on main looks when it is kept by
+    pushes spread over time rather than recorded in one sitting."""
+
+    def __init__(self, judge, campdir, keep):
+        import tempfile
+        self.judge, self.campdir, self.keep = judge, campdir, keep
+        self.dir = tempfile.mkdtemp(prefix="rolling-")
+        with open(os.path.join(campdir, "meta.json")) as f:
+            plan = [(s, int(n)) for s, n in json.load(f)["plan"]]
+        self.runs_before = {}
+        unchanged = []
+        for series, number in plan:
+            self.runs_before[(series, number)] = list(unchanged[-keep:])
+            path = os.path.join(campdir, f"{series}-{number:02d}-gate.json")
+            if series in ("baseline", "aa") and os.path.exists(path):
+                unchanged.append(path)
+
+    def before(self, series, number):
+        """The baseline file for one instance; `None` with fewer than `keep` runs before it."""
+        runs = self.runs_before.get((series, number), [])
+        if len(runs) < self.keep:
+            return None
+        out = os.path.join(self.dir, f"{series}-{number:02d}.json")
+        for path in runs:
+            subprocess.run([self.judge.loadgate, "baseline", "update", "--baseline", out,
+                            "--keep", str(self.keep), "--profile", self.judge.profile, path],
+                           check=True, capture_output=True, timeout=60)
+        return out
+
+    def close(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def write_md(path, campdir, meta, judge, rows, outcomes, means, reading, rolling=0):
     lines = []
     add = lines.append
     planned = {}
@@ -294,7 +343,10 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         planned[s] = planned.get(s, 0) + 1
     done = {s: len(outcomes[s]) for s in SERIES}
     base_done = len({int(r["instance"]) for r in rows if r["series"] == "baseline"})
-    complete = all(done[s] >= planned.get(s, 0) for s in SERIES)
+    recorded = {s: len({int(r["instance"]) for r in rows if r["series"] == s}) for s in SERIES}
+    # With a rolling baseline the first instances are not judged, so "complete" is about what
+    # was recorded.
+    complete = all((recorded if rolling else done)[s] >= planned.get(s, 0) for s in SERIES)
 
     add("# The gate on a real service (bench/gate-real)")
     add("")
@@ -322,8 +374,12 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading):
         "write), `aggregate` (totals over 20 documents of a category).")
     add("- **Load** (`profile.yaml`): weights 2:1:1:1:1, open model at 100 requests/s, 5 s "
         "warm-up + 30 s measured (about 1,000 responses of `get doc` and 500 of each other "
-        "endpoint per run), default gate settings (no `gate:` section), baseline of "
-        f"{base_done} runs recorded with `loadgate baseline update`.")
+        "endpoint per run), default gate settings (no `gate:` section), "
+        + (f"each run judged against a rolling baseline of the {rolling} most recent unchanged "
+           "runs before it (baseline and A/A gate runs, in campaign order: a baseline kept by "
+           "pushes to main over time); runs with fewer before them are not judged."
+           if rolling else
+           f"baseline of {base_done} runs recorded with `loadgate baseline update`."))
     confirm_always = any(r["run"] == "confirm" for r in rows) and all(
         any(r["run"] == "confirm" for r in runs.values())
         for (series, _n), runs in by_instance(rows).items()

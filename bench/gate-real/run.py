@@ -3,6 +3,7 @@
 
     bench/gate-real/run.py [--loadgate PATH] [--smoke] [--baseline 5] [--aa 30] [--per-change 10]
                            [--paired-aa 0] [--paired-per-change 0] [--confirm-always]
+                           [--paired-schedule alternating|simultaneous]
 
 It installs what it needs (redis-server from the distribution's packages when missing, a venv
 in bench/gate-real/.venv with gunicorn and redis), then runs a campaign into
@@ -15,7 +16,8 @@ bench/gate-real/data/<timestamp>/:
   * the paired series (`--paired-aa`, `--paired-per-change`): paired-aa, paired-median,
     paired-tail, paired-errors, paired-swing, each two instances started side by side, the
     base (unchanged) and the one under test (with the change), measured by
-    `loadgate gate --baseline-target` in alternating blocks; no stored baseline is used.
+    `loadgate gate --baseline-target` in alternating blocks (or both at once, with
+    `--paired-schedule simultaneous`); no stored baseline is used.
 
 An instance restarts Redis (fresh, loopback, a private directory, seeded) and the service
 (gunicorn, 4 workers x 4 threads, gthread), waits until it answers, then runs loadgate twice
@@ -416,6 +418,10 @@ def main():
                     help="paired A/A instances (two unchanged services, `--baseline-target`)")
     ap.add_argument("--paired-per-change", type=int, default=0,
                     help="paired instances per injected change")
+    ap.add_argument("--paired-schedule", choices=["alternating", "simultaneous"],
+                    default="alternating",
+                    help="how the paired instances measure their two services "
+                         "(`gate.paired.schedule`, set in the campaign's profile)")
     ap.add_argument("--confirm-always", action="store_true",
                     help="measure the confirmation run after every gate run, not only blocks")
     ap.add_argument("--max-minutes", type=float, default=150,
@@ -443,12 +449,20 @@ def main():
             f.write(text)
     else:
         shutil.copy(PROFILE, os.path.join(campdir, "profile.yaml"))
+    if args.paired_schedule != "alternating":
+        # The paired instances' schedule is the profile's `gate.paired.schedule`.
+        with open(profile) as f:
+            text = f.read()
+        profile = os.path.join(campdir, "profile.yaml")
+        with open(profile, "w") as f:
+            f.write(text + f"gate:\n  paired: {{ schedule: {args.paired_schedule} }}\n")
     baseline = os.path.join(campdir, "baseline.json")
     order = plan(args)
     meta = {"started": stamp, "loadgate": loadgate,
             "loadgate_version": subprocess.run([loadgate, "--version"], capture_output=True,
                                                text=True).stdout.strip(),
             "profile": os.path.relpath(profile, HERE), "plan": order,
+            "paired_schedule": args.paired_schedule,
             "swing": {"procs": SWING_PROCS, "duty": SWING_DUTY},
             "injections": {"median": MEDIAN_ENDPOINT[1], "tail": TAIL_ENDPOINT[1],
                            "errors": ERROR_ENDPOINT[1], "swing": "all (CPU neighbour)"}}
