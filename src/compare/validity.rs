@@ -99,13 +99,7 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                 ));
             }
             let lag_p95 = result.generator.schedule_lag_p95_us();
-            if lag_p95 > MAX_LAG_P95_US {
-                problems.push(format!(
-                    "schedule lag p95 {} exceeds {}",
-                    latency_us(lag_p95),
-                    latency_us(MAX_LAG_P95_US)
-                ));
-            }
+            problems.extend(lag_problem(lag_p95, "schedule lag"));
             if problems.is_empty() {
                 ok(
                     CheckKind::Generator,
@@ -146,13 +140,10 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
                 ));
             }
             let lag_p95 = result.generator.schedule_lag_p95_us();
-            if lag_p95 > MAX_LAG_P95_US {
-                problems.push(format!(
-                    "users woke from their think time late: lag p95 {} exceeds {}",
-                    latency_us(lag_p95),
-                    latency_us(MAX_LAG_P95_US)
-                ));
-            }
+            problems.extend(lag_problem(
+                lag_p95,
+                "users woke from their think time late: lag",
+            ));
             if problems.is_empty() {
                 ok(
                     CheckKind::Generator,
@@ -169,6 +160,17 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
             }
         }
     }
+}
+
+/// The problem with a schedule lag p95 (`what` names it) beyond [`MAX_LAG_P95_US`], if any.
+fn lag_problem(lag_p95: u64, what: &str) -> Option<String> {
+    (lag_p95 > MAX_LAG_P95_US).then(|| {
+        format!(
+            "{what} p95 {} exceeds {}",
+            latency_us(lag_p95),
+            latency_us(MAX_LAG_P95_US)
+        )
+    })
 }
 
 /// A capacity search drives the service past what it sustains: arrivals dropped at the

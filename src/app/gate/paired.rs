@@ -199,16 +199,26 @@ pub(super) async fn measure_paired(
         blocks: profile.gate.paired.blocks,
         block_ms: u64::try_from(block.as_millis()).unwrap_or(u64::MAX),
     };
+    compare(profile, &run, (joined_a, &blocks_a), (joined_b, &blocks_b))
+}
+
+/// The paired comparison of B's run and blocks against A's; B's run and the comparison.
+fn compare(
+    profile: &Profile,
+    run: &PairedRun,
+    (a, blocks_a): (RunResult, &[Block]),
+    (b, blocks_b): (RunResult, &[Block]),
+) -> Result<(RunResult, Comparison), Error> {
     let comparison = evaluate_paired(PairedInput {
-        current: &joined_b,
-        base: &joined_a,
-        current_blocks: &blocks_b,
-        base_blocks: &blocks_a,
-        run: &run,
+        current: &b,
+        base: &a,
+        current_blocks: blocks_b,
+        base_blocks: blocks_a,
+        run,
         gate: &profile.gate,
         thresholds: &profile.thresholds,
     })?;
-    Ok((joined_b, comparison))
+    Ok((b, comparison))
 }
 
 /// Writes the target under test's results to `results_path` and the base target's beside it.
@@ -300,28 +310,16 @@ async fn measure_simultaneous(
         blocks: u32::try_from(blocks_b.len()).unwrap_or(u32::MAX),
         block_ms: run_b.interval_ms,
     };
-    let comparison = evaluate_paired(PairedInput {
-        current: &run_b,
-        base: &run_a,
-        current_blocks: &blocks_b,
-        base_blocks: &blocks_a,
-        run: &run,
-        gate: &profile.gate,
-        thresholds: &profile.thresholds,
-    })?;
-    Ok((run_b, comparison))
+    compare(profile, &run, (run_a, &blocks_a), (run_b, &blocks_b))
 }
 
 /// The measured intervals of A and of B that ran at the same time: B's interval `j` against
 /// A's `j + s`, `s` the difference of their starts in whole intervals (rounded).
 fn paired_intervals(a: &RunResult, b: &RunResult) -> (Range<u32>, Range<u32>) {
+    // Whole intervals less the warm-up's, rounded: a run of 35 s may report 34,997 ms.
     let measured = |r: &RunResult| {
-        // Rounded: a run of 35 s may report 34,997 ms.
-        let interval = r.interval_ms.max(1);
-        let total = (r.duration_ms + interval / 2) / interval;
-        u32::try_from(total)
-            .unwrap_or(u32::MAX)
-            .saturating_sub(r.warmup_intervals())
+        let total = (r.duration_ms as f64 / r.interval_ms.max(1) as f64).round() as u32;
+        total.saturating_sub(r.warmup_intervals())
     };
     let start = |r: &RunResult| {
         humantime::parse_rfc3339(&r.started_at)
