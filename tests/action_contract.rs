@@ -371,11 +371,16 @@ fn shards_run_apart_then_one_report_step_merges_and_comments() {
     let github = rt.block_on(FakeGithub::start(UserEndpoint::InstallationToken));
     let ws = Workspace::new();
     let service = demo_service(1.0);
+    // One start for both, as the sharded workflow's first job hands out.
+    let at = humantime::format_rfc3339_seconds(
+        std::time::SystemTime::now() + std::time::Duration::from_secs(4),
+    )
+    .to_string();
     let shards: Vec<Step> = std::thread::scope(|scope| {
         let handles: Vec<_> = ["1", "2"]
             .iter()
             .map(|i| {
-                let (ws, github, url) = (&ws, &github, service.url());
+                let (ws, github, url, at) = (&ws, &github, service.url(), &at);
                 scope.spawn(move || {
                     step_with(
                         ws,
@@ -385,6 +390,7 @@ fn shards_run_apart_then_one_report_step_merges_and_comments() {
                         &url,
                         &[
                             ("INPUT_SHARD", &format!("{i}/2")),
+                            ("INPUT_START-AT", at),
                             ("INPUT_RESULTS", &format!("shards/shard-{i}.json")),
                         ],
                     )
@@ -398,6 +404,11 @@ fn shards_run_apart_then_one_report_step_merges_and_comments() {
     });
     for s in &shards {
         assert_eq!(s.code, 0, "{}", s.stderr);
+        assert!(
+            s.stderr.contains("for the synchronized start at"),
+            "{}",
+            s.stderr
+        );
         assert!(
             ws.output_path(&s.outputs["results"]).is_file(),
             "{:?}",

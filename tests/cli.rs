@@ -301,12 +301,34 @@ fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
             o
         })
         .collect();
+    // Run one after the other, the shards started seconds apart: adding their intervals by
+    // index would add different moments of the load, so the merge refuses, naming the fix.
     let merged = dir.path().join("merged.json");
     loadgate()
         .args([
             "merge",
             shards[0].to_str().unwrap(),
             shards[1].to_str().unwrap(),
+            "--out",
+            merged.to_str().unwrap(),
+        ])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("the shards started 2.").and(
+                predicate::str::contains("more than one recording interval (1.0s)")
+                    .and(predicate::str::contains("`--start-at`"))
+                    .and(predicate::str::contains("`--max-skew 3s`")),
+            ),
+        );
+    assert!(!merged.exists(), "nothing is written");
+    loadgate()
+        .args([
+            "merge",
+            shards[0].to_str().unwrap(),
+            shards[1].to_str().unwrap(),
+            "--max-skew",
+            "1m",
             "--out",
             merged.to_str().unwrap(),
         ])
@@ -326,6 +348,108 @@ fn run_writes_results_and_prints_the_summary_then_merge_adds_shards() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("shard 1/2 appears twice"));
+}
+
+/// Both shards at once, as a Kubernetes Indexed Job starts them: the index from
+/// `JOB_COMPLETION_INDEX`, one start time for both, and intervals that line up.
+#[test]
+fn shards_started_together_merge_in_step() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.yaml", SHORT);
+    // Whole seconds, as `date -u +%Y-%m-%dT%H:%M:%SZ` prints it: 3 to 4 s from now.
+    let start = std::time::SystemTime::now() + Duration::from_secs(4);
+    let at = humantime::format_rfc3339_seconds(start).to_string();
+    let children: Vec<_> = (0..2)
+        .map(|index| {
+            let out = dir.path().join(format!("shard-{index}.json"));
+            let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"))
+                .args(["run", p.to_str().unwrap(), "--shard", "auto/2"])
+                .args(["--target", &target.url(), "--start-at", &at, "--out"])
+                .arg(&out)
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env_remove("GITHUB_ACTIONS")
+                .stderr(std::process::Stdio::piped())
+                .stdout(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            (out, child)
+        })
+        .collect();
+    let mut outs = Vec::new();
+    for (out, child) in children {
+        let done = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert!(done.status.success(), "{stderr}");
+        assert!(stderr.contains("for the synchronized start at"), "{stderr}");
+        outs.push(out);
+    }
+    let read = |p: &Path| {
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(p).unwrap()).unwrap()
+    };
+    let (a, b) = (read(&outs[0]), read(&outs[1]));
+    assert_eq!(
+        (a.shard.indices.clone(), b.shard.indices.clone()),
+        (vec![0], vec![1])
+    );
+    for r in [&a, &b] {
+        let began = humantime::parse_rfc3339_weak(&r.started_at).unwrap();
+        assert!(
+            began >= humantime::parse_rfc3339_weak(&at).unwrap(),
+            "no load before the start time: {} < {at}",
+            r.started_at
+        );
+    }
+    let merged = dir.path().join("merged.json");
+    loadgate()
+        .args([
+            "merge",
+            outs[0].to_str().unwrap(),
+            outs[1].to_str().unwrap(),
+        ])
+        .arg("--out")
+        .arg(&merged)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("their starts lay"));
+    assert!(read(&merged).shard.is_complete());
+}
+
+#[test]
+fn a_start_time_a_shard_cannot_keep_is_refused() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let p = write(dir.path(), "p.yaml", SHORT);
+    let run = |at: &str| {
+        loadgate()
+            .args(["run", p.to_str().unwrap(), "--target", &target.url()])
+            .args(["--start-at", at, "--out"])
+            .arg(dir.path().join("r.json"))
+            .timeout(Duration::from_secs(30))
+            .assert()
+            .code(2)
+    };
+    let past = std::time::SystemTime::now() - Duration::from_secs(30);
+    run(&humantime::format_rfc3339_seconds(past).to_string()).stderr(
+        predicate::str::contains("this shard was ready 3")
+            .and(predicate::str::contains("more than one interval (1s)"))
+            .and(predicate::str::contains(
+                "Give every shard a later start time",
+            )),
+    );
+    let far = std::time::SystemTime::now() + Duration::from_secs(3 * 24 * 3600);
+    run(&humantime::format_rfc3339_seconds(far).to_string())
+        .stderr(predicate::str::contains("more than a day: check the date"));
+    run("2026-12-03T14:05:00+01:00").stderr(predicate::str::contains("give it in UTC"));
+    loadgate()
+        .args(["run", p.to_str().unwrap(), "--shard", "auto/2"])
+        .env_remove("JOB_COMPLETION_INDEX")
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "`JOB_COMPLETION_INDEX`, which is not set",
+        ));
+    assert!(!dir.path().join("r.json").exists());
 }
 
 #[test]
@@ -816,5 +940,114 @@ fn a_stdout_that_cannot_be_written_fails_the_command() {
     assert!(
         stderr.contains("error: cannot write to stdout: No space left on device"),
         "{stderr}"
+    );
+}
+
+/// The Kubernetes example without a cluster: the Indexed Job's container arguments and
+/// environment, with `$(VAR)` expanded as the kubelet expands them and the mounts moved into a
+/// temporary folder, run by the real binary (every index at once), then the report job's.
+#[test]
+fn the_kubernetes_example_runs_its_shards_and_merges_them() {
+    let manifest = |name: &str| -> serde_json::Value {
+        let path = format!("{}/examples/kubernetes/{name}", env!("CARGO_MANIFEST_DIR"));
+        serde_saphyr::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    };
+    let shards = manifest("shards-job.yaml");
+    let report = manifest("report-job.yaml");
+    let spec = &shards["spec"];
+    assert_eq!(spec["completionMode"], "Indexed");
+    let n = spec["completions"].as_u64().unwrap();
+    assert_eq!(spec["parallelism"].as_u64(), Some(n), "every shard at once");
+    let container =
+        |job: &serde_json::Value| job["spec"]["template"]["spec"]["containers"][0].clone();
+    let (shard, judge) = (container(&shards), container(&report));
+    let env_names = |c: &serde_json::Value| -> Vec<String> {
+        c["env"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["name"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(env_names(&shard).contains(&"LOADGATE_START_AT".to_string()));
+    let shard_args: Vec<String> = shard["args"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_string())
+        .collect();
+    assert!(shard_args.contains(&format!("auto/{n}")), "{shard_args:?}");
+
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (profile_dir, results) = (dir.path().join("profile"), dir.path().join("results"));
+    std::fs::create_dir_all(&profile_dir).unwrap();
+    write(&profile_dir, "loadgate.yaml", SHORT);
+    let expand = |arg: &str, vars: &[(&str, String)]| {
+        let mut arg = arg
+            .replace("/profile/", &format!("{}/", profile_dir.display()))
+            .replace("/results/", &format!("{}/", results.display()));
+        for (name, value) in vars {
+            arg = arg.replace(&format!("$({name})"), value);
+        }
+        assert!(!arg.contains("$("), "every variable is defined: {arg}");
+        arg
+    };
+    let at =
+        humantime::format_rfc3339_seconds(std::time::SystemTime::now() + Duration::from_secs(4))
+            .to_string();
+    let children: Vec<_> = (0..n)
+        .map(|index| {
+            let vars = [
+                ("LOADGATE_RUN", "run-1".to_string()),
+                ("JOB_COMPLETION_INDEX", index.to_string()),
+            ];
+            std::process::Command::new(assert_cmd::cargo::cargo_bin("loadgate"))
+                .args(shard_args.iter().map(|a| expand(a, &vars)))
+                .env("JOB_COMPLETION_INDEX", index.to_string())
+                .env("LOADGATE_START_AT", &at)
+                .env("LOADGATE_RUN", "run-1")
+                .env("LOADGATE_TARGET", target.url())
+                .env_remove("GITHUB_ACTIONS")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let done = child.wait_with_output().unwrap();
+        assert!(
+            done.status.success(),
+            "{}",
+            String::from_utf8_lossy(&done.stderr)
+        );
+    }
+    let vars = [("LOADGATE_RUN", "run-1".to_string())];
+    let out = loadgate()
+        .current_dir(&results)
+        .args(
+            judge["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| expand(a.as_str().unwrap(), &vars)),
+        )
+        .env("LOADGATE_RUN", "run-1")
+        .assert()
+        .success();
+    let stderr = String::from_utf8_lossy(&out.get_output().stderr).to_string();
+    assert!(
+        stderr.contains(&format!("merged {n} shard results")),
+        "{stderr}"
+    );
+    let merged = results.join("run-1/merged-results.json");
+    let merged =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(merged).unwrap()).unwrap();
+    assert_eq!(merged.shard.indices, (0..n as u32).collect::<Vec<_>>());
+    assert_eq!(
+        merged.generator_totals().planned,
+        100,
+        "the whole load, once"
     );
 }

@@ -183,6 +183,8 @@ fn no_command_prints_a_workflow_command_from_untrusted_text() {
             "merge",
             "shard-0.json",
             "shard-1.json",
+            "--max-skew",
+            "1h",
             "--out",
             "merged.json",
         ],

@@ -469,6 +469,13 @@ fn shards_merge_into_the_same_run() {
         two.generator_totals().planned,
     );
     assert!(n1.abs_diff(n2) <= 1, "shards split evenly: {n1} and {n2}");
+    // Run one after the other here, the shards started seconds apart: refused, since their
+    // intervals would add different moments. `--start-at` lines real shards up (tests/cli.rs);
+    // here they are given one start, as if they had run together.
+    let apart = loadgate::metrics::merge(vec![two.clone(), one.clone()]).unwrap_err();
+    assert!(apart.to_string().contains("the shards started"), "{apart}");
+    let mut two = two;
+    two.started_at.clone_from(&one.started_at);
     let merged = loadgate::metrics::merge(vec![two.clone(), one.clone()]).unwrap();
     assert!(merged.shard.is_complete());
     // Arrivals are deterministic and recorded at their intended time: per interval, the

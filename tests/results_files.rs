@@ -133,6 +133,8 @@ fn shards_of_runs_of_different_lengths_are_not_merged() {
             count: 2,
             indices: vec![index],
         };
+        // Started together, as `--start-at` makes shards do.
+        r.started_at = "2025-01-02T10:01:00.000Z".into();
         r
     };
     let first = write(dir.path(), "first.json", &shard(0));
@@ -161,6 +163,59 @@ fn shards_of_runs_of_different_lengths_are_not_merged() {
     let second = write(dir.path(), "second.json", &shard(1));
     let (code, stderr) = merge(dir.path(), &[&first, &second]);
     assert_eq!(code, Some(0), "{stderr}");
+}
+
+#[test]
+fn shards_started_apart_are_merged_only_when_the_skew_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let shard = |index: u32, started_at: &str| {
+        let mut r = common::run(&common::Spec::new(1));
+        r.shard = loadgate::results::Shard {
+            count: 2,
+            indices: vec![index],
+        };
+        r.started_at = started_at.into();
+        r
+    };
+    let first = write(dir.path(), "a.json", &shard(0, "2025-01-02T10:01:00.000Z"));
+    let within = write(dir.path(), "b.json", &shard(1, "2025-01-02T10:01:00.900Z"));
+    let (code, stderr) = merge(dir.path(), &[&first, &within]);
+    assert_eq!(code, Some(0), "within one interval (1 s): {stderr}");
+    assert!(stderr.contains("their starts lay 900 ms apart"), "{stderr}");
+
+    let late = write(dir.path(), "c.json", &shard(1, "2025-01-02T10:01:04.200Z"));
+    let (code, stderr) = merge(dir.path(), &[&late, &first]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr
+            .contains("the shards started 4.2s apart (shard 1/2 at 2025-01-02T10:01:00.000Z in `")
+            && stderr.contains("a.json`; shard 2/2 at 2025-01-02T10:01:04.200Z in `")
+            && stderr.contains("`--max-skew 5s`"),
+        "{stderr}"
+    );
+    let accepted = |skew: &str| {
+        loadgate()
+            .arg("merge")
+            .args([&first, &late])
+            .args(["--max-skew", skew, "--out"])
+            .arg(dir.path().join("merged.json"))
+            .output()
+            .unwrap()
+    };
+    let out = accepted("5s");
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = accepted("3s");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("more than `--max-skew` 3.0s"), "{stderr}");
+
+    let hostile = write(dir.path(), "d.json", &shard(1, "\u{1b}[31myesterday"));
+    let (code, stderr) = merge(dir.path(), &[&first, &hostile]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("d.json`: `started_at` is `\\x1b[31myesterday`"),
+        "{stderr}"
+    );
 }
 
 #[test]

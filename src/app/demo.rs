@@ -59,6 +59,7 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         target: Some(server.url()),
         out: args.out.clone(),
         shard: None,
+        start_at: None,
         threads: None,
         no_wait: false,
         git_sha: None,

@@ -21,7 +21,9 @@ use super::record::{
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
 use crate::baseline::BaselineRun;
-use crate::cli::{GateArgs, ProgressMode, RunFlags, parse_shard};
+use crate::cli::{
+    GateArgs, ProgressMode, RunFlags, parse_max_skew, parse_shard_in, parse_start_at,
+};
 use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
 use crate::github::comment::{CommentSettings, PublishRequirement, publish_sticky_comment};
@@ -95,6 +97,10 @@ struct Settings {
     template: Option<PathBuf>,
     results: String,
     shard: Option<(u32, u32)>,
+    /// The synchronized start of the load (the first run only).
+    start_at: Option<std::time::SystemTime>,
+    /// `mode: report`: how far apart shards may have started.
+    max_skew: Option<std::time::Duration>,
     pr_number: Option<u64>,
     token: Option<String>,
     /// `None`: neither flag nor input (the profile's `gate.confirm`, else off).
@@ -145,7 +151,16 @@ impl Settings {
             )
         })?;
         let shard = resolve(env, args.shard, "shard")
-            .map(|s| parse_shard(&s).map_err(|m| Error::Usage(format!("`shard`: {m}"))))
+            .map(|s| {
+                parse_shard_in(&s, |name| env.var(name).map(str::to_string))
+                    .map_err(|m| Error::Usage(format!("`shard`: {m}")))
+            })
+            .transpose()?;
+        let start_at = resolve(env, args.start_at, "start-at")
+            .map(|s| parse_start_at(&s).map_err(|m| Error::Usage(format!("`start-at`: {m}"))))
+            .transpose()?;
+        let max_skew = resolve(env, args.max_skew, "max-skew")
+            .map(|s| parse_max_skew(&s).map_err(|m| Error::Usage(format!("`max-skew`: {m}"))))
             .transpose()?;
         let pr_number = resolve(env, args.pr_number, "pr-number")
             .map(|n| {
@@ -210,6 +225,8 @@ impl Settings {
             template: path(args.template, "template"),
             results,
             shard,
+            start_at,
+            max_skew,
             pr_number,
             token: resolve(env, args.github_token, "github-token"),
             confirm: resolve(env, args.confirm, "confirm")
@@ -335,7 +352,7 @@ async fn judge(
         super::check_writable(&results_path, "results")?;
     }
     let result = if mode == Mode::Report {
-        let (result, files) = read_saved_results(&settings.results)?;
+        let (result, files) = read_saved_results(&settings.results, settings.max_skew)?;
         if files > 1 {
             // The merged run is the one judged: keep it beside the shards.
             results_path = results_path.with_file_name("merged-results.json");
@@ -652,6 +669,7 @@ fn run_flags(settings: &Settings, ctx: Option<&Context>, out: &Path) -> RunFlags
         target: settings.target.clone(),
         out: out.to_path_buf(),
         shard: settings.shard,
+        start_at: settings.start_at,
         threads: None,
         no_wait: false,
         git_sha: ctx.and_then(|c| c.head_sha.clone()),
@@ -893,7 +911,10 @@ fn emit(annotations: &[Annotation]) {
 
 /// Saved results for `mode: report`: one file, or several (lines, or a `*` pattern in the file
 /// name) that are shards of one run and get merged; with the number of files read.
-fn read_saved_results(spec: &str) -> Result<(RunResult, usize), Error> {
+fn read_saved_results(
+    spec: &str,
+    max_skew: Option<std::time::Duration>,
+) -> Result<(RunResult, usize), Error> {
     let mut paths = Vec::new();
     for line in spec.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let path = Path::new(line);
@@ -935,7 +956,8 @@ fn read_saved_results(spec: &str) -> Result<(RunResult, usize), Error> {
     if files == 1 {
         return Ok((parts.remove(0).1, 1));
     }
-    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    let (merged, _) = crate::metrics::merge_files_within(parts, max_skew)
+        .map_err(|e| Error::Merge(e.to_string()))?;
     Ok((merged, files))
 }
 

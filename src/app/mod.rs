@@ -356,7 +356,8 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         .iter()
         .map(|p| Ok((p.display().to_string(), read_results(p)?)))
         .collect::<Result<Vec<_>, Error>>()?;
-    let merged = crate::metrics::merge_files(parts).map_err(|e| Error::Merge(e.to_string()))?;
+    let (merged, skew) = crate::metrics::merge_files_within(parts, args.max_skew)
+        .map_err(|e| Error::Merge(e.to_string()))?;
     write_results(&args.out, &merged)?;
     out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {
@@ -367,9 +368,10 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         );
     }
     errln!(
-        "merged {} shard results into {}",
+        "merged {} shard results into {} (their starts lay {} ms apart)",
         args.shards.len(),
-        args.out.display()
+        args.out.display(),
+        skew.as_millis()
     );
     Ok(ExitCode::Pass)
 }

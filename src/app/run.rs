@@ -219,6 +219,9 @@ pub async fn execute_run_with(
     if let Some(addr) = live.as_ref().and_then(Live::addr) {
         errln!("metrics: http://{addr}/metrics");
     }
+    if let Some(at) = flags.start_at {
+        wait_for_start(at, profile.load.interval, &stop).await?;
+    }
     loading.store(true, Ordering::SeqCst);
     let view = ProgressView::new(flags.progress);
     let result = if searching {
@@ -375,6 +378,44 @@ pub(super) async fn wait_ready(profile: &Profile, target: &str, stop: &Stop) -> 
     };
     errln!("ready after {:.1}s", took.as_secs_f64());
     Ok(())
+}
+
+/// Waits until the synchronized start `at` (`--start-at`); ends early on `stop`. A start more
+/// than one interval past is refused: this shard's intervals would not line up with the others'.
+async fn wait_for_start(
+    at: std::time::SystemTime,
+    interval: std::time::Duration,
+    stop: &Stop,
+) -> Result<(), Error> {
+    let shown = humantime::format_rfc3339_millis(at);
+    match at.duration_since(std::time::SystemTime::now()) {
+        Ok(ahead) if ahead > crate::cli::START_AT_HORIZON => Err(Error::Usage(format!(
+            "the start time {shown} (`--start-at`, input `start-at`) is {} away, more than a day: check the date (it is in UTC)",
+            profile::units::format_duration(ahead)
+        ))),
+        Ok(ahead) => {
+            errln!(
+                "waiting {:.1}s for the synchronized start at {shown}…",
+                ahead.as_secs_f64()
+            );
+            tokio::select! {
+                () = tokio::time::sleep(ahead) => Ok(()),
+                () = stop.wait() => Err(Error::Interrupted("while waiting for the synchronized start".into())),
+            }
+        }
+        Err(e) if e.duration() > interval => Err(Error::Usage(format!(
+            "this shard was ready {:.1}s after the synchronized start at {shown} (`--start-at`, input `start-at`), more than one interval ({}): its intervals would not line up with the other shards'. Give every shard a later start time, allowing for job start-up, the readiness wait and setup",
+            e.duration().as_secs_f64(),
+            profile::units::format_duration(interval)
+        ))),
+        Err(e) => {
+            errln!(
+                "the synchronized start at {shown} passed {} ms ago (within one interval): starting now",
+                e.duration().as_millis()
+            );
+            Ok(())
+        }
+    }
 }
 
 /// Aborts a task when dropped: the signal watcher ends with the run that started it, on every

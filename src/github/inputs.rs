@@ -19,6 +19,8 @@ pub const INPUTS: &[&str] = &[
     "template",
     "results",
     "shard",
+    "start-at",
+    "max-skew",
     "pr-number",
     "confirm",
     "confirmation",

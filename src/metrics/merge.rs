@@ -2,7 +2,10 @@
 //! every request of every shard.
 //!
 //! Shards must come from the same profile (name and hash), the same split (shard count), the
-//! same recording interval and the same runner class, and no shard may appear twice.
+//! same recording interval and the same runner class, and no shard may appear twice. Their
+//! intervals are added by index, so shards must also have started together: within one
+//! interval of each other unless the caller accepts more (`--max-skew`); `--start-at` gives
+//! every shard the same start.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -37,9 +40,20 @@ pub fn merge(parts: Vec<RunResult>) -> Result<RunResult, MergeError> {
     )
 }
 
-/// Merges shard results, each with the name of its file for messages.
-pub fn merge_files(mut parts: Vec<(String, RunResult)>) -> Result<RunResult, MergeError> {
+/// Merges shard results, each with the name of its file for messages; their starts may lie one
+/// interval apart.
+pub fn merge_files(parts: Vec<(String, RunResult)>) -> Result<RunResult, MergeError> {
+    merge_files_within(parts, None).map(|(merged, _)| merged)
+}
+
+/// [`merge_files`] accepting starts up to `max_skew` apart (`None`: one interval); with how far
+/// apart the shards' starts were.
+pub fn merge_files_within(
+    mut parts: Vec<(String, RunResult)>,
+    max_skew: Option<Duration>,
+) -> Result<(RunResult, Duration), MergeError> {
     parts.sort_by_key(|(_, p)| p.shard.indices.first().copied());
+    let starts = Starts::of(&parts)?;
     let mut iter = parts.into_iter();
     let (first_name, mut merged) = iter.next().ok_or(MergeError::Empty)?;
     let first = Plan::of(&merged);
@@ -60,8 +74,85 @@ pub fn merge_files(mut parts: Vec<(String, RunResult)>) -> Result<RunResult, Mer
         })?;
         add(&mut merged, part)?;
     }
+    // After the checks above, which name a more particular difference (another plan, say).
+    let skew = starts.check(max_skew, Duration::from_millis(merged.interval_ms))?;
     merged.refresh_summaries()?;
-    Ok(merged)
+    Ok((merged, skew))
+}
+
+/// When each shard started, parsed before the merge: (start, file, shards, `started_at`).
+struct Starts(Vec<(std::time::SystemTime, String, String, String)>);
+
+impl Starts {
+    fn of(parts: &[(String, RunResult)]) -> Result<Self, MergeError> {
+        let mut starts = Vec::with_capacity(parts.len());
+        for (name, part) in parts {
+            let at = humantime::parse_rfc3339_weak(&part.started_at).map_err(|e| {
+                MergeError::Mismatch(format!(
+                    "`{}`: `started_at` is `{}` ({e}): expected an RFC 3339 time like `2026-12-03T14:05:00.000Z`",
+                    crate::untrusted::quote(name),
+                    crate::untrusted::quote(&part.started_at)
+                ))
+            })?;
+            let shards = part
+                .shard
+                .indices
+                .iter()
+                .map(|i| format!("shard {}/{}", i + 1, part.shard.count))
+                .collect::<Vec<_>>()
+                .join(", ");
+            starts.push((at, name.clone(), shards, part.started_at.clone()));
+        }
+        starts.sort_by_key(|(at, ..)| *at);
+        Ok(Starts(starts))
+    }
+
+    /// How far apart the starts lie; an error past `max_skew` (default: one `interval`),
+    /// naming the earliest and the latest shard and the two ways out.
+    fn check(
+        &self,
+        max_skew: Option<Duration>,
+        interval: Duration,
+    ) -> Result<Duration, MergeError> {
+        let (Some(first), Some(last)) = (self.0.first(), self.0.last()) else {
+            return Ok(Duration::ZERO);
+        };
+        let skew = last.0.duration_since(first.0).unwrap_or_default();
+        if skew <= max_skew.unwrap_or(interval) {
+            return Ok(skew);
+        }
+        let who =
+            |(_, name, shards, started_at): &(std::time::SystemTime, String, String, String)| {
+                format!(
+                    "{shards} at {} in `{}`",
+                    crate::untrusted::quote(started_at),
+                    crate::untrusted::quote(name)
+                )
+            };
+        let limit = match max_skew {
+            Some(d) => format!("more than `--max-skew` {}", format_gap(d)),
+            None => format!(
+                "more than one recording interval ({})",
+                format_gap(interval)
+            ),
+        };
+        Err(MergeError::Mismatch(format!(
+            "the shards started {} apart ({}; {}), {limit}: their intervals would be added out of step. Start every shard at one time with `--start-at` (action input `start-at`), or accept the skew with `--max-skew {}s` (action input `max-skew`)",
+            format_gap(skew),
+            who(first),
+            who(last),
+            skew.as_secs() + 1
+        )))
+    }
+}
+
+/// `2.3s` below a minute, `1h30m` beyond.
+fn format_gap(d: Duration) -> String {
+    if d < Duration::from_secs(60) {
+        format!("{:.1}s", d.as_secs_f64())
+    } else {
+        crate::profile::units::format_duration(Duration::from_secs(d.as_secs()))
+    }
 }
 
 /// The timing every shard of one run shares: the plan, and for a complete shard the time it

@@ -13,7 +13,7 @@ mod summary;
 
 pub use concat::concat;
 pub use histogram::{EncodedHistogram, Histogram, HistogramError, SIGNIFICANT_FIGURES};
-pub use merge::{MergeError, merge, merge_files};
+pub use merge::{MergeError, merge, merge_files, merge_files_within};
 pub use recorder::{ClosedInterval, EndpointInterval, GeneratorInterval, IntervalSet, Outcome};
 pub use samples::ErrorSamples;
 pub use summary::{LatencySummary, Summary, SummaryBuilder, summarize};

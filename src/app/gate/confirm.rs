@@ -115,7 +115,7 @@ pub(super) async fn confirm_before_blocking(
                 }
                 return Ok((first, None));
             };
-            let (second, files) = read_saved_results(spec)?;
+            let (second, files) = read_saved_results(spec, c.settings.max_skew)?;
             let path = if files > 1 {
                 let path = confirmation_path(&c.results_path.with_file_name("merged-results.json"));
                 crate::app::write_results(&path, &second)?;
@@ -146,7 +146,9 @@ pub(super) async fn confirm_before_blocking(
             }
             errln!("{}", announce(&first));
             let path = confirmation_path(c.results_path);
-            let flags = run_flags(c.settings, c.ctx, &path);
+            let mut flags = run_flags(c.settings, c.ctx, &path);
+            // Measured right after the first run: the synchronized start is behind it.
+            flags.start_at = None;
             let second =
                 match execute_run(c.profile.clone(), &flags, Some(&c.settings.profile)).await {
                     Ok(second) => second,

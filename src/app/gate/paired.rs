@@ -72,6 +72,11 @@ fn check(profile: &Profile, settings: &Settings) -> Result<(), Error> {
             "`--baseline-target` cannot be split into shards: each block must measure both targets' whole load; run it unsharded".into(),
         ));
     }
+    if settings.start_at.is_some() {
+        return Err(Error::Usage(
+            "`--baseline-target` cannot wait for a synchronized start (`start-at`, for shards): a paired comparison runs unsharded; drop `start-at`".into(),
+        ));
+    }
     Ok(())
 }
 
