@@ -76,7 +76,13 @@ fn generator_check(result: &RunResult) -> ValidityCheck {
     let totals = result.generator_totals();
     match result.load.model {
         LoadModel::Open => {
-            let expected = planned_arrivals(result);
+            // A run stopped early is held to what its schedule intended until the stop (the
+            // stop is its own failed check), not to the whole plan.
+            let expected = if result.partial {
+                totals.planned as f64
+            } else {
+                planned_arrivals(result)
+            };
             let mut problems = Vec::new();
             let achieved = if expected > 0.0 {
                 totals.sent as f64 / expected
@@ -243,5 +249,54 @@ fn failed(check: CheckKind, detail: String) -> ValidityCheck {
         check,
         status: CheckStatus::Failed,
         detail,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An open-model run planned for 20 s at 200/s, 1 s intervals, with `sent` of `planned`
+    /// arrivals recorded in each of its first `intervals` intervals.
+    fn open_run(intervals: u32, planned: u64, sent: u64, partial: bool) -> RunResult {
+        let mut r = crate::capacity::test_step(&vec![(sent, 0, 1000); intervals as usize], 0, 1000);
+        r.load.duration_ms = 20_000;
+        r.load.segments = vec![crate::results::Segment {
+            start_ms: 0,
+            duration_ms: 20_000,
+            from: 200.0,
+            to: 200.0,
+        }];
+        r.partial = partial;
+        r.partial_reason = partial.then(|| "interrupted".to_string());
+        for g in &mut r.generator.intervals {
+            (g.planned, g.sent) = (planned, sent);
+        }
+        r
+    }
+
+    #[test]
+    fn a_run_stopped_early_is_held_to_the_arrivals_scheduled_before_the_stop() {
+        let generator = |r: &RunResult| {
+            run_checks(r)
+                .into_iter()
+                .find(|c| c.check == CheckKind::Generator)
+                .map(|c| (c.status, c.detail))
+        };
+        // Stopped after 3 of 20 s, every arrival scheduled until then sent: the stop is the
+        // only problem, not a generator that "sent 600 of 4,000".
+        let stopped = open_run(3, 200, 200, true);
+        let (status, detail) = generator(&stopped).unwrap();
+        assert_eq!(status, CheckStatus::Ok, "{detail}");
+        assert!(detail.contains("sent 600 of 600"), "{detail}");
+        // Stopped early with the generator behind as well: still caught.
+        let behind = open_run(3, 200, 150, true);
+        let (status, detail) = generator(&behind).unwrap();
+        assert_eq!(status, CheckStatus::Failed, "{detail}");
+        assert!(detail.contains("sent 450 of 600"), "{detail}");
+        // A complete run is held to its whole plan, whatever its intervals recorded.
+        let short = open_run(3, 200, 200, false);
+        let (status, detail) = generator(&short).unwrap();
+        assert_eq!(status, CheckStatus::Failed, "{detail}");
     }
 }

@@ -279,7 +279,9 @@ pub fn progress_line(
     total_secs: f64,
     warmup: bool,
 ) -> String {
-    let elapsed = f64::from(p.index + 1) * interval_secs;
+    // Intervals past the plan hold the drain: requests that were in flight at its end.
+    let draining = f64::from(p.index) * interval_secs >= total_secs - 1e-9;
+    let elapsed = (f64::from(p.index + 1) * interval_secs).min(total_secs);
     let mut line = format!(
         "{:>5.0}s/{:.0}s  {:>9}  p50 {:>7}  p99 {:>7}  errors {}",
         elapsed,
@@ -306,5 +308,45 @@ pub fn progress_line(
     if warmup {
         line.push_str("  (warm-up)");
     }
+    if draining {
+        line.push_str("  (finishing requests in flight)");
+    }
     line
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::metrics::GeneratorInterval;
+
+    fn interval(index: u32, users: u64) -> IntervalProgress {
+        IntervalProgress {
+            index,
+            requests: 10,
+            errors: 0,
+            latency: Histogram::new(),
+            generator: GeneratorInterval {
+                users,
+                target_users: users,
+                ..GeneratorInterval::default()
+            },
+            endpoints: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn the_progress_line_never_counts_past_the_plan() {
+        let last = progress_line(&interval(14, 20), 1.0, 15.0, false);
+        assert!(last.trim_start().starts_with("15s/15s"), "{last}");
+        assert!(!last.contains("finishing"), "{last}");
+        // A closed model's users finish their last requests after the plan: the drain.
+        let drain = progress_line(&interval(15, 20), 1.0, 15.0, false);
+        assert!(drain.trim_start().starts_with("15s/15s"), "{drain}");
+        assert!(drain.ends_with("(finishing requests in flight)"), "{drain}");
+        let warm = progress_line(&interval(0, 5), 1.0, 15.0, true);
+        assert!(
+            warm.trim_start().starts_with("1s/15s") && warm.ends_with("(warm-up)"),
+            "{warm}"
+        );
+    }
 }
