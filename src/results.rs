@@ -488,6 +488,26 @@ impl RunResult {
         Ok(total)
     }
 
+    /// The run with only the intervals in `range` (all measured ones, past the warm-up), as if
+    /// its measured phase had been just them: a capacity search's step, a level of a stepped
+    /// run, checked against the profile's thresholds as a whole run is.
+    #[must_use]
+    pub fn window(&self, range: std::ops::Range<u32>) -> RunResult {
+        let mut view = self.clone();
+        for e in &mut view.endpoints {
+            e.intervals.retain(|i| range.contains(&i.index));
+        }
+        for s in &mut view.scenarios {
+            s.intervals.retain(|i| range.contains(&i.index));
+        }
+        view.generator
+            .intervals
+            .retain(|g| range.contains(&g.index));
+        let intervals = u64::from(range.end.saturating_sub(range.start));
+        view.duration_ms = view.load.warmup_ms + intervals * view.interval_ms;
+        view
+    }
+
     /// Recomputes every endpoint's `summary` and `warmup` from its intervals.
     pub fn refresh_summaries(&mut self) -> Result<(), ResultsError> {
         let warmup = self.warmup_intervals();

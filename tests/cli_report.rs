@@ -176,3 +176,92 @@ fn init_writes_a_starter_that_validates_and_never_overwrites() {
     assert_eq!(again.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&again.stderr).contains("exist already"));
 }
+
+/// A step-load study in one command, on a real service with a capacity: the demo service
+/// serving 4 requests at once, 20 ms each (at most about 200 responses a second), and users
+/// stepped 5, 20, 40 with 80 ms of think time. Throughput rises with the users until the
+/// service is full, then stays flat: the run names 40 users as the knee, in every rendering.
+#[test]
+fn a_step_load_study_names_the_knee_in_every_rendering() {
+    use std::net::{Ipv4Addr, SocketAddr};
+    let service = loadgate::demo::start(
+        loadgate::demo::DemoConfig {
+            latency: std::time::Duration::from_millis(20),
+            slow: Vec::new(),
+            error_ratio: 0.0,
+            capacity: 4,
+        },
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+    )
+    .expect("demo service starts");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let profile = dir.path().join("study.yaml");
+    std::fs::write(
+        &profile,
+        format!(
+            "name: study\ntarget: {}\nload:\n  model: closed\n  think_time: 80ms\n  stages:\n    - {{ steps: [5, 20, 40], hold: 2s }}\nrequests:\n  - {{ name: customer, get: /customerdata/7 }}\n",
+            service.url()
+        ),
+    )
+    .expect("write");
+    let results = dir.path().join("results.json");
+    let out = loadgate()
+        .arg("run")
+        .arg(&profile)
+        .arg("--out")
+        .arg(&results)
+        .args(["--progress", "off"])
+        .output()
+        .expect("runs");
+    service.stop();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains("per level:\nusers  measured"),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        stdout.contains("knee: 40 users: throughput stopped rising with the load")
+            && stdout.contains("the last level that held: 20 users"),
+        "{stdout}"
+    );
+    let render = |format: &str| {
+        let out = loadgate()
+            .arg("report")
+            .arg(&results)
+            .args(["--profile"])
+            .arg(&profile)
+            .args(["--format", format])
+            .output()
+            .expect("report");
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let json: serde_json::Value = serde_json::from_str(&render("json")).expect("JSON");
+    let levels = &json["levels"];
+    assert_eq!(levels["unit"], "users");
+    let loads: Vec<f64> = levels["levels"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .map(|l| l["level"].as_f64().expect("level"))
+        .collect();
+    assert_eq!(loads, [5.0, 20.0, 40.0]);
+    assert_eq!(levels["knee"]["level"], 40.0);
+    assert_eq!(levels["knee"]["status"], "flat");
+    let ok: Vec<f64> = levels["levels"]
+        .as_array()
+        .expect("levels")
+        .iter()
+        .map(|l| l["ok_per_sec"].as_f64().expect("ok/s"))
+        .collect();
+    assert!(ok[1] > 2.0 * ok[0] && ok[2] < 1.2 * ok[1], "{ok:?}");
+    let md = render("md");
+    assert!(
+        md.contains("#### Per load level") && md.contains("| 40 |"),
+        "{md}"
+    );
+    let html = render("html");
+    assert!(html.contains("<table id=\"levels\">") && html.contains("Throughput by load level"));
+    assert!(render("text").contains("throughput flat ← knee"));
+}

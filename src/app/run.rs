@@ -57,6 +57,12 @@ pub(super) fn finish_run(
     }
     errln!("results written to {}", written.display());
     let comparison = super::compare::gate_run(result, baseline, profile)?;
+    if let Some(levels) = &comparison.levels {
+        out!(
+            "{}",
+            crate::report::levels::terminal(levels, result.interval_ms)
+        );
+    }
     if baseline.is_some() {
         super::print_verdict(&verdict::comparison(&comparison));
         return Ok(comparison);

@@ -23,19 +23,7 @@ use crate::results::RunResult;
 /// The results of one step alone: the run with only the step's intervals (for checking the
 /// thresholds on it as on a whole run).
 pub fn step_results(result: &RunResult, step: &Step) -> RunResult {
-    let range = step.first_interval..step.first_interval.saturating_add(step.intervals);
-    let mut view = result.clone();
-    for e in &mut view.endpoints {
-        e.intervals.retain(|i| range.contains(&i.index));
-    }
-    for s in &mut view.scenarios {
-        s.intervals.retain(|i| range.contains(&i.index));
-    }
-    view.generator
-        .intervals
-        .retain(|g| range.contains(&g.index));
-    view.duration_ms = view.load.warmup_ms + u64::from(step.intervals) * view.interval_ms;
-    view
+    result.window(step.first_interval..step.first_interval.saturating_add(step.intervals))
 }
 
 impl SearchSettings {

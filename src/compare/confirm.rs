@@ -654,6 +654,7 @@ mod tests {
             service_shifts: Vec::new(),
             confirmation: None,
             paired: None,
+            levels: None,
         }
     }
 

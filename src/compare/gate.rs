@@ -1261,6 +1261,7 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
         service_shifts: Vec::new(),
         confirmation: None,
         paired: None,
+        levels: super::levels::of(current, limits, gate.max_error_rate)?,
     };
     let mut judged = None;
     if let (Some(c), true, None) = (&current.capacity, trusted, base_verdict) {

@@ -13,6 +13,7 @@ pub mod capacity;
 pub mod confirm;
 pub mod errors;
 pub mod gate;
+pub mod levels;
 mod metric;
 pub mod paired;
 pub mod run;

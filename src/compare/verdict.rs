@@ -59,6 +59,10 @@ pub struct Comparison {
     /// before paired comparisons existed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub paired: Option<PairedRun>,
+    /// A stepped or staged run's results per load level and its knee (absent for runs with
+    /// fewer than two levels, and in files written before levels existed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels: Option<super::levels::Levels>,
 }
 
 /// A paired A/B comparison's measurement: the base target (A) and the target under test (B)

@@ -126,34 +126,7 @@ pub fn terminal(c: &Capacity) -> String {
         .into_iter()
         .map(|(i, s)| row(i, s, &|n| n.to_string()))
         .collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|col| {
-            rows.iter()
-                .map(|r| r[col].chars().count())
-                .chain([header[col].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (col, cell) in cells.iter().enumerate() {
-            let pad = " ".repeat(widths[col] - cell.chars().count());
-            if col == cells.len() - 1 {
-                let _ = write!(l, "  {cell}");
-            } else if col == 0 {
-                let _ = write!(l, "{pad}{cell}");
-            } else {
-                let _ = write!(l, "  {pad}{cell}");
-            }
-        }
-        l.trim_end().to_string()
-    };
-    let header: Vec<String> = header.iter().map(ToString::to_string).collect();
-    let _ = writeln!(out, "{}", line(&header));
-    for r in &rows {
-        let _ = writeln!(out, "{}", line(r));
-    }
+    out.push_str(&super::format::aligned(&header, &rows));
     out
 }
 
@@ -255,7 +228,7 @@ fn verdict(s: &Step, name: &dyn Fn(&str) -> String) -> String {
 }
 
 /// `all p95 88ms over its 50ms limit`.
-fn breach_text(b: &ThresholdCheck, name: &dyn Fn(&str) -> String) -> String {
+pub(super) fn breach_text(b: &ThresholdCheck, name: &dyn Fn(&str) -> String) -> String {
     match (b.limit, b.actual) {
         (_, None) => format!("{} {}: nothing measured", name(&b.scope), b.label),
         (LimitKind::MinRate, Some(a)) => format!(

@@ -148,13 +148,24 @@ pub struct Line {
     pub values: Vec<Option<f64>>,
 }
 
-#[allow(clippy::many_single_char_names)] // x, y, w, h: coordinates, as in SVG
 /// An SVG line chart over `x` (seconds) with a linear y axis from 0, ticks, grid and legend.
 pub fn svg_lines(title: &str, y_unit: &str, x: &[f64], lines: &[Line]) -> String {
+    svg_lines_over(title, "s", y_unit, x, lines)
+}
+
+#[allow(clippy::many_single_char_names)] // x, y, w, h: coordinates, as in SVG
+/// [`svg_lines`] over `x` in `x_unit` (`s`, `users`, `/s`): both axes linear from 0.
+pub fn svg_lines_over(
+    title: &str,
+    x_unit: &str,
+    y_unit: &str,
+    x: &[f64],
+    lines: &[Line],
+) -> String {
     let (w, h) = (720.0, 260.0);
     let (left, right, top, bottom) = (56.0, 12.0, 28.0, 44.0);
     let (pw, ph) = (w - left - right, h - top - bottom);
-    let x_max = x.last().copied().unwrap_or(1.0).max(1e-9);
+    let x_max = x.iter().copied().fold(0.0, f64::max).max(1e-9);
     let y_max = nice_ceiling(
         lines
             .iter()
@@ -187,10 +198,18 @@ pub fn svg_lines(title: &str, y_unit: &str, x: &[f64], lines: &[Line]) -> String
         let v = x_max * f64::from(k) / 4.0;
         let _ = write!(
             svg,
-            r#"<text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle">{}s</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" class="tick" text-anchor="{}">{}{}{}</text>"#,
             sx(v),
             top + ph + 14.0,
-            trim_float(v.round())
+            // The last label ends at the axis's end rather than past the chart's edge.
+            if k == 4 { "end" } else { "middle" },
+            trim_float(v.round()),
+            if x_unit.starts_with(char::is_alphabetic) && x_unit != "s" {
+                " "
+            } else {
+                ""
+            },
+            xml(x_unit)
         );
     }
     for line in lines {

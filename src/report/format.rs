@@ -1,4 +1,7 @@
-//! Number formatting shared by every rendering: latencies, counts, rates, percentages.
+//! Number formatting shared by every rendering: latencies, counts, rates, percentages, and
+//! plain-text tables.
+
+use std::fmt::Write as _;
 
 /// A latency in µs with about three significant digits and a fitting unit
 /// (`850µs`, `1.23ms`, `45.6ms`, `123ms`, `1.50s`).
@@ -73,6 +76,41 @@ pub fn p_value(p: f64) -> String {
         let digits = (1.0 - p.log10().floor()) as usize;
         format!("{p:.digits$}")
     }
+}
+
+/// A plain-text table: numbers right-aligned under their headers, the last column (words)
+/// left-aligned; one line per row, each ending in a newline.
+pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    let widths: Vec<usize> = (0..header.len())
+        .map(|col| {
+            rows.iter()
+                .map(|r| r.get(col).map_or(0, |c| c.chars().count()))
+                .chain([header[col].chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let line = |cells: &[String]| {
+        let mut l = String::new();
+        for (col, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(widths[col].saturating_sub(cell.chars().count()));
+            if col == cells.len() - 1 {
+                let _ = write!(l, "  {cell}");
+            } else if col == 0 {
+                let _ = write!(l, "{pad}{cell}");
+            } else {
+                let _ = write!(l, "  {pad}{cell}");
+            }
+        }
+        l.trim_end().to_string()
+    };
+    let mut out = String::new();
+    let header: Vec<String> = header.iter().map(ToString::to_string).collect();
+    let _ = writeln!(out, "{}", line(&header));
+    for r in rows {
+        let _ = writeln!(out, "{}", line(r));
+    }
+    out
 }
 
 #[cfg(test)]

@@ -9,6 +9,7 @@ pub mod chart;
 pub mod escape;
 pub mod failure;
 pub mod format;
+pub mod levels;
 pub mod render;
 pub mod series;
 pub mod terminal;

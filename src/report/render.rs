@@ -177,6 +177,9 @@ impl Renderer {
         match format {
             Format::Terminal => {
                 let mut text = super::terminal::summary(input.result);
+                if let Some(l) = &input.comparison.levels {
+                    text.push_str(&super::levels::terminal(l, input.result.interval_ms));
+                }
                 text.push_str(&super::verdict::comparison(input.comparison));
                 Ok(text)
             }
@@ -188,20 +191,36 @@ impl Renderer {
                     .capacity
                     .as_ref()
                     .map(|c| Value::from_safe_string(super::capacity::markdown(c)));
+                let levels_markdown = input.comparison.levels.as_ref().map(|l| {
+                    Value::from_safe_string(super::levels::markdown(l, input.result.interval_ms))
+                });
                 self.render_template(
                     self.markdown,
                     &report,
-                    context! { charts => Value::from(Serde(&charts)), capacity_markdown },
+                    context! {
+                        charts => Value::from(Serde(&charts)),
+                        capacity_markdown,
+                        levels_markdown,
+                    },
                 )
             }
             Format::Junit => self.render_template("junit.xml.j2", &report, context! {}),
             Format::Html => {
                 let charts = html_charts(input.result, input.comparison);
                 let rate = rate_chart(input.result);
+                let level_charts: Vec<Value> = input
+                    .comparison
+                    .levels
+                    .as_ref()
+                    .map(super::levels::svg_charts)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Value::from_safe_string)
+                    .collect();
                 self.render_template(
                     "report.html.j2",
                     &report,
-                    context! { charts => Value::from(Serde(&charts)), rate },
+                    context! { charts => Value::from(Serde(&charts)), rate, level_charts },
                 )
             }
         }

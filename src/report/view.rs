@@ -66,6 +66,21 @@ pub struct Report {
     pub capacity: Option<CapacityView>,
     /// The confirmation run, when the run would have blocked and was measured again.
     pub confirmation: Option<ConfirmationView>,
+    /// A stepped or staged run's results per load level, with the knee.
+    pub levels: Option<LevelsView>,
+}
+
+/// A stepped run's levels, for people.
+#[derive(Debug, Clone, Serialize)]
+pub struct LevelsView {
+    /// The knee in words (or that there was none).
+    pub knee: String,
+    /// Column names of the table.
+    pub header: Vec<String>,
+    /// One row per level, plain text.
+    pub rows: Vec<Vec<String>>,
+    /// The knee's row, when there is one.
+    pub knee_row: Option<usize>,
 }
 
 /// A confirmation run (confirmation before blocking), for people.
@@ -454,6 +469,15 @@ impl Report {
                 table: super::capacity::terminal(c),
             }),
             confirmation: comparison.confirmation.as_ref().map(ConfirmationView::of),
+            levels: comparison.levels.as_ref().map(|l| {
+                let (header, rows) = super::levels::table(l, result.interval_ms);
+                LevelsView {
+                    knee: super::levels::knee_text(l),
+                    header,
+                    rows,
+                    knee_row: l.knee.as_ref().map(|k| k.index),
+                }
+            }),
         }
     }
 }

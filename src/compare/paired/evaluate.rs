@@ -89,6 +89,7 @@ pub fn evaluate_paired(input: PairedInput<'_>) -> Result<Comparison, CompareErro
         service_shifts: Vec::new(),
         confirmation: None,
         paired: Some(run.clone()),
+        levels: None,
     };
     let judged = trusted.then(|| judge_paired(base_blocks, current_blocks, gate));
     let breaches = thresholds::breaches(comparison.failed_thresholds());
