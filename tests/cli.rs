@@ -1051,3 +1051,46 @@ fn the_kubernetes_example_runs_its_shards_and_merges_them() {
         "the whole load, once"
     );
 }
+
+/// Out of open files, the generator stops the run with one error naming what to change, not a
+/// storm of connect failures counted against the service.
+#[test]
+fn running_out_of_open_files_stops_the_run_naming_the_limit() {
+    let target = support::Target::start();
+    let dir = tempfile::tempdir().unwrap();
+    // 300 users waiting on slow responses need 300 connections at once; 100 files are allowed.
+    let p = write(
+        dir.path(),
+        "p.yaml",
+        "name: fds\nload:\n  model: closed\n  stages:\n    - { users: 300, duration: 3s }\nrequests:\n  - get: /delay/500\n",
+    );
+    let out = dir.path().join("r.json");
+    let bin = assert_cmd::cargo::cargo_bin("loadgate");
+    let output = std::process::Command::new("sh")
+        .args(["-c", "ulimit -n 100 && exec \"$0\" \"$@\""])
+        .arg(&bin)
+        .args([
+            "run",
+            p.to_str().unwrap(),
+            "--target",
+            &target.url(),
+            "--progress",
+            "off",
+            "--out",
+        ])
+        .arg(&out)
+        .env_remove("GITHUB_ACTIONS")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("the generator ran out of open files (limit 100)")
+            && stderr.contains("`--shard`")
+            && stderr.contains("`ulimit -n`"),
+        "{stderr}"
+    );
+    let r =
+        loadgate::results::RunResult::from_json(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert!(r.partial, "the results up to the stop are kept");
+}

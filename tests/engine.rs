@@ -759,3 +759,46 @@ mod tls {
         handle.join().unwrap();
     }
 }
+
+#[test]
+fn connections_are_opened_from_every_source_address_in_turn() {
+    let _serial = serial();
+    let target = Target::start();
+    let yaml = "name: t\nhttp:\n  source_addresses: [127.0.0.2, 127.0.0.3]\nload:\n  stages:\n    - { duration: 1s, rate: 200/s }\nrequests:\n  - get: /delay/30\n";
+    let result = run_yaml(yaml, &target.url());
+    assert!(requests_of(&result.endpoints[0]) > 150);
+    assert_eq!(errors_of(&result.endpoints[0], ErrorClass::Connect), 0);
+    let peers = target.peers();
+    let from = |ip: &str| peers.get(&ip.parse().unwrap()).copied().unwrap_or(0);
+    // About 6 requests in flight at once: several connections, taken in turn.
+    assert!(
+        from("127.0.0.2") >= 1 && from("127.0.0.3") >= 1,
+        "{peers:?}"
+    );
+    assert_eq!(from("127.0.0.1"), 0, "{peers:?}");
+    assert!(
+        from("127.0.0.2").abs_diff(from("127.0.0.3")) <= 1,
+        "{peers:?}"
+    );
+}
+
+#[test]
+fn a_source_address_this_machine_lacks_stops_the_run_naming_the_setting() {
+    let _serial = serial();
+    let target = Target::start();
+    // A documentation address (never this machine's): binding to it fails before any packet.
+    let yaml = "name: t\nhttp:\n  source_addresses: [192.0.2.1]\nload:\n  stages:\n    - { duration: 3s, rate: 100/s }\nrequests:\n  - get: /ok\n";
+    let result = run_yaml(yaml, &target.url());
+    assert!(result.partial);
+    let reason = result.partial_reason.unwrap_or_default();
+    assert!(
+        reason.contains("cannot open connections from 192.0.2.1 (`http.source_addresses`)"),
+        "{reason}"
+    );
+    assert!(
+        result.duration_ms < 2000,
+        "stopped at the first failure, not after a storm of them: {} ms",
+        result.duration_ms
+    );
+    assert_eq!(target.total(), 0);
+}

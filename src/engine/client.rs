@@ -104,6 +104,10 @@ pub struct ClientSettings {
     pub connect_timeout: Duration,
     /// TLS settings (ALPN per `version`).
     pub tls: Arc<rustls::ClientConfig>,
+    /// Local addresses to open connections from, in turn (`http.source_addresses`).
+    pub source_addresses: Arc<[std::net::IpAddr]>,
+    /// The next source address to use, shared by every engine thread.
+    next_source: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl ClientSettings {
@@ -113,11 +117,42 @@ impl ClientSettings {
         connect_timeout: Duration,
         insecure_tls: bool,
     ) -> Result<Self, String> {
+        let _ = open_file_limit();
         Ok(Self {
             version,
             connect_timeout,
             tls: Arc::new(tls_config(version, insecure_tls)?),
+            source_addresses: Arc::new([]),
+            next_source: Arc::default(),
         })
+    }
+
+    /// Opens connections from `addresses`, in turn.
+    #[must_use]
+    pub fn with_source_addresses(mut self, addresses: &[std::net::IpAddr]) -> Self {
+        self.source_addresses = addresses.into();
+        self
+    }
+
+    /// The next source address of `addr`'s family; `Ok(None)` without source addresses.
+    fn source_for(&self, addr: std::net::SocketAddr) -> Result<Option<std::net::IpAddr>, String> {
+        let n = self.source_addresses.len();
+        if n == 0 {
+            return Ok(None);
+        }
+        let start = self
+            .next_source
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        (0..n)
+            .map(|k| self.source_addresses[(start + k) % n])
+            .find(|ip| ip.is_ipv4() == addr.is_ipv4())
+            .map(Some)
+            .ok_or_else(|| {
+                format!(
+                    "no source address for {addr}: `http.source_addresses` has no IPv{} address",
+                    if addr.is_ipv4() { 4 } else { 6 }
+                )
+            })
     }
 }
 
@@ -198,21 +233,100 @@ pub struct ConnectError {
     pub class: ErrorClass,
     /// What happened.
     pub message: String,
+    /// The generator itself ran out of something every connection needs (open files, local
+    /// ports) or was told to use an address it does not have: what to change. The run stops
+    /// with this reason rather than count every later request as the service's failure.
+    pub exhausted: Option<String>,
+}
+
+/// Opens a TCP connection to `addr`, from the next source address when the run has them.
+async fn open_tcp(
+    addr: std::net::SocketAddr,
+    settings: &ClientSettings,
+) -> std::io::Result<TcpStream> {
+    let Some(ip) = settings
+        .source_for(addr)
+        .map_err(|m| std::io::Error::new(std::io::ErrorKind::AddrNotAvailable, m))?
+    else {
+        return TcpStream::connect(addr).await;
+    };
+    let socket = if ip.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.bind(std::net::SocketAddr::new(ip, 0)).map_err(|e| {
+        if e.raw_os_error() == Some(EADDRNOTAVAIL) {
+            std::io::Error::new(
+                std::io::ErrorKind::AddrNotAvailable,
+                format!(
+                    "cannot open connections from {ip} (`http.source_addresses`): it is not an address of this machine (on loopback any `127.x.y.z` works)"
+                ),
+            )
+        } else {
+            e
+        }
+    })?;
+    socket.connect(addr).await
+}
+
+const ENFILE: i32 = 23;
+const EMFILE: i32 = 24;
+const EADDRNOTAVAIL: i32 = 99;
+
+/// What to change when a connection failed for want of the generator's own resources; `None`
+/// for a failure of the target (refused, reset, timed out).
+fn exhausted(error: &std::io::Error, addr: std::net::SocketAddr) -> Option<String> {
+    match error.raw_os_error() {
+        Some(EMFILE | ENFILE) => Some(format!(
+            "the generator ran out of open files{} while connecting to {addr}: every connection takes one. Send the load from fewer connections (the closed model's users share them; lower `load.max_in_flight` in the open model), split it over processes or machines (`--shard`), or raise the limit (`ulimit -n`)",
+            open_file_limit().map_or_else(String::new, |n| format!(" (limit {n})"))
+        )),
+        Some(EADDRNOTAVAIL) => Some(format!(
+            "the generator ran out of local ports toward {addr} (one source address has about 28,000): open connections from more source addresses with `http.source_addresses` (on loopback any `127.x.y.z` works), or use fewer connections"
+        )),
+        _ if error.kind() == std::io::ErrorKind::AddrNotAvailable => Some(error.to_string()),
+        _ => None,
+    }
+}
+
+/// The soft limit on open files (Linux: `/proc/self/limits`), read once when the first
+/// [`ClientSettings`] is made: once the files run out, the file cannot be read any more.
+fn open_file_limit() -> Option<u64> {
+    static LIMIT: std::sync::OnceLock<Option<u64>> = std::sync::OnceLock::new();
+    *LIMIT.get_or_init(|| {
+        let limits = std::fs::read_to_string("/proc/self/limits").ok()?;
+        let line = limits.lines().find(|l| l.starts_with("Max open files"))?;
+        line.split_whitespace().nth(3)?.parse().ok()
+    })
 }
 
 /// Opens a connection to `origin`: TCP, then TLS when https, then the HTTP handshake. The
 /// connection's driver runs as a task of the current thread's `LocalSet`.
 pub async fn connect(origin: &Origin, settings: &ClientSettings) -> Result<Sender, ConnectError> {
-    let fail = |class, message: String| ConnectError { class, message };
+    let fail = |class, message: String| ConnectError {
+        class,
+        message,
+        exhausted: None,
+    };
     let mut last = None;
     let mut tcp = None;
     for addr in &origin.addrs {
-        match tokio::time::timeout(settings.connect_timeout, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(settings.connect_timeout, open_tcp(*addr, settings)).await {
             Ok(Ok(stream)) => {
                 tcp = Some(stream);
                 break;
             }
-            Ok(Err(e)) => last = Some(format!("connect to {addr}: {e}")),
+            Ok(Err(e)) => {
+                if let Some(what) = exhausted(&e, *addr) {
+                    return Err(ConnectError {
+                        class: ErrorClass::Connect,
+                        message: format!("connect to {addr}: {e}"),
+                        exhausted: Some(what),
+                    });
+                }
+                last = Some(format!("connect to {addr}: {e}"));
+            }
             Err(_) => {
                 last = Some(format!(
                     "connect to {addr}: timed out after {:?}",
@@ -273,6 +387,7 @@ where
     let closed = |e: hyper::Error| ConnectError {
         class: ErrorClass::Connect,
         message: format!("HTTP handshake failed: {e}"),
+        exhausted: None,
     };
     if h2 {
         let (sender, conn) = http2::Builder::new(TokioExecutor::new())

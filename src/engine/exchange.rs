@@ -228,6 +228,16 @@ async fn exchange(
     Step::Done { class, stop }
 }
 
+/// A connection that could not be opened, as the request's failure; when the generator itself
+/// ran out of what connections need, the run stops with what to change, instead of counting
+/// every later request as the target's failure.
+fn connect_failure(state: &Thread, e: client::ConnectError) -> Failure {
+    if let Some(what) = e.exhausted {
+        state.plan.stop.trigger_because(what);
+    }
+    (e.class, e.message)
+}
+
 /// Why no complete response arrived.
 enum SendError {
     /// A classified failure of the exchange.
@@ -264,7 +274,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
     let sender = pool
         .acquire(origin, &state.plan.settings)
         .await
-        .map_err(|e| (e.class, e.message))?;
+        .map_err(|e| connect_failure(state, e))?;
     let mut sender = match sender {
         Sender::Raw(conn) => return send_raw(state, endpoint, context, conn).await,
         other => other,
@@ -285,7 +295,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
                 // Rare: boxed, so that its futures do not size every request's task.
                 sender = Box::pin(client::connect(origin, &state.plan.settings))
                     .await
-                    .map_err(|e| (e.class, e.message))?;
+                    .map_err(|e| connect_failure(state, e))?;
                 let h2 = sender.is_h2();
                 Box::pin(send_once(&mut sender, build(h2)?)).await?
             }
@@ -360,7 +370,7 @@ async fn send_raw(
             // Rare: boxed, so that its futures do not size every request's task.
             match Box::pin(client::connect(origin, &state.plan.settings))
                 .await
-                .map_err(|e| (e.class, e.message))?
+                .map_err(|e| connect_failure(state, e))?
             {
                 Sender::Raw(fresh) => Box::pin(fresh.exchange(build()?, wanted)).await,
                 other => {

@@ -140,7 +140,8 @@ pub async fn run_with(
         profile.http.connect_timeout,
         profile.http.insecure_tls,
     )
-    .map_err(EngineError::Setup)?;
+    .map_err(EngineError::Setup)?
+    .with_source_addresses(&profile.http.source_addresses);
     let session = options.session;
     let prepared = Arc::new(
         request::Prepared::new(&profile, &options.target, session.auth.as_ref())

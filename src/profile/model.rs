@@ -163,6 +163,8 @@ pub struct HttpOptions {
     pub insecure_tls: bool,
     /// Connect timeout.
     pub connect_timeout: Duration,
+    /// Local addresses connections are opened from, in turn (empty: the system's choice).
+    pub source_addresses: Vec<std::net::IpAddr>,
 }
 
 /// The load plan.

@@ -101,6 +101,12 @@ pub struct RawHttp {
     /// Timeout for opening a connection (default `5s`).
     #[schemars(with = "Option<HumanDuration>")]
     pub connect_timeout: Option<Spanned<HumanDuration>>,
+    /// Local IP addresses to open connections from, in turn (default: the system's choice).
+    /// One source address has about 28,000 ephemeral ports toward one target; more addresses,
+    /// more connections (on loopback any `127.x.y.z` works; others must be this machine's).
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub source_addresses: Vec<Spanned<String>>,
 }
 
 /// HTTP protocol choice.

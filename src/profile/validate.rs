@@ -148,6 +148,24 @@ pub(super) fn validate(
             .connect_timeout
             .as_ref()
             .map_or(Duration::from_secs(5), |d| d.value.0),
+        source_addresses: raw
+            .http
+            .source_addresses
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                a.value.trim().parse::<std::net::IpAddr>().map_err(|_| {
+                    cx.err(
+                        format!("http.source_addresses[{i}]"),
+                        Some(a.referenced),
+                        &format!(
+                            "`{}` is not an IP address: expected one like `127.0.0.2` or `::1` (an address of this machine; on loopback any `127.x.y.z` works)",
+                            a.value.trim()
+                        ),
+                    )
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
     };
     check_timeout(http.connect_timeout).map_err(|m| {
         let at = raw.http.connect_timeout.as_ref().map(|t| t.referenced);

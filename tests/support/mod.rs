@@ -64,6 +64,8 @@ struct State {
     /// Receive times of every request (seconds since `started`), for pacing checks.
     arrivals: Mutex<Vec<f64>>,
     started: Mutex<Option<Instant>>,
+    /// Connections accepted, per peer address.
+    peers: Mutex<HashMap<std::net::IpAddr, u64>>,
 }
 
 impl Target {
@@ -90,6 +92,11 @@ impl Target {
             shutdown: Some(tx),
             thread: Some(thread),
         }
+    }
+
+    /// Connections accepted so far, per peer address.
+    pub fn peers(&self) -> HashMap<std::net::IpAddr, u64> {
+        self.state.peers.lock().unwrap().clone()
     }
 
     /// `http://127.0.0.1:PORT`.
@@ -155,10 +162,11 @@ async fn serve(
 ) {
     let listener = TcpListener::from_std(listener).unwrap();
     loop {
-        let (stream, _) = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r { Ok(a) => a, Err(_) => continue },
             _ = &mut shutdown => return,
         };
+        *state.peers.lock().unwrap().entry(peer.ip()).or_default() += 1;
         let state = state.clone();
         tokio::spawn(async move {
             let svc = hyper::service::service_fn(move |req| handle(state.clone(), req));
