@@ -66,6 +66,9 @@ class Plan:
     stall_at_s: float
     stall_s: float
     gate_s: int
+    users: int
+    users_s: int
+    locust_users: tuple
     peers: bool
     profile: bool
 
@@ -85,6 +88,9 @@ FULL = Plan(
     stall_at_s=5.0,
     stall_s=1.0,
     gate_s=10,
+    users=100_000,
+    users_s=60,
+    locust_users=(2_500, 5_000, 10_000, 15_000),
     peers=True,
     profile=True,
 )
@@ -104,6 +110,9 @@ SMOKE = Plan(
     stall_at_s=1.0,
     stall_s=0.5,
     gate_s=2,
+    users=5_000,
+    users_s=12,
+    locust_users=(),
     peers=False,
     profile=False,
 )
@@ -836,6 +845,124 @@ def scenario_memory(plan: Plan, results: Results) -> None:
     )
 
 
+THINK_MEAN_S = 7.0
+"""The mean of the users scenario's think time, uniform 5–9 s."""
+
+
+def steady_rate(log: ServerLog, window_s: float) -> float | None:
+    """Requests per second nginx logged over the last `window_s` of the run (its final second
+    left out): the steady state once every user is spawned and past its first think time."""
+    if not log.ms:
+        return None
+    hi = log.ms[-1] - 1000
+    lo = hi - window_s * 1000
+    n = sum(1 for t in log.ms if lo <= t < hi)
+    return n / window_s if window_s > 0 else None
+
+
+def scenario_users(plan: Plan, results: Results) -> None:
+    n, secs, spawn = plan.users, plan.users_s, 10_000
+    warm = n // spawn + 10
+    print(f"8. many users: {n:,} closed-model users on one core", flush=True)
+    p = write_profile("users", users=n, spawn_rate=spawn, warmup=f"{warm}s", duration=f"{secs}s")
+    argv = loadgate_run(p, "users.json") + ["--progress", "off"]
+    results.command("8", argv)
+    run = measure("users-loadgate", "loadgate", argv, secs + 120, during=rss_sampler(1.0))
+    r = loadgate_results("users.json")
+    gens = r["generator"]["intervals"]
+    full = next((g["index"] + 1 for g in gens if g.get("users", 0) >= n), None)
+    window = max(secs - warm - 2, 5)
+    rate = steady_rate(run.log, window)
+    expected = n / THINK_MEAN_S
+    lag_us = None
+    validity = "?"
+    try:
+        report = subprocess.run(
+            [str(LOADGATE), "report", str(WORK / "runs" / "users.json"), "--format", "json"],
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        comparison = json.loads(report.stdout)
+        checks = {c["check"]: c for c in comparison.get("validity", [])}
+        gen = checks.get("generator", {})
+        validity = "ok" if gen.get("ok", gen.get("status") == "ok") else "failed"
+        m = re.search(r"lag p95 ([0-9.]+(?:µs|ms|s))", gen.get("detail", ""))
+        lag_us = m.group(1) if m else None
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        pass
+    rss_mb = run.rss_kb / 1024
+    per_user_kb = run.rss_kb / n
+    cpu_pct = run.cpu_s / run.elapsed_s * 100 if run.elapsed_s else None
+    rows = [[
+        "**loadgate**", f"{n:,}", f"{spawn:,}/s", f"{full} s" if full else "never",
+        fmt(rate, 0), fmt(ratio(rate, expected), 3), fmt(cpu_pct, 0, "%"), fmt(rss_mb, 0),
+        fmt(per_user_kb, 2), f"{run.log.connections:,}", validity,
+    ]]
+    locust_rows = []
+    locust_cpu_per_user = []
+    best = None
+    if plan.peers and peer_available("locust"):
+        for users in plan.locust_users:
+            rate_spawn = min(users, 1_000)
+            lsecs = users // rate_spawn + 10 + window + 2
+            largv = [
+                str(LOCUST), "-f", str(BENCH / "locustfile.py"), "--headless", "-u", str(users),
+                "-r", str(rate_spawn), "-t", f"{lsecs}s", "-H", BASE, "--only-summary",
+                "--loglevel", "WARNING",
+            ]
+            env = {"BENCH_THINK": "5,9"}
+            results.command("8", largv, env)
+            lrun = measure(f"users-locust-{users}", "locust", largv, lsecs + 120, env=env)
+            lrate = steady_rate(lrun.log, window)
+            lratio = ratio(lrate, users / THINK_MEAN_S)
+            lcpu = lrun.cpu_s / lrun.elapsed_s * 100 if lrun.elapsed_s else None
+            if lratio is not None and lratio >= 0.95:
+                best = users
+            locust_cpu_per_user.append(lrun.cpu_s / users)
+            locust_rows.append([
+                "locust", f"{users:,}", f"{rate_spawn:,}/s", "–", fmt(lrate, 0), fmt(lratio, 3),
+                fmt(lcpu, 0, "%"), fmt(lrun.rss_kb / 1024, 0), fmt(lrun.rss_kb / users, 2),
+                f"{lrun.log.connections:,}", "–",
+            ])
+    results.target(
+        f"8a. {n:,} users: peak RSS ≤ 1 GB (≤ 10 KB per user)",
+        f"{fmt(rss_mb, 0)} MB, {fmt(per_user_kb, 2)} KB per user",
+        rss_mb <= 1024 and per_user_kb <= 10,
+    )
+    results.target(
+        f"8b. spawned at {spawn:,} users/s, schedule honoured",
+        f"all {n:,} users after {full} s; steady {fmt(rate, 0)}/s of the {fmt(expected, 0)}/s "
+        f"{n:,} users at 7 s mean think time ask ({fmt(ratio(rate, expected), 3)}); "
+        f"generator check {validity}, think-time wake-up lag p95 {lag_us or '–'}",
+        bool(full and full <= n // spawn + 2 and rate and rate >= 0.95 * expected and validity == "ok"),
+    )
+    if locust_cpu_per_user:
+        lg_cpu_per_user = run.cpu_s / n
+        lo = min(locust_cpu_per_user)
+        results.target(
+            "8c. CPU per user below Locust's (same think time, one core each)",
+            f"loadgate {fmt(lg_cpu_per_user * 1e3, 3)} ms per user over the run, Locust at best "
+            f"{fmt(lo * 1e3, 3)} ms ({fmt(ratio(lo, lg_cpu_per_user), 0)}×); Locust kept 95% of its "
+            f"schedule up to {best:,} users on its core" if best else "Locust kept 95% of its schedule at none of its sizes",
+            lg_cpu_per_user < lo,
+        )
+    results.section(
+        f"## 8. Many users: {n:,} closed-model users on one core\n\n"
+        f"Closed model, think time uniform 5–9 s (mean 7 s), one GET per iteration; loadgate spawns "
+        f"its users at {spawn:,}/s, Locust (`FastHttpUser`, `between(5, 9)`, one process) at up to "
+        f"1,000/s. Each tool runs on one core beside nginx on the other. *steady/s* is what nginx "
+        f"logged over the last {window} s; *÷ asked* divides it by users ÷ 7 s, what that many users "
+        f"with that think time send. *users after* is when loadgate's schedule had every user "
+        f"running; CPU is the generator's user + system time over its wall time; connections are "
+        f"what nginx saw (loadgate's users share a pool of connections, as many as were busy at once; "
+        f"Locust's `FastHttpUser` opened a new one for most requests after the think time).\n\n"
+        + table(
+            ["tool", "users", "spawn", "users after", "steady/s", "÷ asked", "CPU", "peak RSS MB",
+             "KB/user", "connections", "generator check"],
+            rows + locust_rows,
+        )
+    )
+
+
 def stall_during(plan: Plan):
     def during(proc, nginx, launched):
         worker = nginx.worker_pid()
@@ -1206,7 +1333,7 @@ def main() -> int:
     parser.add_argument("--smoke", action="store_true", help="a short check of the harness")
     parser.add_argument("--long", action="store_true", help="add the 600 s memory run")
     parser.add_argument("--reps", type=int, help="repetitions (default 3, smoke 1)")
-    parser.add_argument("--only", help="comma-separated scenarios: closed,rates,low,realistic,memory,stall,gate,profile")
+    parser.add_argument("--only", help="comma-separated scenarios: closed,rates,low,realistic,memory,stall,gate,users,profile")
     parser.add_argument("--out", type=Path, help="where to write the report")
     parser.add_argument("--note", help="a line for the report (e.g. that the machine was busy)")
     args = parser.parse_args()
@@ -1240,6 +1367,8 @@ def main() -> int:
         scenario_stall(plan, results)
     if want("gate"):
         scenario_gate(plan, results)
+    if want("users"):
+        scenario_users(plan, results)
     if plan.profile and want("profile"):
         profile_callgrind(plan, results)
     write_report(plan, results, started, load_before, out, args.note)
