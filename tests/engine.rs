@@ -802,3 +802,24 @@ fn a_source_address_this_machine_lacks_stops_the_run_naming_the_setting() {
     );
     assert_eq!(target.total(), 0);
 }
+
+#[test]
+fn users_share_connections_unless_each_keeps_its_own() {
+    let _serial = serial();
+    let profile = |connections: &str| {
+        format!(
+            "name: t\nhttp:\n  connections: {connections}\nload:\n  model: closed\n  think_time: 300ms\n  spawn_rate: 20/s\n  stages:\n    - {{ users: 10, duration: 2s }}\nrequests:\n  - get: /ok\n"
+        )
+    };
+    let connections = |connections: &str| {
+        let target = Target::start();
+        let result = run_yaml(&profile(connections), &target.url());
+        assert!(requests_of(&result.endpoints[0]) > 30, "{connections}");
+        target.peers().values().sum::<u64>()
+    };
+    // Users spawned 50 ms apart, each 300 ms in thought for every request of about 1 ms: a
+    // handful of shared connections carry them all.
+    let shared = connections("shared");
+    assert!(shared < 10, "shared: {shared} connections");
+    assert_eq!(connections("per_user"), 10, "one connection per user");
+}

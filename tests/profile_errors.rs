@@ -133,6 +133,7 @@ broken! {
     hour_long_request_timeout: GOOD.replace("get: /", "get: /\n    timeout: 1h");
     zero_connect_timeout: format!("http: {{ connect_timeout: 0s }}\n{GOOD}");
     source_address_that_is_no_ip: format!("http: {{ source_addresses: [127.0.0.2, 127.0.0.300] }}\n{GOOD}");
+    connections_per_user_in_the_open_model: format!("http: {{ connections: per_user }}\n{GOOD}");
     zero_max_latency: GOOD.replace("get: /", "get: /\n    check: { max_latency: 0s }");
     microsecond_stage: GOOD.replace("duration: 30s", "duration: 1us");
     run_longer_than_a_week: GOOD.replace("duration: 30s", "duration: 8760h");

@@ -11,6 +11,7 @@ use tokio::time::Instant;
 
 use super::client::{self, Sender};
 use super::h1;
+use super::pool::Pool;
 use super::request::{Failure, ResponseView, evaluate};
 use super::worker::Thread;
 use crate::metrics::{ErrorClass, Outcome};
@@ -88,6 +89,7 @@ pub fn rows_for(feeds: &[Feed], index: u64) -> Result<Value, String> {
 /// iteration ends here.
 pub(super) async fn run_scenario(
     state: &Thread,
+    pools: &[Pool],
     scenario: usize,
     intended: Instant,
     interval: u32,
@@ -102,8 +104,15 @@ pub(super) async fn run_scenario(
     for (n, &endpoint) in sc.steps.iter().enumerate() {
         // A later step is meant to go as soon as the previous one (and its think time) ended.
         let step_intended = if n == 0 { intended } else { Instant::now() };
-        let Step::Done { class, stop } =
-            exchange(state, endpoint, step_intended, interval, &mut iteration).await
+        let Step::Done { class, stop } = exchange(
+            state,
+            pools,
+            endpoint,
+            step_intended,
+            interval,
+            &mut iteration,
+        )
+        .await
         else {
             // The profile is broken and the run is stopping: this iteration says nothing.
             state.intervals.borrow_mut().end(interval);
@@ -155,6 +164,7 @@ enum Step {
 /// the target: it stops the whole run with the reason (results partial, never gated).
 async fn exchange(
     state: &Thread,
+    pools: &[Pool],
     endpoint: usize,
     intended: Instant,
     interval: u32,
@@ -173,7 +183,7 @@ async fn exchange(
         Value::UNDEFINED
     };
     let ticket = state.pending.borrow_mut().start(endpoint, interval);
-    let result = tokio::time::timeout_at(deadline, send(state, endpoint, &context)).await;
+    let result = tokio::time::timeout_at(deadline, send(state, pools, endpoint, &context)).await;
     state.pending.borrow_mut().done(ticket);
     let latency = Instant::now().saturating_duration_since(measured_from);
     let needs_values = !prepared.extract.is_empty();
@@ -261,10 +271,15 @@ struct Received {
 
 /// The exchange itself: connection, request, response head and body. `Err` is a failure
 /// before a complete response arrived.
-async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Received, SendError> {
+async fn send(
+    state: &Thread,
+    pools: &[Pool],
+    endpoint: usize,
+    context: &Value,
+) -> Result<Received, SendError> {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let origin = &state.plan.prepared.origins[prepared.origin];
-    let pool = &state.pools[prepared.origin];
+    let pool = &pools[prepared.origin];
     let templates = &state.plan.profile.templates;
     let build = |h2: bool| {
         prepared
@@ -276,7 +291,7 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
         .await
         .map_err(|e| connect_failure(state, e))?;
     let mut sender = match sender {
-        Sender::Raw(conn) => return send_raw(state, endpoint, context, conn).await,
+        Sender::Raw(conn) => return send_raw(state, pool, endpoint, context, conn).await,
         other => other,
     };
     let request = match build(sender.is_h2()) {
@@ -337,13 +352,13 @@ async fn send(state: &Thread, endpoint: usize, context: &Value) -> Result<Receiv
 /// The exchange on a connection of loadgate's own HTTP/1.1 client.
 async fn send_raw(
     state: &Thread,
+    pool: &Pool,
     endpoint: usize,
     context: &Value,
     conn: h1::Conn,
 ) -> Result<Received, SendError> {
     let prepared = &state.plan.prepared.endpoints[endpoint];
     let origin = &state.plan.prepared.origins[prepared.origin];
-    let pool = &state.pools[prepared.origin];
     let build = || {
         prepared
             .build_bytes(&state.plan.profile.templates, origin, false, context)

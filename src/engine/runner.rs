@@ -81,7 +81,15 @@ impl Runners {
 async fn run(state: Rc<Thread>, mailbox: Rc<Mailbox>) {
     loop {
         let a = mailbox.take().await;
-        run_scenario(&state, a.scenario, a.intended, a.interval, a.data).await;
+        run_scenario(
+            &state,
+            &state.pools,
+            a.scenario,
+            a.intended,
+            a.interval,
+            a.data,
+        )
+        .await;
         leave(&state);
         let mut idle = state.runners.idle.borrow_mut();
         if idle.len() >= MAX_IDLE {

@@ -516,6 +516,20 @@ async fn run_user(state: &Rc<Thread>, index: u64) {
             return;
         }
     };
+    // `http.connections: per_user`: the user's own connections, one per origin at most (it
+    // sends one request at a time), closed when it stops; otherwise its thread's, shared.
+    let own: Vec<Pool> = if state.plan.profile.http.connection_per_user {
+        state
+            .plan
+            .prepared
+            .origins
+            .iter()
+            .map(|_| Pool::unbounded())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let pools = if own.is_empty() { &state.pools } else { &own };
     loop {
         if index >= state.active_users.get() || state.plan.stop.is_triggered() {
             return;
@@ -528,7 +542,15 @@ async fn run_user(state: &Rc<Thread>, index: u64) {
             intervals.begin(k);
         }
         enter(state);
-        run_scenario(state, state.plan.prepared.pick(), intended, k, data.clone()).await;
+        run_scenario(
+            state,
+            pools,
+            state.plan.prepared.pick(),
+            intended,
+            k,
+            data.clone(),
+        )
+        .await;
         leave(state);
         let pause = think.sample();
         if !pause.is_zero() {

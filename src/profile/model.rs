@@ -165,6 +165,9 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// Local addresses connections are opened from, in turn (empty: the system's choice).
     pub source_addresses: Vec<std::net::IpAddr>,
+    /// Closed model: every user keeps its own connection (`http.connections: per_user`)
+    /// instead of sharing its engine thread's.
+    pub connection_per_user: bool,
 }
 
 /// The load plan.

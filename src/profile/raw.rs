@@ -107,6 +107,21 @@ pub struct RawHttp {
     #[serde(default)]
     #[schemars(with = "Vec<String>")]
     pub source_addresses: Vec<Spanned<String>>,
+    /// Closed model: `shared` (default: a user takes any idle connection of its engine thread,
+    /// so there are as many as requests in flight at once) or `per_user` (every user keeps its
+    /// own connection, as a browser or Locust's users do: as many connections as users).
+    #[schemars(with = "Option<RawConnections>")]
+    pub connections: Option<Spanned<RawConnections>>,
+}
+
+/// How users hold connections.
+#[derive(Debug, Clone, Copy, Deserialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum RawConnections {
+    /// Users share their engine thread's connections.
+    Shared,
+    /// Every user keeps its own connection.
+    PerUser,
 }
 
 /// HTTP protocol choice.

@@ -166,6 +166,11 @@ pub(super) fn validate(
                 })
             })
             .collect::<Result<Vec<_>, _>>()?,
+        connection_per_user: raw
+            .http
+            .connections
+            .as_ref()
+            .is_some_and(|c| c.value == super::raw::RawConnections::PerUser),
     };
     check_timeout(http.connect_timeout).map_err(|m| {
         let at = raw.http.connect_timeout.as_ref().map(|t| t.referenced);
@@ -177,6 +182,16 @@ pub(super) fn validate(
             .map_err(|m| cx.err("http.version", Some(raw_target.referenced), &m))?;
     }
     let mut load = validate_load(&cx, &raw.load.value, raw.load.referenced)?;
+    if let Some(c) = &raw.http.connections
+        && c.value == super::raw::RawConnections::PerUser
+        && load.model != LoadModel::Closed
+    {
+        return Err(cx.err(
+            "http.connections",
+            Some(c.referenced),
+            "`per_user` applies to the closed model's users (`load.model: closed`): the open model has no users; remove it, or bound the connections with `load.max_in_flight`",
+        ));
+    }
     let feeds = validate_feeds(&cx, &raw.data, files, &load)?;
 
     // Setup runs before the load: it sees `env` only, and each step the values the steps
