@@ -177,25 +177,21 @@ pub struct GateArgs {
     pub baseline: Option<PathBuf>,
     /// With `--mode record`: `true` commits the run file and pushes it to the branch, `false`
     /// only writes it (default: `true` under GitHub Actions, else `false`). Input `push`.
-    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false")]
-    pub push: Option<String>,
-    /// `auto` (record on a push to the default branch, else gate), `gate`, `record`, `run`,
-    /// or `report` (no load: judge and publish saved `--results`). Input `mode`.
-    #[arg(long)]
-    pub mode: Option<String>,
+    #[arg(long, num_args = 0..=1, default_missing_value = "true", value_name = "true|false", value_parser = clap::value_parser!(bool))]
+    pub push: Option<bool>,
+    /// What the step does (default `auto`). Input `mode`.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub mode: Option<GateMode>,
     /// Token for the PR comment (prefer the environment: `INPUT_GITHUB-TOKEN`,
     /// `LOADGATE_GITHUB_TOKEN`, `GITHUB_TOKEN`). Input `github-token`.
     #[arg(long, hide_env_values = true)]
     pub github_token: Option<String>,
-    /// `auto` (on pull requests, a failure is a warning), `always` (a failure is exit code 4),
-    /// `never`. Input `comment`.
-    #[arg(long)]
-    pub comment: Option<String>,
-    /// Which verdicts fail the step: `regression` (default: regressions, breached thresholds,
-    /// untrusted runs), `inconclusive` (also inconclusive and incompatible), `never`.
-    /// Input `fail-on`.
-    #[arg(long)]
-    pub fail_on: Option<String>,
+    /// Whether to comment on the pull request (default `auto`). Input `comment`.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub comment: Option<CommentMode>,
+    /// Which verdicts fail the step (default `regression`). Input `fail-on`.
+    #[arg(long, value_enum, ignore_case = true)]
+    pub fail_on: Option<FailOn>,
     /// A minijinja template replacing the built-in Markdown report. Input `template`.
     #[arg(long)]
     pub template: Option<PathBuf>,
@@ -206,27 +202,25 @@ pub struct GateArgs {
     pub results: Option<String>,
     /// Run share I of N of the load (`1/4`, or `auto/4` in a Kubernetes Indexed Job); judge
     /// after merging all shards. Input `shard`.
-    #[arg(long)]
-    pub shard: Option<String>,
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(u32, u32)>,
     /// Start the load at this wall-clock time (UTC like `2026-12-03T14:05:00Z`, or Unix seconds
     /// like `@1796306700`), the same for every shard, so their intervals line up. Input
     /// `start-at`.
-    #[arg(long, value_name = "TIME")]
-    pub start_at: Option<String>,
+    #[arg(long, value_name = "TIME", value_parser = parse_start_at)]
+    pub start_at: Option<std::time::SystemTime>,
     /// With `--mode report`: accept shards whose starts lie up to this far apart (default: one
     /// recording interval), like `10s`. Input `max-skew`.
-    #[arg(long, value_name = "DURATION")]
-    pub max_skew: Option<String>,
+    #[arg(long, value_name = "DURATION", value_parser = parse_max_skew)]
+    pub max_skew: Option<std::time::Duration>,
     /// The pull request to comment on, when the event does not say (the `workflow_run`
     /// pattern for fork PRs). Input `pr-number`.
-    #[arg(long)]
-    pub pr_number: Option<String>,
-    /// Confirmation before blocking: `on` (a run that would block is measured again, and
-    /// blocks only on what fails in both runs; `--confirm` alone), `off`, or `auto` (the
-    /// profile's `gate.confirm`, else on; the action's default). Unset: the profile's
+    #[arg(long, value_parser = clap::value_parser!(u64).range(1..))]
+    pub pr_number: Option<u64>,
+    /// Confirmation before blocking (`--confirm` alone: `on`). Unset: the profile's
     /// `gate.confirm`, else off. Input `confirm`.
-    #[arg(long, num_args = 0..=1, default_missing_value = "on", value_name = "on|off|auto")]
-    pub confirm: Option<String>,
+    #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "on")]
+    pub confirm: Option<ConfirmChoice>,
     /// With `--mode report`: the results of a confirmation run made elsewhere (a file, or a
     /// glob of shard files that are merged), combined with `--results` when they would block.
     /// Input `confirmation`.
@@ -238,6 +232,58 @@ pub struct GateArgs {
     /// Input `baseline-target`.
     #[arg(long, value_name = "URL")]
     pub baseline_target: Option<String>,
+}
+
+/// What a `gate` step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GateMode {
+    /// `record` on a push to the default branch, else `gate`.
+    Auto,
+    /// Run and compare with the baseline; comment on the PR; fail on a regression.
+    Gate,
+    /// Run and add the run to the baseline.
+    Record,
+    /// Run and report, without a baseline.
+    Run,
+    /// No load: judge and publish saved `--results` (merging shard files).
+    Report,
+}
+
+/// Whether a `gate` step comments on the pull request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CommentMode {
+    /// On pull requests; a failure to comment is a warning.
+    #[value(alias = "true")]
+    Auto,
+    /// On pull requests; a failure (or no PR to comment on) is exit code 4.
+    Always,
+    /// Never.
+    #[value(alias = "false")]
+    Never,
+}
+
+/// Which verdicts fail a `gate` step.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    /// Regressions, breached thresholds, untrusted or incompatible runs.
+    Regression,
+    /// Also inconclusive comparisons.
+    Inconclusive,
+    /// Nothing: the step reports only.
+    Never,
+}
+
+/// Confirmation before blocking, as the flag or input asks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ConfirmChoice {
+    /// A run that would block is measured again, and blocks only on what fails in both runs.
+    #[value(alias = "true")]
+    On,
+    /// Never measured again.
+    #[value(alias = "false")]
+    Off,
+    /// The profile's `gate.confirm`, else on (the action's default).
+    Auto,
 }
 
 /// `loadgate report`.

@@ -11,9 +11,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use self::confirm::{
-    ConfirmChoice, Confirming, confirm_before_blocking, publish_confirmation_output,
-};
+use self::confirm::{Confirming, confirm_before_blocking, publish_confirmation_output};
 use super::console::{errln, out};
 use super::record::{
     GateBaseline, Location, Push, Recording, read_for_gate, record_and_push, record_in_worktree,
@@ -21,8 +19,11 @@ use super::record::{
 use super::report::{render, renderer};
 use super::run::{execute_run, load_profile, load_profile_settings};
 use crate::baseline::BaselineRun;
+use clap::ValueEnum;
+
 use crate::cli::{
-    GateArgs, ProgressMode, RunFlags, parse_max_skew, parse_shard_in, parse_start_at,
+    CommentMode, ConfirmChoice, FailOn, GateArgs, GateMode as Mode, ProgressMode, RunFlags,
+    parse_max_skew, parse_shard_in, parse_start_at,
 };
 use crate::compare::{Comparison, Verdict};
 use crate::error::{Error, ExitCode};
@@ -34,21 +35,6 @@ use crate::github::{CommentOutcome, Context, Env};
 use crate::report::{Format, Renderer, terminal, verdict};
 use crate::results::RunResult;
 
-/// What the step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Mode {
-    /// `record` on a push to the default branch, else `gate`.
-    Auto,
-    /// Run and compare with the baseline; comment on the PR; fail on a regression.
-    Gate,
-    /// Run and append the run to the baseline file (the workflow commits it).
-    Record,
-    /// Run and report, without a baseline.
-    Run,
-    /// No load: judge and publish saved results (merging shard files).
-    Report,
-}
-
 impl fmt::Display for Mode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
@@ -59,28 +45,6 @@ impl fmt::Display for Mode {
             Mode::Report => "report",
         })
     }
-}
-
-/// Whether to comment on the pull request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CommentMode {
-    /// On pull requests; a failure is a warning.
-    Auto,
-    /// On pull requests; a failure (or no PR to comment on) is exit code 4.
-    Always,
-    /// Never.
-    Never,
-}
-
-/// Which verdicts fail the step.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FailOn {
-    /// Regressions, breached thresholds, untrusted or incompatible runs.
-    Regression,
-    /// Also inconclusive comparisons.
-    Inconclusive,
-    /// Nothing: the step reports only.
-    Never,
 }
 
 /// The resolved settings of one `gate` step.
@@ -116,26 +80,43 @@ struct Settings {
 /// Results go here unless `results` says otherwise; the reports go beside them.
 const DEFAULT_RESULTS: &str = "loadgate-results/results.json";
 
-fn choice<T: Copy>(
-    value: Option<String>,
+/// A setting from its flag (parsed by clap), else the action input or `LOADGATE_<NAME>`
+/// parsed with `parse`, whose message is prefixed with the setting's name.
+fn parsed<T>(
+    env: &Env,
+    flag: Option<T>,
     name: &str,
-    default: T,
-    options: &[(&str, T)],
-) -> Result<T, Error> {
-    let Some(value) = value else {
-        return Ok(default);
-    };
-    options
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(&value))
-        .map(|(_, v)| *v)
-        .ok_or_else(|| {
-            let names: Vec<String> = options.iter().map(|(n, _)| format!("`{n}`")).collect();
-            Error::Usage(format!(
-                "invalid {name} `{value}` (flag `--{name}`, action input `{name}`): expected one of {}",
-                names.join(", ")
-            ))
+    parse: impl Fn(&str) -> Result<T, String>,
+) -> Result<Option<T>, Error> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    resolve(env, None, name)
+        .map(|value| parse(&value).map_err(|m| Error::Usage(format!("`{name}`: {m}"))))
+        .transpose()
+}
+
+/// A choice among the names of `T` (any case; aliases such as `true` too): the flag (parsed by
+/// clap), else the action input or `LOADGATE_<NAME>`.
+fn choice<T: ValueEnum + Copy>(env: &Env, flag: Option<T>, name: &str) -> Result<Option<T>, Error> {
+    if flag.is_some() {
+        return Ok(flag);
+    }
+    resolve(env, None, name)
+        .map(|value| {
+            T::from_str(&value, true).map_err(|_| {
+                let names: Vec<String> = T::value_variants()
+                    .iter()
+                    .filter_map(ValueEnum::to_possible_value)
+                    .map(|v| format!("`{}`", v.get_name()))
+                    .collect();
+                Error::Usage(format!(
+                    "invalid {name} `{value}` (flag `--{name}`, action input `{name}`): expected one of {}",
+                    names.join(", ")
+                ))
+            })
         })
+        .transpose()
 }
 
 impl Settings {
@@ -150,27 +131,16 @@ impl Settings {
                     .into(),
             )
         })?;
-        let shard = resolve(env, args.shard, "shard")
-            .map(|s| {
-                parse_shard_in(&s, |name| env.var(name).map(str::to_string))
-                    .map_err(|m| Error::Usage(format!("`shard`: {m}")))
+        let shard = parsed(env, args.shard, "shard", |s| {
+            parse_shard_in(s, |name| env.var(name).map(str::to_string))
+        })?;
+        let start_at = parsed(env, args.start_at, "start-at", parse_start_at)?;
+        let max_skew = parsed(env, args.max_skew, "max-skew", parse_max_skew)?;
+        let pr_number = parsed(env, args.pr_number, "pr-number", |n| {
+            n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                format!("invalid pr-number `{n}`: expected the pull request's number, like `42`")
             })
-            .transpose()?;
-        let start_at = resolve(env, args.start_at, "start-at")
-            .map(|s| parse_start_at(&s).map_err(|m| Error::Usage(format!("`start-at`: {m}"))))
-            .transpose()?;
-        let max_skew = resolve(env, args.max_skew, "max-skew")
-            .map(|s| parse_max_skew(&s).map_err(|m| Error::Usage(format!("`max-skew`: {m}"))))
-            .transpose()?;
-        let pr_number = resolve(env, args.pr_number, "pr-number")
-            .map(|n| {
-                n.parse::<u64>().ok().filter(|n| *n > 0).ok_or_else(|| {
-                    Error::Usage(format!(
-                        "invalid pr-number `{n}`: expected the pull request's number, like `42`"
-                    ))
-                })
-            })
-            .transpose()?;
+        })?;
         let results = resolve(env, args.results, "results")
             .unwrap_or_else(|| DEFAULT_RESULTS.to_string())
             .lines()
@@ -188,40 +158,9 @@ impl Settings {
             target: resolve(env, args.target, "target"),
             target_origin,
             baseline: path(args.baseline, "baseline"),
-            mode: choice(
-                resolve(env, args.mode, "mode"),
-                "mode",
-                Mode::Auto,
-                &[
-                    ("auto", Mode::Auto),
-                    ("gate", Mode::Gate),
-                    ("record", Mode::Record),
-                    ("run", Mode::Run),
-                    ("report", Mode::Report),
-                ],
-            )?,
-            comment: choice(
-                resolve(env, args.comment, "comment"),
-                "comment",
-                CommentMode::Auto,
-                &[
-                    ("auto", CommentMode::Auto),
-                    ("always", CommentMode::Always),
-                    ("never", CommentMode::Never),
-                    ("true", CommentMode::Auto),
-                    ("false", CommentMode::Never),
-                ],
-            )?,
-            fail_on: choice(
-                resolve(env, args.fail_on, "fail-on"),
-                "fail-on",
-                FailOn::Regression,
-                &[
-                    ("regression", FailOn::Regression),
-                    ("inconclusive", FailOn::Inconclusive),
-                    ("never", FailOn::Never),
-                ],
-            )?,
+            mode: choice(env, args.mode, "mode")?.unwrap_or(Mode::Auto),
+            comment: choice(env, args.comment, "comment")?.unwrap_or(CommentMode::Auto),
+            fail_on: choice(env, args.fail_on, "fail-on")?.unwrap_or(FailOn::Regression),
             template: path(args.template, "template"),
             results,
             shard,
@@ -229,32 +168,16 @@ impl Settings {
             max_skew,
             pr_number,
             token: resolve(env, args.github_token, "github-token"),
-            confirm: resolve(env, args.confirm, "confirm")
-                .map(|value| {
-                    choice(
-                        Some(value),
-                        "confirm",
-                        ConfirmChoice::Auto,
-                        &[
-                            ("on", ConfirmChoice::On),
-                            ("off", ConfirmChoice::Off),
-                            ("auto", ConfirmChoice::Auto),
-                            ("true", ConfirmChoice::On),
-                            ("false", ConfirmChoice::Off),
-                        ],
-                    )
-                })
-                .transpose()?,
-            push: resolve(env, args.push, "push")
-                .map(|value| {
-                    choice(
-                        Some(value),
-                        "push",
-                        true,
-                        &[("true", true), ("false", false)],
-                    )
-                })
-                .transpose()?,
+            confirm: choice(env, args.confirm, "confirm")?,
+            push: parsed(env, args.push, "push", |v| {
+                match v.to_ascii_lowercase().as_str() {
+                    "true" => Ok(true),
+                    "false" => Ok(false),
+                    _ => Err(format!(
+                        "invalid push `{v}` (flag `--push`, action input `push`): expected one of `true`, `false`"
+                    )),
+                }
+            })?,
             confirmation: resolve(env, args.confirmation, "confirmation").map(|spec| {
                 spec.lines()
                     .map(|l| in_workspace(env, Path::new(l.trim())).display().to_string())
@@ -919,7 +842,12 @@ fn read_saved_results(
     for line in spec.lines().map(str::trim).filter(|l| !l.is_empty()) {
         let path = Path::new(line);
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        if name.contains('*') || name.contains('?') {
+        if name.contains(['*', '?', '[', '{']) {
+            let pattern = file_pattern(name).map_err(|e| {
+                Error::Usage(format!(
+                    "`results`: `{line}` is not a valid pattern ({e}): expected a file name with `*` or `?`, like `shards/shard-*.json`"
+                ))
+            })?;
             let dir = path
                 .parent()
                 .filter(|d| !d.as_os_str().is_empty())
@@ -934,7 +862,7 @@ fn read_saved_results(
                 .filter(|p| {
                     p.file_name()
                         .and_then(|n| n.to_str())
-                        .is_some_and(|n| wildcard(name, n))
+                        .is_some_and(|n| pattern.is_match(n))
                 })
                 .collect();
             found.sort();
@@ -961,27 +889,13 @@ fn read_saved_results(
     Ok((merged, files))
 }
 
-/// Matches `name` against `pattern` with `*` (any run) and `?` (one character).
-fn wildcard(pattern: &str, name: &str) -> bool {
-    let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
-    let (mut pi, mut ni, mut star, mut mark) = (0, 0, None, 0);
-    while ni < n.len() {
-        if pi < p.len() && (p[pi] == '?' || p[pi] == n[ni]) {
-            pi += 1;
-            ni += 1;
-        } else if pi < p.len() && p[pi] == '*' {
-            star = Some(pi);
-            mark = ni;
-            pi += 1;
-        } else if let Some(s) = star {
-            pi = s + 1;
-            mark += 1;
-            ni = mark;
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|&c| c == '*')
+/// A file-name pattern of the `results` input: `*` any run of characters, `?` one, `[…]` a
+/// class, `{a,b}` alternatives (globset's syntax, within one folder).
+fn file_pattern(name: &str) -> Result<globset::GlobMatcher, globset::Error> {
+    Ok(globset::GlobBuilder::new(name)
+        .literal_separator(true)
+        .build()?
+        .compile_matcher())
 }
 
 #[cfg(test)]
@@ -989,12 +903,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn wildcards() {
-        assert!(wildcard("shard-*.json", "shard-1.json"));
-        assert!(wildcard("shard-?.json", "shard-2.json"));
-        assert!(!wildcard("shard-?.json", "shard-10.json"));
-        assert!(wildcard("*", "x"));
-        assert!(!wildcard("*.json", "x.yaml"));
+    fn file_patterns() {
+        let matches = |p: &str, n: &str| file_pattern(p).expect("valid").is_match(n);
+        assert!(matches("shard-*.json", "shard-1.json"));
+        assert!(matches("shard-?.json", "shard-2.json"));
+        assert!(!matches("shard-?.json", "shard-10.json"));
+        assert!(matches("*", "x"));
+        assert!(!matches("*.json", "x.yaml"));
+        assert!(matches("shard-[12].json", "shard-2.json"));
+        assert!(matches("{a,b}.json", "b.json"));
+        assert!(file_pattern("shard-[.json").is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::{Mode, Settings, read_saved_results, run_flags};
 use crate::app::console::{errln, out};
 use crate::app::run::execute_run;
 use crate::baseline::Baseline;
+use crate::cli::ConfirmChoice;
 use crate::compare::{self, Comparison};
 use crate::error::Error;
 use crate::github::inputs::workspace_relative;
@@ -20,17 +21,6 @@ use crate::github::{Context, Env};
 use crate::profile::Confirm;
 use crate::report::{terminal, verdict};
 use crate::results::RunResult;
-
-/// Confirmation before blocking, as the flag or input asks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum ConfirmChoice {
-    /// Confirm, whatever the profile says.
-    On,
-    /// Never confirm.
-    Off,
-    /// The profile's `gate.confirm`, else on (the action's default).
-    Auto,
-}
 
 /// What confirmation before blocking needs from the step.
 pub(super) struct Confirming<'a> {
@@ -227,7 +217,7 @@ mod tests {
         assert_eq!(s.confirm, Some(Auto));
         assert_eq!(s.confirmation.as_deref(), Some("/ws/confirm/*.json"));
         let flag = GateArgs {
-            confirm: Some("off".into()),
+            confirm: Some(Off),
             ..GateArgs::default()
         };
         assert_eq!(
