@@ -1,8 +1,6 @@
 //! Number formatting shared by every rendering: latencies, counts, rates, percentages, and
 //! plain-text tables.
 
-use std::fmt::Write as _;
-
 /// A latency in µs with about three significant digits and a fitting unit
 /// (`850µs`, `1.23ms`, `45.6ms`, `123ms`, `1.50s`).
 pub fn latency_us(us: u64) -> String {
@@ -78,37 +76,87 @@ pub fn p_value(p: f64) -> String {
     }
 }
 
-/// A plain-text table: numbers right-aligned under their headers, the last column (words)
-/// left-aligned; one line per row, each ending in a newline.
-pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
-    let widths: Vec<usize> = (0..header.len())
-        .map(|col| {
-            rows.iter()
-                .map(|r| r.get(col).map_or(0, |c| c.chars().count()))
-                .chain([header[col].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
+/// The columns of a plain-text table: each as wide as its widest cell (header included),
+/// two spaces apart, left- or right-aligned; lines end without trailing spaces.
+pub struct Columns {
+    widths: Vec<usize>,
+    left: Vec<bool>,
+}
+
+impl Columns {
+    /// Columns fitting `header` and `rows`; column `c` of `n` is left-aligned when
+    /// `left(c, n)`, else right-aligned.
+    pub fn fit<R: AsRef<[String]>>(
+        header: &[&str],
+        rows: &[R],
+        left: impl Fn(usize, usize) -> bool,
+    ) -> Self {
+        let n = header.len();
+        let widths = (0..n)
+            .map(|c| {
+                rows.iter()
+                    .map(|r| r.as_ref().get(c).map_or(0, |cell| cell.chars().count()))
+                    .chain([header[c].chars().count()])
+                    .max()
+                    .unwrap_or(0)
+            })
+            .collect();
+        Columns {
+            widths,
+            left: (0..n).map(|c| left(c, n)).collect(),
+        }
+    }
+
+    /// One line of cells.
+    pub fn line(&self, cells: &[String]) -> String {
         let mut l = String::new();
-        for (col, cell) in cells.iter().enumerate() {
-            let pad = " ".repeat(widths[col].saturating_sub(cell.chars().count()));
-            if col == cells.len() - 1 {
-                let _ = write!(l, "  {cell}");
-            } else if col == 0 {
-                let _ = write!(l, "{pad}{cell}");
+        for (c, cell) in cells.iter().enumerate() {
+            let pad = " ".repeat(
+                self.widths
+                    .get(c)
+                    .copied()
+                    .unwrap_or(0)
+                    .saturating_sub(cell.chars().count()),
+            );
+            if c > 0 {
+                l.push_str("  ");
+            }
+            if self.left.get(c).copied().unwrap_or(true) {
+                l.push_str(cell);
+                l.push_str(&pad);
             } else {
-                let _ = write!(l, "  {pad}{cell}");
+                l.push_str(&pad);
+                l.push_str(cell);
             }
         }
         l.trim_end().to_string()
-    };
-    let mut out = String::new();
+    }
+
+    /// The width of a whole line.
+    pub fn total_width(&self) -> usize {
+        self.widths.iter().sum::<usize>() + 2 * self.widths.len().saturating_sub(1)
+    }
+}
+
+/// A plain-text table: numbers right-aligned under their headers, the last column (words)
+/// left-aligned; one line per row, each ending in a newline.
+pub fn aligned(header: &[&str], rows: &[Vec<String>]) -> String {
+    table(header, rows, |c, n| c + 1 == n)
+}
+
+/// A plain-text table whose column `c` of `n` is left-aligned when `left(c, n)`: the header,
+/// then one line per row, each ending in a newline.
+pub fn table<R: AsRef<[String]>>(
+    header: &[&str],
+    rows: &[R],
+    left: impl Fn(usize, usize) -> bool,
+) -> String {
+    let columns = Columns::fit(header, rows, left);
     let header: Vec<String> = header.iter().map(ToString::to_string).collect();
-    let _ = writeln!(out, "{}", line(&header));
+    let mut out = columns.line(&header) + "\n";
     for r in rows {
-        let _ = writeln!(out, "{}", line(r));
+        out.push_str(&columns.line(r.as_ref()));
+        out.push('\n');
     }
     out
 }

@@ -97,41 +97,14 @@ pub fn summary(result: &RunResult) -> String {
             &LatencySummary::of(&all),
         ));
     }
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([header[c].len()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (c, cell) in cells.iter().enumerate() {
-            let pad = widths[c] - cell.chars().count();
-            if c == 0 {
-                l.push_str(cell);
-                l.push_str(&" ".repeat(pad));
-            } else {
-                l.push_str("  ");
-                l.push_str(&" ".repeat(pad));
-                l.push_str(cell);
-            }
-        }
-        l.trim_end().to_string()
-    };
+    let columns = super::format::Columns::fit(&header, &rows, |c, _| c == 0);
     let header: Vec<String> = header.iter().map(ToString::to_string).collect();
-    let _ = writeln!(out, "{}", line(&header));
+    let _ = writeln!(out, "{}", columns.line(&header));
     for (i, r) in rows.iter().enumerate() {
         if i + 1 == rows.len() && result.endpoints.len() > 1 {
-            let _ = writeln!(
-                out,
-                "{}",
-                "─".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
-            );
+            let _ = writeln!(out, "{}", "─".repeat(columns.total_width()));
         }
-        let _ = writeln!(out, "{}", line(r));
+        let _ = writeln!(out, "{}", columns.line(r));
     }
     if !result.scenarios.is_empty() {
         out.push_str(&scenario_table(result));
@@ -189,15 +162,16 @@ fn row(
 
 /// Scenario totals: iterations that ended, failed, and how long they took end to end.
 fn scenario_table(result: &RunResult) -> String {
-    let mut rows: Vec<[String; 7]> = vec![[
-        "scenario".into(),
-        "iterations".into(),
-        "failed".into(),
-        "p50".into(),
-        "p95".into(),
-        "p99".into(),
-        "max".into(),
-    ]];
+    let header = [
+        "scenario",
+        "iterations",
+        "failed",
+        "p50",
+        "p95",
+        "p99",
+        "max",
+    ];
+    let mut rows: Vec<[String; 7]> = Vec::new();
     for s in &result.scenarios {
         let sm = &s.summary;
         rows.push([
@@ -214,27 +188,7 @@ fn scenario_table(result: &RunResult) -> String {
             latency_opt(sm.latency.max_us),
         ]);
     }
-    let widths: Vec<usize> = (0..7)
-        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
-        .collect();
-    let mut out = String::new();
-    for r in &rows {
-        let mut line = String::new();
-        for (c, cell) in r.iter().enumerate() {
-            let pad = " ".repeat(widths[c] - cell.chars().count());
-            if c == 0 {
-                line.push_str(cell);
-                line.push_str(&pad);
-            } else {
-                line.push_str("  ");
-                line.push_str(&pad);
-                line.push_str(cell);
-            }
-        }
-        out.push_str(line.trim_end());
-        out.push('\n');
-    }
-    out
+    super::format::table(&header, &rows, |c, _| c == 0)
 }
 
 /// Generator health in one line.

@@ -163,37 +163,8 @@ fn table(metrics: &[MetricVerdict]) -> String {
         "verdict",
     ];
     let rows: Vec<Vec<String>> = metrics.iter().map(row).collect();
-    let widths: Vec<usize> = (0..header.len())
-        .map(|c| {
-            rows.iter()
-                .map(|r| r[c].chars().count())
-                .chain([header[c].chars().count()])
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let line = |cells: &[String]| {
-        let mut l = String::new();
-        for (c, cell) in cells.iter().enumerate() {
-            let pad = " ".repeat(widths[c] - cell.chars().count());
-            if c > 0 {
-                l.push_str("  ");
-            }
-            if c < 2 || c + 1 == cells.len() {
-                l.push_str(cell);
-                l.push_str(&pad);
-            } else {
-                l.push_str(&pad);
-                l.push_str(cell);
-            }
-        }
-        l.trim_end().to_string() + "\n"
-    };
-    let mut out = line(&header.map(String::from));
-    for r in &rows {
-        out.push_str(&line(r));
-    }
-    out
+    // Endpoint, metric and verdict are words; the rest are numbers.
+    super::format::table(&header, &rows, |c, n| c < 2 || c + 1 == n)
 }
 
 fn row(m: &MetricVerdict) -> Vec<String> {
