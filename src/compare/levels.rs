@@ -12,7 +12,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{ThresholdCheck, ThresholdStatus, thresholds};
-use crate::metrics::Histogram;
+use crate::metrics::SummaryBuilder;
 use crate::profile::Threshold;
 use crate::results::{LoadModel, ResultsError, RunResult};
 
@@ -142,16 +142,17 @@ pub fn of(
     let mut levels: Vec<Level> = Vec::with_capacity(spans.len());
     for (level, range) in spans {
         let view = result.window(range.clone());
-        let mut latency = Histogram::new();
-        let (mut requests, mut errors) = (0u64, 0u64);
+        let mut totals = SummaryBuilder::default();
         for e in &view.endpoints {
-            latency.add(&view.measured_histogram(e)?);
-            for i in &e.intervals {
-                requests += i.requests;
-                errors += i.error_total();
-            }
+            let (requests, errors) = e
+                .intervals
+                .iter()
+                .fold((0, 0), |(r, f), i| (r + i.requests, f + i.error_total()));
+            totals.add_counts(requests, errors, &view.measured_histogram(e)?);
         }
         let intervals = range.end - range.start;
+        let secs = f64::from(intervals) * secs_per_interval;
+        let summary = totals.finish(secs);
         let mut checks = thresholds::check(&view, thresholds)?;
         checks.push(thresholds::error_ceiling(&view, max_error_ratio));
         let broke = checks.iter().any(|c| c.status != ThresholdStatus::Ok);
@@ -159,18 +160,13 @@ pub fn of(
             level,
             first_interval: range.start,
             intervals,
-            requests,
-            errors,
-            error_ratio: if requests == 0 {
-                0.0
-            } else {
-                errors as f64 / requests as f64
-            },
-            ok_per_sec: requests.saturating_sub(errors) as f64
-                / (f64::from(intervals) * secs_per_interval),
-            p50_us: latency.quantile_us(0.50),
-            p95_us: latency.quantile_us(0.95),
-            p99_us: latency.quantile_us(0.99),
+            requests: summary.requests,
+            errors: summary.errors,
+            error_ratio: summary.error_ratio,
+            ok_per_sec: summary.requests.saturating_sub(summary.errors) as f64 / secs,
+            p50_us: summary.latency.p50_us,
+            p95_us: summary.latency.p95_us,
+            p99_us: summary.latency.p99_us,
             checks,
             status: if broke {
                 LevelStatus::Broke
