@@ -11,9 +11,9 @@ pub mod store;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::capacity::Capacity;
-use crate::compare::validity;
 use crate::metrics::HistogramError;
+use crate::results::capacity::{Capacity, Estimate};
+use crate::results::validity;
 use crate::results::{self, GitRef, Interval, ProfileRef, ResultsError, RunResult, Runner, Tool};
 
 /// The newest baseline format this build reads and the one it writes.
@@ -57,7 +57,7 @@ pub struct BaselineRun {
     pub endpoints: Vec<BaselineEndpoint>,
     /// A capacity search's sustainable rate (absent for other runs).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<crate::capacity::Estimate>,
+    pub capacity: Option<Estimate>,
 }
 
 /// One endpoint of a baseline run.
@@ -370,7 +370,7 @@ impl BaselineRun {
         }
         let problems: Vec<String> = validity::run_checks(result)
             .into_iter()
-            .filter(|c| c.status == crate::compare::CheckStatus::Failed)
+            .filter(|c| c.status == crate::results::checks::CheckStatus::Failed)
             .map(|c| c.detail)
             .collect();
         if !problems.is_empty() {

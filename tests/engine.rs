@@ -472,11 +472,11 @@ fn shards_merge_into_the_same_run() {
     // Run one after the other here, the shards started seconds apart: refused, since their
     // intervals would add different moments. `--start-at` lines real shards up (tests/cli.rs);
     // here they are given one start, as if they had run together.
-    let apart = loadgate::metrics::merge(vec![two.clone(), one.clone()]).unwrap_err();
+    let apart = loadgate::results::merge(vec![two.clone(), one.clone()]).unwrap_err();
     assert!(apart.to_string().contains("the shards started"), "{apart}");
     let mut two = two;
     two.started_at.clone_from(&one.started_at);
-    let merged = loadgate::metrics::merge(vec![two.clone(), one.clone()]).unwrap();
+    let merged = loadgate::results::merge(vec![two.clone(), one.clone()]).unwrap();
     assert!(merged.shard.is_complete());
     // Arrivals are deterministic and recorded at their intended time: per interval, the
     // merged shards planned exactly what the whole run planned.
@@ -501,10 +501,10 @@ fn shards_merge_into_the_same_run() {
         assert_eq!(h, both);
     }
     // Merging a shard twice, or shards of different profiles, is refused.
-    assert!(loadgate::metrics::merge(vec![one.clone(), one.clone()]).is_err());
+    assert!(loadgate::results::merge(vec![one.clone(), one.clone()]).is_err());
     let mut other = two;
     other.profile.hash = "sha256:other".into();
-    assert!(loadgate::metrics::merge(vec![one, other]).is_err());
+    assert!(loadgate::results::merge(vec![one, other]).is_err());
 }
 
 #[test]

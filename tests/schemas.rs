@@ -159,10 +159,10 @@ requests:
     for (i, shard) in shards.iter().enumerate() {
         assert_valid_results(&format!("shard {}", i + 1), shard);
     }
-    let merged = loadgate::metrics::merge(shards.clone()).unwrap();
+    let merged = loadgate::results::merge(shards.clone()).unwrap();
     assert!(merged.shard.is_complete());
     assert_valid_results("merged", &merged);
-    let incomplete = loadgate::metrics::merge(vec![shards[1].clone()]).unwrap();
+    let incomplete = loadgate::results::merge(vec![shards[1].clone()]).unwrap();
     assert!(!incomplete.shard.is_complete());
     assert_valid_results("incomplete merge", &incomplete);
 }

@@ -884,7 +884,7 @@ fn read_saved_results(
     if files == 1 {
         return Ok((parts.remove(0).1, 1));
     }
-    let (merged, _) = crate::metrics::merge_files_within(parts, max_skew)
+    let (merged, _) = crate::results::merge_files_within(parts, max_skew)
         .map_err(|e| Error::Merge(e.to_string()))?;
     Ok((merged, files))
 }

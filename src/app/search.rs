@@ -100,8 +100,8 @@ pub(super) async fn search(
                     collapsed = true;
                     step_stop.trigger_because(format!(
                         "the error rate passed the collapse point ({} at {})",
-                        crate::report::format::percent(errors as f64 / requests as f64),
-                        crate::report::format::rate(rate)
+                        crate::format::percent(errors as f64 / requests as f64),
+                        crate::format::rate(rate)
                     ));
                 }
             },

@@ -7,11 +7,11 @@ use super::run::{check_shard_count, load_profile, resolve_target};
 use crate::cli::ValidateArgs;
 use crate::engine::schedule::{Arrivals, Share};
 use crate::error::{Error, ExitCode};
+use crate::format::{count, percent};
 use crate::profile::units::{format_duration, format_rate};
 use crate::profile::{
     Auth, Body, Endpoint, FeedMode, Limit, LoadModel, Profile, Text, ThresholdScope,
 };
-use crate::report::format::{count, percent};
 
 pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
     let profile = load_profile(&args.profile)?;

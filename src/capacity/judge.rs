@@ -3,15 +3,13 @@
 //! a collapse (error rate past the collapse point) and a generator that fell behind take
 //! precedence over an ordinary breach.
 
-use super::record::{Phase, Step, StepStatus};
 use crate::compare::validity::MAX_LAG_P95_US;
 use crate::compare::{LimitKind, ThresholdCheck, ThresholdStatus, Unit, thresholds};
 use crate::metrics::Histogram;
 use crate::profile::{Search, Threshold};
+use crate::results::capacity::ACHIEVED;
+use crate::results::capacity::{Phase, Step, StepStatus};
 use crate::results::{ResultsError, RunResult};
-
-/// Label of the achieved-rate check.
-pub const ACHIEVED: &str = "achieved";
 
 /// How a step's engine run ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,8 +117,8 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
-    use crate::capacity::test_step;
     use crate::profile::{Growth, Limit, Quantile, ThresholdScope};
+    use crate::results::capacity::test_step;
 
     fn search() -> Search {
         Search {

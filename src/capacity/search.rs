@@ -9,8 +9,8 @@
 
 use std::time::Duration;
 
-use super::record::{Phase, StepStatus, StopReason};
 use crate::profile::Search;
+use crate::results::capacity::{Phase, StepStatus, StopReason};
 
 /// Refining stops early once the bracket is this narrow (bad ÷ good), finer than any SLO can
 /// tell apart.

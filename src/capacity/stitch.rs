@@ -3,8 +3,8 @@
 //! so the file is an ordinary open-model run whose plan is the steps that ran, plus the
 //! `capacity` section. Counts and histograms are carried over exactly.
 
-use super::record::Capacity;
 use crate::metrics::{EncodedHistogram, ErrorSamples, Histogram};
+use crate::results::capacity::Capacity;
 use crate::results::{LoadPlan, ResultsError, RunResult, Segment};
 
 /// One step's engine run and the length of its schedule (warm-up included), in ms.
@@ -125,7 +125,8 @@ pub fn stitch(steps: Vec<StepRun>, capacity: Capacity) -> Result<Option<RunResul
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::{SearchSettings, StopReason, test_step};
+    use crate::capacity::{SearchSettings, StopReason};
+    use crate::results::capacity::test_step;
 
     fn capacity() -> Capacity {
         Capacity {

@@ -18,9 +18,9 @@ use super::verdict::{
     CapacityDetail, Detail, Metric, MetricStatus, MetricVerdict, Range, ThresholdCheck, Unit,
     Verdict,
 };
-use crate::capacity::{self, Capacity, Estimate};
+use crate::format::{change, p_value, rate};
 use crate::profile::{GateConfig, Threshold};
-use crate::report::format::{change, p_value, rate};
+use crate::results::capacity::{self, Capacity, Estimate};
 use crate::results::{ResultsError, RunResult};
 
 /// Fewest baseline searches to gate the sustainable rate.
@@ -208,7 +208,7 @@ fn decide(v: &mut MetricVerdict, current: Estimate, runs: &[Estimate], gate: &Ga
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::capacity::{SearchSettings, StopReason};
+    use crate::results::capacity::{SearchSettings, StopReason};
 
     fn found(sustainable: f64, breaking: Option<f64>) -> Capacity {
         Capacity {

@@ -13,7 +13,7 @@ use super::verdict::{
     Comparison, Metric, MetricStatus, MetricVerdict, Overall, ThresholdCheck, ThresholdStatus,
     Unit, Verdict,
 };
-use crate::report::format::{change, percent};
+use crate::format::{change, percent};
 
 /// What a confirmation run found: the `confirmation` section of a comparison, present only
 /// when a confirmation run was made.

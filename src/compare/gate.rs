@@ -16,9 +16,9 @@ use super::verdict::{
 };
 use super::{COMPARISON_FORMAT_VERSION, thresholds, validity};
 use crate::baseline::Baseline;
+use crate::format::{change, count, p_value, percent};
 use crate::metrics::{ErrorClass, HistogramError};
 use crate::profile::{GateConfig, Threshold};
-use crate::report::format::{change, count, p_value, percent};
 use crate::results::{ResultsError, RunResult};
 
 /// Ratio an error rate must at least reach (or fall to the inverse of) to count as a change.

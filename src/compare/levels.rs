@@ -285,7 +285,7 @@ mod tests {
                 std::iter::repeat_n((ok + errors, errors, us), per_level as usize)
             })
             .collect();
-        let mut r = crate::capacity::test_step(&intervals, 0, 500);
+        let mut r = crate::results::capacity::test_step(&intervals, 0, 500);
         r.load.model = model;
         r.load.segments = levels
             .iter()

@@ -12,9 +12,9 @@ use super::verdict::{
     Detail, ErrorDetail, GateSettings, Metric, MetricStatus, MetricVerdict, QuantileTolerance,
     Range, TailShareDetail, Unit, Verdict,
 };
+use crate::format::{change, p_value, percent};
 use crate::metrics::ErrorClass;
 use crate::profile::GateConfig;
-use crate::report::format::{change, p_value, percent};
 
 /// What the run under test is compared with, for the words of a reason.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -21,7 +21,6 @@ pub mod shift;
 pub mod stats;
 pub mod tail;
 pub mod thresholds;
-pub mod validity;
 pub mod verdict;
 
 pub use confirm::{
@@ -30,3 +29,6 @@ pub use confirm::{
 pub use gate::{CompareError, GateInput, Judgement, evaluate, judge};
 pub use run::{EndpointData, IntervalData, RunData, RunSummary};
 pub use verdict::*;
+
+/// The checks before any verdict live with the results they judge (a baseline uses them too).
+pub use crate::results::validity;

@@ -22,9 +22,9 @@ use super::tail::{self, TailOutcome, TailRun};
 use super::verdict::{
     Metric, MetricRef, MetricStatus, MetricVerdict, Range, ServiceShift, ShiftStatus, Unit,
 };
+use crate::format::{change, count};
 use crate::metrics::{ErrorClass, Histogram};
 use crate::profile::GateConfig;
-use crate::report::format::{change, count};
 
 pub use evaluate::{PairedInput, evaluate_paired};
 

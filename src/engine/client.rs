@@ -5,6 +5,8 @@
 //! no locks. Origins are resolved once before the load starts, so DNS never sits on the request
 //! path.
 
+pub use crate::format::error_chain;
+pub use crate::tls::install_crypto_provider;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,16 +20,6 @@ use tokio::net::TcpStream;
 
 use crate::metrics::ErrorClass;
 use crate::profile::HttpVersion;
-
-/// Installs rustls' ring provider as the process default (once). reqwest and octocrab build
-/// their TLS from the process default; loadgate's own connections pass the provider explicitly.
-pub fn install_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // Fails only when a provider is already installed, which is what we want.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
 
 /// The body type every request uses.
 pub type ReqBody = Full<Bytes>;
@@ -190,23 +182,6 @@ fn tls_config(version: HttpVersion, insecure_tls: bool) -> Result<rustls::Client
 pub fn reqwest_builder(insecure_tls: bool) -> Result<reqwest::ClientBuilder, String> {
     let tls = tls_config(HttpVersion::Auto, insecure_tls)?;
     Ok(reqwest::Client::builder().tls_backend_preconfigured(tls))
-}
-
-/// An error with its causes, outermost first (`error sending request for url (…): client error
-/// (Connect): tcp connect error: Connection refused (os error 111)`): the root cause is what
-/// the reader can act on. A cause already spelled out by the text before it is skipped.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let message = cause.to_string();
-        if !message.is_empty() && !text.contains(&message) {
-            text.push_str(": ");
-            text.push_str(&message);
-        }
-        source = cause.source();
-    }
-    text
 }
 
 /// A connection's request side.

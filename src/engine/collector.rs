@@ -12,24 +12,7 @@ use crate::metrics::{
 };
 use crate::results::{GeneratorRecord, Interval};
 
-/// One finished interval across all endpoints, for the live progress line.
-#[derive(Debug)]
-pub struct IntervalProgress {
-    /// Interval number.
-    pub index: u32,
-    /// Requests finished (all endpoints).
-    pub requests: u64,
-    /// Failures.
-    pub errors: u64,
-    /// Latency of all endpoints together.
-    pub latency: Histogram,
-    /// Generator counts.
-    pub generator: GeneratorInterval,
-    /// Per series: the endpoints in profile order, then the scenarios' totals. The interval's
-    /// counts and latency histograms exactly as they go into the results file, for live
-    /// exporters.
-    pub endpoints: Vec<EndpointInterval>,
-}
+pub use crate::metrics::IntervalProgress;
 
 /// Collector state (see the module docs).
 #[derive(Debug)]

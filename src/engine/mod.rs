@@ -3,9 +3,12 @@
 //! `run` starts one OS thread per engine thread, each with its own single-threaded tokio
 //! runtime, connections and recorder ([`worker`]); a collector on the caller's runtime merges
 //! their intervals as they close ([`collector`]). Schedules are pure ([`schedule`]); requests
-//! are prepared once ([`request`]); connections use hyper's connection API ([`client`]) and
-//! are kept per thread and origin ([`pool`]); the open model's arrivals run on reusable tasks
-//! (`runner`).
+//! are prepared once ([`request`]). Plain HTTP/1.1 goes through loadgate's own client
+//! ([`h1`]: the task that sends a request reads its response, no connection task or channel);
+//! HTTPS and HTTP/2 use hyper's connection API over rustls ([`client`]). Connections are kept
+//! per thread and origin, or per user with `http.connections: per_user` ([`pool`]); requests
+//! are sent and their outcomes classified in [`exchange`]; the open model's arrivals run on
+//! reusable tasks (`runner`).
 
 pub mod client;
 pub mod collector;

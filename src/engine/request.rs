@@ -565,8 +565,8 @@ fn judge_latency(check: &Check, latency: std::time::Duration) -> Option<Failure>
             ErrorClass::Check,
             format!(
                 "took {}, limit {}",
-                crate::report::format::latency_us(latency.as_micros() as u64),
-                crate::report::format::latency_us(limit.as_micros() as u64)
+                crate::format::latency_us(latency.as_micros() as u64),
+                crate::format::latency_us(limit.as_micros() as u64)
             ),
         )
     })

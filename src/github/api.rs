@@ -19,7 +19,7 @@ use octocrab::Octocrab;
 use octocrab::service::middleware::retry::RetryConfig;
 use serde::Deserialize;
 
-use crate::engine::client::error_chain as chain;
+use crate::format::error_chain as chain;
 
 /// Sleeps for a duration; injectable so tests need not wait.
 pub type SleepFn = Arc<dyn Fn(Duration) -> Pin<Box<dyn Future<Output = ()> + Send>> + Send + Sync>;
@@ -258,7 +258,7 @@ impl<'a> Api<'a> {
         retry: &'a RetryPolicy,
         timeout: Duration,
     ) -> Result<Api<'a>, Failure> {
-        crate::engine::client::install_crypto_provider();
+        crate::tls::install_crypto_provider();
         let fail = |e: &dyn std::error::Error| {
             Failure::new(
                 None,

@@ -24,7 +24,7 @@ use super::api::{Api, Attempt, Failure, Request, classify, next_link, parse};
 pub use super::api::{RetryPolicy, SleepFn};
 use super::context::{Context, NoPullRequest, Token};
 use super::truncate::{Limit, truncate_markdown};
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
 
 /// Comment bodies are cut to this many UTF-16 code units (GitHub rejects bodies above 65,536
 /// characters).

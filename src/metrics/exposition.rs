@@ -8,7 +8,7 @@
 
 use std::fmt::Write as _;
 
-use crate::engine::IntervalProgress;
+use super::IntervalProgress;
 use crate::metrics::{ErrorClass, Histogram};
 
 /// Upper bounds of the latency histogram's buckets, in seconds (`+Inf` follows).

@@ -1,22 +1,20 @@
 //! Recording: latency histograms per endpoint per time interval, outcome counts, summaries.
 //!
 //! Units: latencies in microseconds (measured from the intended send time), counts as `u64`.
-//! Everything here is pure; the engine feeds it, results files store it, merge adds it.
+//! Everything here is pure; the engine feeds it, results files store it, and the results module merges them.
 
-mod concat;
 pub mod exposition;
 mod histogram;
-mod merge;
 mod recorder;
 mod samples;
 mod summary;
 
-pub use concat::concat;
 pub use histogram::{EncodedHistogram, Histogram, HistogramError, SIGNIFICANT_FIGURES};
-pub use merge::{MergeError, merge, merge_files, merge_files_within};
-pub use recorder::{ClosedInterval, EndpointInterval, GeneratorInterval, IntervalSet, Outcome};
-pub use samples::ErrorSamples;
-pub use summary::{LatencySummary, Summary, SummaryBuilder, summarize};
+pub use recorder::{
+    ClosedInterval, EndpointInterval, GeneratorInterval, IntervalProgress, IntervalSet, Outcome,
+};
+pub use samples::{ErrorSample, ErrorSamples};
+pub use summary::{LatencySummary, Summary, SummaryBuilder};
 
 use serde::{Deserialize, Serialize};
 

@@ -3,8 +3,10 @@
 //! Bounded: at most [`PER_ENDPOINT`] distinct messages per endpoint, each cut to
 //! [`MESSAGE_LIMIT`] characters; later distinct messages are counted under their class only.
 
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
 use crate::metrics::ErrorClass;
-use crate::results::ErrorSample;
 
 /// Distinct messages kept per endpoint.
 pub const PER_ENDPOINT: usize = 8;
@@ -101,6 +103,18 @@ fn truncate(mut message: String) -> String {
         message.push('…');
     }
     message
+}
+
+/// A distinct error message and how often it occurred.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorSample {
+    /// The error's class.
+    pub class: ErrorClass,
+    /// The message (may echo the target's response: escape before display).
+    pub message: String,
+    /// How many requests failed with it.
+    pub count: u64,
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::Histogram;
-use crate::results::Interval;
 
 /// Counts and latency percentiles of a phase (measured or warm-up) of one endpoint.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize, JsonSchema)]
@@ -76,11 +75,6 @@ pub struct SummaryBuilder {
 }
 
 impl SummaryBuilder {
-    /// Adds one interval and its decoded latency histogram.
-    pub fn add(&mut self, interval: &Interval, histogram: &Histogram) {
-        self.add_counts(interval.requests, interval.error_total(), histogram);
-    }
-
     /// Adds requests, errors and their latencies (an interval, or a whole endpoint).
     pub fn add_counts(&mut self, requests: u64, errors: u64, histogram: &Histogram) {
         self.requests += requests;
@@ -107,16 +101,4 @@ impl SummaryBuilder {
             latency: LatencySummary::of(&self.latency),
         }
     }
-}
-
-/// Summarizes intervals (with their decoded histograms) that span `secs` seconds.
-pub fn summarize<'a>(
-    intervals: impl Iterator<Item = (&'a Interval, &'a Histogram)>,
-    secs: f64,
-) -> Summary {
-    let mut builder = SummaryBuilder::default();
-    for (interval, histogram) in intervals {
-        builder.add(interval, histogram);
-    }
-    builder.finish(secs)
 }

@@ -245,7 +245,7 @@ pub(crate) fn humanize(message: &str) -> (String, Option<String>, Option<String>
         );
     }
     if let Some((problem, expected)) =
-        crate::error::plain_serde(&message, crate::error::Format::Yaml)
+        crate::serde_text::plain_serde(&message, crate::serde_text::Format::Yaml)
     {
         return (problem, Some(expected), None);
     }

@@ -1,7 +1,9 @@
 //! Load profiles: YAML → raw serde types → validated [`Profile`].
 //!
-//! The only module that knows YAML. Parsing is pure (text in, profile or error out); the app
-//! layer reads the file. Every error names the file, line and column where known, the key path,
+//! The only module that knows YAML. Parsing is pure but for the environment: text in, profile
+//! or error out; the app layer reads the profile file, and data feeds come in through
+//! [`DataFiles`]. A template's `{{ env.NAME }}` is read from the process environment when the
+//! profile is loaded (an unset one is an error unless the command allows it). Every error names the file, line and column where known, the key path,
 //! and what was expected ([`ProfileError`]).
 
 mod error;

@@ -5,6 +5,7 @@
 //! file position and key path of the value itself. In code the values become `Duration`,
 //! requests per second (`f64`) and ratios in 0–1.
 
+pub use crate::format::{format_duration, format_rate};
 use std::fmt;
 use std::time::Duration;
 
@@ -113,44 +114,6 @@ pub fn parse_share(text: &str) -> Result<f64, String> {
         ));
     }
     Ok(ratio)
-}
-
-/// Formats a duration the way profiles write them (`250ms`, `30s`, `2m`, `1h30m`).
-pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis();
-    if ms == 0 {
-        return if d.is_zero() {
-            "0s".into()
-        } else {
-            format!("{}µs", d.as_micros())
-        };
-    }
-    if !ms.is_multiple_of(1000) {
-        return if ms < 1000 {
-            format!("{ms}ms")
-        } else {
-            format!("{:.3}s", d.as_secs_f64())
-        };
-    }
-    let s = d.as_secs();
-    match (s / 3600, (s % 3600) / 60, s % 60) {
-        (0, 0, s) => format!("{s}s"),
-        (0, m, 0) => format!("{m}m"),
-        (0, m, s) => format!("{m}m{s}s"),
-        (h, 0, 0) => format!("{h}h"),
-        (h, m, 0) => format!("{h}h{m}m"),
-        (h, m, s) => format!("{h}h{m}m{s}s"),
-    }
-}
-
-/// Formats a rate as `<n>/s` with up to two decimals.
-pub fn format_rate(per_sec: f64) -> String {
-    let rounded = (per_sec * 100.0).round() / 100.0;
-    if rounded.fract() == 0.0 {
-        format!("{rounded:.0}/s")
-    } else {
-        format!("{rounded}/s")
-    }
 }
 
 /// Accepts strings, and for convenience plain YAML numbers where the unit is implied (none are:

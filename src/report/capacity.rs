@@ -7,9 +7,9 @@ use std::fmt::Write as _;
 
 use super::chart::nice_ceiling;
 use super::escape::markdown_inline;
-use super::format::{count, latency_opt, latency_us, percent, rate};
 use crate::capacity::{Capacity, Phase, Step, StepStatus, StopReason};
 use crate::compare::{LimitKind, ThresholdCheck};
+use crate::format::{count, latency_opt, latency_us, percent, rate};
 use crate::profile::units::format_duration;
 
 /// One line per finished step, while the search runs.
@@ -126,7 +126,7 @@ pub fn terminal(c: &Capacity) -> String {
         .into_iter()
         .map(|(i, s)| row(i, s, &|n| n.to_string()))
         .collect();
-    out.push_str(&super::format::aligned(&header, &rows));
+    out.push_str(&crate::format::aligned(&header, &rows));
     out
 }
 

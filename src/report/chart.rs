@@ -293,9 +293,9 @@ pub fn svg_histogram(title: &str, histogram: &crate::metrics::Histogram) -> Stri
             top + ph - bh,
             (bar_w - 1.0).max(0.5),
             PALETTE[0],
-            super::format::latency_us(from as u64),
-            super::format::latency_us(to as u64),
-            super::format::count(n)
+            crate::format::latency_us(from as u64),
+            crate::format::latency_us(to as u64),
+            crate::format::count(n)
         );
     }
     for k in 0..=4 {
@@ -305,7 +305,7 @@ pub fn svg_histogram(title: &str, histogram: &crate::metrics::Histogram) -> Stri
             r#"<text x="{:.1}" y="{:.1}" class="tick" text-anchor="middle">{}</text>"#,
             left + pw * f64::from(k) / 4.0,
             top + ph + 14.0,
-            super::format::latency_us(v as u64)
+            crate::format::latency_us(v as u64)
         );
     }
     let _ = write!(

@@ -8,8 +8,8 @@ use std::fmt::Write as _;
 use super::capacity::breach_text;
 use super::chart::{Line, PALETTE, nice_ceiling};
 use super::escape::markdown_inline;
-use super::format::{aligned, count, latency_opt, percent, rate};
 use crate::compare::levels::{Level, LevelStatus, LevelUnit, Levels};
+use crate::format::{aligned, count, latency_opt, percent, rate};
 
 /// A level's load in words: `40 users`, `300/s`.
 pub fn load(unit: LevelUnit, level: f64) -> String {

@@ -8,7 +8,6 @@ pub mod capacity;
 pub mod chart;
 pub mod escape;
 pub mod failure;
-pub mod format;
 pub mod levels;
 pub mod render;
 pub mod series;

@@ -4,8 +4,8 @@
 
 use std::fmt::Write as _;
 
-use super::format::{count, latency_opt, latency_us, percent, rate};
-use crate::engine::IntervalProgress;
+use crate::format::{count, latency_opt, latency_us, percent, rate};
+use crate::metrics::IntervalProgress;
 use crate::metrics::{Histogram, LatencySummary};
 use crate::profile::units::format_duration;
 use crate::results::{LoadModel, RunResult};
@@ -97,7 +97,7 @@ pub fn summary(result: &RunResult) -> String {
             &LatencySummary::of(&all),
         ));
     }
-    let columns = super::format::Columns::fit(&header, &rows, |c, _| c == 0);
+    let columns = crate::format::Columns::fit(&header, &rows, |c, _| c == 0);
     let header: Vec<String> = header.iter().map(ToString::to_string).collect();
     let _ = writeln!(out, "{}", columns.line(&header));
     for (i, r) in rows.iter().enumerate() {
@@ -188,7 +188,7 @@ fn scenario_table(result: &RunResult) -> String {
             latency_opt(sm.latency.max_us),
         ]);
     }
-    super::format::table(&header, &rows, |c, _| c == 0)
+    crate::format::table(&header, &rows, |c, _| c == 0)
 }
 
 /// Generator health in one line.

@@ -4,12 +4,12 @@
 
 use std::fmt::Write as _;
 
-use super::format::{change, p_value};
 use super::view::MetricRow;
 use crate::compare::{
     CheckStatus, Comparison, Confirmation, MetricStatus, MetricVerdict, ThresholdCheck,
     ThresholdStatus, Unit, Verdict,
 };
+use crate::format::{change, p_value};
 use crate::untrusted::quote;
 
 /// The comparison as plain text for a terminal or a CI log.
@@ -164,7 +164,7 @@ fn table(metrics: &[MetricVerdict]) -> String {
     ];
     let rows: Vec<Vec<String>> = metrics.iter().map(row).collect();
     // Endpoint, metric and verdict are words; the rest are numbers.
-    super::format::table(&header, &rows, |c, n| c < 2 || c + 1 == n)
+    crate::format::table(&header, &rows, |c, n| c < 2 || c + 1 == n)
 }
 
 fn row(m: &MetricVerdict) -> Vec<String> {

@@ -10,13 +10,13 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::format::{change, count, latency_opt, latency_us, p_value, percent, rate};
 use crate::compare::confirm::{RunMetric, RunThreshold, metric_value, threshold_value};
 use crate::compare::{
     CheckStatus, Comparison, Confirmation, ConfirmationOutcome, Metric, MetricStatus,
     MetricVerdict, ThresholdCheck, ThresholdStatus, Unit, Verdict,
 };
-use crate::error::ExitCode;
+use crate::exit::ExitCode;
+use crate::format::{change, count, latency_opt, latency_us, p_value, percent, rate};
 use crate::metrics::ErrorClass;
 use crate::results::{LoadModel, RunResult};
 

@@ -193,7 +193,7 @@ pub(super) async fn measure_paired(
     };
     let (blocks_a, blocks_b) = (decode(&runs_a)?, decode(&runs_b)?);
     let join = |runs: Vec<RunResult>| {
-        crate::metrics::concat(runs).map_err(|e| Error::Merge(e.to_string()))
+        crate::results::concat(runs).map_err(|e| Error::Merge(e.to_string()))
     };
     let (joined_a, joined_b) = (join(runs_a)?, join(runs_b)?);
     write_both(env, results_path, &joined_a, &joined_b)?;

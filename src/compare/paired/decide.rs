@@ -9,8 +9,8 @@ use crate::compare::errors;
 use crate::compare::metric::{self, Against, ErrorCount};
 use crate::compare::tail::TailOutcome;
 use crate::compare::verdict::{Detail, MetricStatus, MetricVerdict, PairedDetail, Range};
+use crate::format::{change, p_value};
 use crate::metrics::ErrorClass;
-use crate::report::format::{change, p_value};
 
 pub(super) type Adjusted = Option<(f64, f64, f64)>;
 

@@ -2,8 +2,8 @@
 //! keep to its schedule, did it measure anything. A failed check makes the run untrusted: the
 //! generator, not the service, may have shaped the numbers.
 
-use super::verdict::{CheckKind, CheckStatus, ValidityCheck};
-use crate::report::format::{count, latency_us, percent};
+use super::checks::{CheckKind, CheckStatus, ValidityCheck};
+use crate::format::{count, latency_us, percent};
 use crate::results::{LoadModel, RunResult};
 
 /// Largest tolerated deviation of the achieved arrivals from the schedule (open model).
@@ -183,8 +183,8 @@ fn lag_problem(lag_p95: u64, what: &str) -> Option<String> {
 /// in-flight cap and a falling achieved rate are its findings (the `achieved` check of each
 /// step), not the generator's failure. The generator failed only when its own schedule lag
 /// was too high in a step, which stops the search.
-fn search_generator_check(c: &crate::capacity::Capacity) -> ValidityCheck {
-    use crate::capacity::StepStatus;
+fn search_generator_check(c: &super::capacity::Capacity) -> ValidityCheck {
+    use super::capacity::StepStatus;
     let lag = c.steps.iter().map(|s| s.lag_p95_us).max().unwrap_or(0);
     match c
         .steps
@@ -196,7 +196,7 @@ fn search_generator_check(c: &crate::capacity::Capacity) -> ValidityCheck {
             format!(
                 "the generator fell behind its schedule in step {} ({}): schedule lag p95 {} exceeds {}",
                 i + 1,
-                crate::report::format::rate(c.steps[i].target_per_sec),
+                crate::format::rate(c.steps[i].target_per_sec),
                 latency_us(c.steps[i].lag_p95_us),
                 latency_us(MAX_LAG_P95_US)
             ),
@@ -259,7 +259,11 @@ mod tests {
     /// An open-model run planned for 20 s at 200/s, 1 s intervals, with `sent` of `planned`
     /// arrivals recorded in each of its first `intervals` intervals.
     fn open_run(intervals: u32, planned: u64, sent: u64, partial: bool) -> RunResult {
-        let mut r = crate::capacity::test_step(&vec![(sent, 0, 1000); intervals as usize], 0, 1000);
+        let mut r = crate::results::capacity::test_step(
+            &vec![(sent, 0, 1000); intervals as usize],
+            0,
+            1000,
+        );
         r.load.duration_ms = 20_000;
         r.load.segments = vec![crate::results::Segment {
             start_ms: 0,

@@ -7,7 +7,8 @@
 
 use std::collections::BTreeMap;
 
-use super::{ErrorSamples, MergeError};
+use super::MergeError;
+use crate::metrics::ErrorSamples;
 use crate::results::{GeneratorRecord, Interval, LoadPlan, RunResult, Segment};
 
 /// Joins runs end to end (see the module docs). They must come from one profile (name and

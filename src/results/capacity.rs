@@ -8,7 +8,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::compare::{ThresholdCheck, ThresholdStatus};
+use super::RunResult;
+use super::checks::{LimitKind, ThresholdCheck, ThresholdStatus};
+
+/// Label of the achieved-rate check.
+pub const ACHIEVED: &str = "achieved";
 
 /// What a capacity search found (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -235,7 +239,7 @@ impl Step {
     pub fn tightest_margin(&self) -> Option<(&ThresholdCheck, f64)> {
         self.checks
             .iter()
-            .filter(|c| c.status == ThresholdStatus::Ok && c.label != super::judge::ACHIEVED)
+            .filter(|c| c.status == ThresholdStatus::Ok && c.label != ACHIEVED)
             .filter_map(|c| margin(c).map(|m| (c, m)))
             .min_by(|a, b| a.1.total_cmp(&b.1))
     }
@@ -248,7 +252,7 @@ pub fn margin(check: &ThresholdCheck) -> Option<f64> {
         return None;
     }
     Some(match check.limit {
-        crate::compare::LimitKind::MinRate => actual / check.limit_value - 1.0,
+        LimitKind::MinRate => actual / check.limit_value - 1.0,
         _ => 1.0 - actual / check.limit_value,
     })
 }
@@ -262,4 +266,106 @@ fn overshoot(check: &ThresholdCheck) -> f64 {
 /// number, but compare with a tolerance so a rounded file still matches.
 fn same_rate(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * a.abs().max(1.0)
+}
+
+/// The results of one step alone: the run with only the step's intervals (for checking the
+/// thresholds on it as on a whole run).
+pub fn step_results(result: &RunResult, step: &Step) -> RunResult {
+    result.window(step.first_interval..step.first_interval.saturating_add(step.intervals))
+}
+
+/// Literal results of one step for the unit tests: per interval `(requests, errors, latency
+/// µs of every response)`, the first `warmup` intervals being warm-up, every arrival sent with
+/// a schedule lag of `lag_us`.
+#[cfg(test)]
+pub(crate) fn test_step(intervals: &[(u64, u64, u64)], warmup: u32, lag_us: u64) -> RunResult {
+    use std::collections::BTreeMap;
+
+    use crate::metrics::{EncodedHistogram, ErrorClass, Histogram, Summary};
+    use crate::results::{
+        EndpointResult, Generator, GeneratorRecord, Interval, LoadModel, LoadPlan, ProfileRef,
+        Runner, Shard, Tool,
+    };
+    let interval_ms = 1000;
+    let records: Vec<Interval> = intervals
+        .iter()
+        .enumerate()
+        .map(|(i, &(requests, errors, latency_us))| {
+            let mut h = Histogram::new();
+            h.record_n_us(latency_us, requests - errors);
+            Interval {
+                index: i as u32,
+                requests,
+                errors: if errors > 0 {
+                    BTreeMap::from([(ErrorClass::Http5xx, errors)])
+                } else {
+                    BTreeMap::new()
+                },
+                status: BTreeMap::from([(200, requests - errors), (503, errors)]),
+                latency: EncodedHistogram::encode(&h),
+            }
+        })
+        .collect();
+    let mut lag = Histogram::new();
+    lag.record_n_us(lag_us, 100);
+    let mut result = RunResult {
+        format_version: crate::results::FORMAT_VERSION,
+        tool: Tool::current(),
+        profile: ProfileRef {
+            name: "t".into(),
+            hash: "sha256:00".into(),
+            path: None,
+        },
+        target: "http://127.0.0.1:9".into(),
+        git: None,
+        runner: Runner {
+            class: "test".into(),
+            cpus: 1,
+        },
+        started_at: "2026-01-01T00:00:00.000Z".into(),
+        duration_ms: intervals.len() as u64 * interval_ms,
+        partial: false,
+        partial_reason: None,
+        shard: Shard::whole(),
+        load: LoadPlan {
+            model: LoadModel::Open,
+            warmup_ms: u64::from(warmup) * interval_ms,
+            duration_ms: intervals.len() as u64 * interval_ms,
+            segments: Vec::new(),
+            max_in_flight: Some(100),
+        },
+        interval_ms,
+        endpoints: vec![EndpointResult {
+            name: "home".into(),
+            method: "GET".into(),
+            url: "/".into(),
+            summary: Summary::default(),
+            warmup: Summary::default(),
+            intervals: records,
+            error_samples: Vec::new(),
+        }],
+        scenarios: Vec::new(),
+        generator: Generator {
+            schedule_lag: EncodedHistogram::encode(&lag),
+            peak_in_flight: 3,
+            intervals: intervals
+                .iter()
+                .enumerate()
+                .map(|(i, &(requests, _, _))| GeneratorRecord {
+                    index: i as u32,
+                    planned: requests,
+                    sent: requests,
+                    dropped: 0,
+                    max_lag_us: lag_us,
+                    users: 0,
+                    target_users: 0,
+                })
+                .collect(),
+        },
+        capacity: None,
+    };
+    result
+        .refresh_summaries()
+        .expect("literal histograms decode");
+    result
 }

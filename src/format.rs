@@ -1,5 +1,7 @@
-//! Number formatting shared by every rendering: latencies, counts, rates, percentages, and
-//! plain-text tables.
+//! Plain-text formatting shared by every output: latencies, counts, rates, percentages,
+//! p-values, durations, error chains and aligned tables. A leaf: it uses no other module.
+
+use std::time::Duration;
 
 /// A latency in µs with about three significant digits and a fitting unit
 /// (`850µs`, `1.23ms`, `45.6ms`, `123ms`, `1.50s`).
@@ -159,6 +161,61 @@ pub fn table<R: AsRef<[String]>>(
         out.push('\n');
     }
     out
+}
+
+/// Formats a duration the way profiles write them (`250ms`, `30s`, `2m`, `1h30m`).
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis();
+    if ms == 0 {
+        return if d.is_zero() {
+            "0s".into()
+        } else {
+            format!("{}µs", d.as_micros())
+        };
+    }
+    if !ms.is_multiple_of(1000) {
+        return if ms < 1000 {
+            format!("{ms}ms")
+        } else {
+            format!("{:.3}s", d.as_secs_f64())
+        };
+    }
+    let s = d.as_secs();
+    match (s / 3600, (s % 3600) / 60, s % 60) {
+        (0, 0, s) => format!("{s}s"),
+        (0, m, 0) => format!("{m}m"),
+        (0, m, s) => format!("{m}m{s}s"),
+        (h, 0, 0) => format!("{h}h"),
+        (h, m, 0) => format!("{h}h{m}m"),
+        (h, m, s) => format!("{h}h{m}m{s}s"),
+    }
+}
+
+/// Formats a rate as `<n>/s` with up to two decimals.
+pub fn format_rate(per_sec: f64) -> String {
+    let rounded = (per_sec * 100.0).round() / 100.0;
+    if rounded.fract() == 0.0 {
+        format!("{rounded:.0}/s")
+    } else {
+        format!("{rounded}/s")
+    }
+}
+
+/// An error with its causes, outermost first (`error sending request for url (…): client error
+/// (Connect): tcp connect error: Connection refused (os error 111)`): the root cause is what
+/// the reader can act on. A cause already spelled out by the text before it is skipped.
+pub fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let message = cause.to_string();
+        if !message.is_empty() && !text.contains(&message) {
+            text.push_str(": ");
+            text.push_str(&message);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 #[cfg(test)]

@@ -11,6 +11,16 @@ use std::collections::BTreeMap;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod capacity;
+pub mod checks;
+mod concat;
+mod merge;
+pub mod validity;
+
+pub use concat::concat;
+pub use merge::{MergeError, merge, merge_files, merge_files_within};
+
+pub use crate::metrics::ErrorSample;
 use crate::metrics::{
     EncodedHistogram, ErrorClass, Histogram, HistogramError, Summary, SummaryBuilder,
 };
@@ -60,7 +70,7 @@ pub struct RunResult {
     pub generator: Generator,
     /// What a capacity search (`load.model: search`) found; absent for every other run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub capacity: Option<crate::capacity::Capacity>,
+    pub capacity: Option<capacity::Capacity>,
 }
 
 /// The tool that wrote a results file.
@@ -249,18 +259,6 @@ impl Interval {
     pub fn error_total(&self) -> u64 {
         self.errors.values().sum()
     }
-}
-
-/// A distinct error message and how often it occurred.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ErrorSample {
-    /// The error's class.
-    pub class: ErrorClass,
-    /// The message (may echo the target's response: escape before display).
-    pub message: String,
-    /// How many requests failed with it.
-    pub count: u64,
 }
 
 /// Generator health: did the load generator keep to its schedule?
@@ -527,9 +525,9 @@ impl RunResult {
             for (i, interval) in intervals.iter().enumerate() {
                 let histogram = decode(interval, name, i)?;
                 if interval.index < warmup {
-                    w.add(interval, &histogram);
+                    w.add_counts(interval.requests, interval.error_total(), &histogram);
                 } else {
-                    m.add(interval, &histogram);
+                    m.add_counts(interval.requests, interval.error_total(), &histogram);
                 }
             }
             *warmup_summary = w.finish(warmup_secs);
@@ -874,7 +872,7 @@ pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T
             "not a JSON object: expected a loadgate file (`{ \"format_version\": 1, … }`)"
                 .to_string()
         } else {
-            match crate::error::plain_serde(&raw, crate::error::Format::Json) {
+            match crate::serde_text::plain_serde(&raw, crate::serde_text::Format::Json) {
                 Some((problem, expected)) => format!("{problem}, {expected}"),
                 None => raw,
             }

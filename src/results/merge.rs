@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::Histogram;
-use super::{EncodedHistogram, ErrorSamples};
+use crate::metrics::{EncodedHistogram, ErrorSamples};
 use crate::results::{GeneratorRecord, Interval, ResultsError, RunResult};
 
 /// Why shards cannot be merged.
@@ -151,7 +151,7 @@ fn format_gap(d: Duration) -> String {
     if d < Duration::from_secs(60) {
         format!("{:.1}s", d.as_secs_f64())
     } else {
-        crate::profile::units::format_duration(Duration::from_secs(d.as_secs()))
+        crate::format::format_duration(Duration::from_secs(d.as_secs()))
     }
 }
 
