@@ -7,7 +7,7 @@
 //! drift over the run's seconds; periodic stalls that delay the requests scheduled during them
 //! (queueing); a warm-up transient that the gate must trim; bursty errors. Injected changes
 //! hit the first endpoint of the current run only. Shared by `main.rs` (the benchmark) and the
-//! smoke test (`tests/gate_sim.rs`).
+//! smoke test (`tests/it/gate_sim.rs`).
 
 #![allow(dead_code)] // each includer uses a different part
 
