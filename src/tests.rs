@@ -131,7 +131,7 @@ fn every_module_has_a_layer_and_modules_import_only_downwards() {
 #[test]
 fn the_scanner_finds_paths_and_groups_and_skips_comments() {
     let found = imports(
-        "use crate::format;\nuse crate::{app, metrics::{a, b}, error};\n\
+        "use crate::report::format;\nuse crate::{app, metrics::{a, b}, error};\n\
          // crate::github in a comment\nlet x = crate::exit::ExitCode::Pass; // crate::tls\n\
          use mycrate::profile;",
     );
