@@ -1,5 +1,5 @@
 use super::*;
-use crate::compare::verdict::{Detail, Verdict};
+use crate::compare::verdict::{Detail, ShiftStatus, Verdict};
 use crate::profile::Quantile;
 
 /// `n` log-normal latencies around `median_us` (σ 0.4), with `errors` 5xx among them.
