@@ -87,9 +87,18 @@ pub enum Error {
     /// A comparison could not be computed.
     #[error(transparent)]
     Compare(#[from] CompareError),
-    /// Shard results that cannot be merged.
-    #[error("{0}")]
-    Merge(String),
+    /// Shard results (or a paired job's blocks) that cannot be merged.
+    #[error(transparent)]
+    Merge(#[from] crate::results::MergeError),
+    /// A histogram measured in this process could not be decoded.
+    #[error("{what}: {source}")]
+    Histogram {
+        /// Which one.
+        what: &'static str,
+        /// Why.
+        #[source]
+        source: crate::metrics::HistogramError,
+    },
     /// A baseline run could not be committed or pushed.
     #[error("{0}")]
     Push(String),
@@ -126,6 +135,7 @@ impl Error {
             | Error::Read { .. }
             | Error::Results { .. }
             | Error::Merge(_)
+            | Error::Histogram { .. }
             | Error::Template { .. }
             | Error::Compare(_) => ExitCode::Usage,
             Error::Baseline { source, .. } => match source {

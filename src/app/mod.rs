@@ -356,8 +356,8 @@ fn merge(args: &MergeArgs) -> Result<ExitCode, Error> {
         .iter()
         .map(|p| Ok((p.display().to_string(), read_results(p)?)))
         .collect::<Result<Vec<_>, Error>>()?;
-    let (merged, skew) = crate::results::merge_files_within(parts, args.max_skew)
-        .map_err(|e| Error::Merge(e.to_string()))?;
+    let (merged, skew) =
+        crate::results::merge_files_within(parts, args.max_skew).map_err(Error::Merge)?;
     write_results(&args.out, &merged)?;
     out!("{}", crate::report::terminal::summary(&merged));
     if !merged.shard.is_complete() {

@@ -187,14 +187,15 @@ pub(super) async fn measure_paired(
             .map(|r| {
                 RunData::from_result(r)
                     .map(|d| Block::from_data(&d))
-                    .map_err(|e| Error::Merge(format!("a block's histogram: {e}")))
+                    .map_err(|source| Error::Histogram {
+                        what: "a block's histogram",
+                        source,
+                    })
             })
             .collect()
     };
     let (blocks_a, blocks_b) = (decode(&runs_a)?, decode(&runs_b)?);
-    let join = |runs: Vec<RunResult>| {
-        crate::results::concat(runs).map_err(|e| Error::Merge(e.to_string()))
-    };
+    let join = |runs: Vec<RunResult>| crate::results::concat(runs).map_err(Error::Merge);
     let (joined_a, joined_b) = (join(runs_a)?, join(runs_b)?);
     write_both(env, results_path, &joined_a, &joined_b)?;
     let run = PairedRun {
@@ -294,7 +295,10 @@ async fn measure_simultaneous(
     };
     write_both(env, results_path, &run_a, &run_b)?;
     let decode = |r: &RunResult| {
-        RunData::from_result(r).map_err(|e| Error::Merge(format!("a run's histogram: {e}")))
+        RunData::from_result(r).map_err(|source| Error::Histogram {
+            what: "a run's histogram",
+            source,
+        })
     };
     let (data_a, data_b) = (decode(&run_a)?, decode(&run_b)?);
     let (range_a, range_b) = paired_intervals(&run_a, &run_b);

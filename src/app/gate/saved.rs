@@ -57,8 +57,7 @@ pub(super) fn read_saved_results(
     if files == 1 {
         return Ok((parts.remove(0).1, 1));
     }
-    let (merged, _) = crate::results::merge_files_within(parts, max_skew)
-        .map_err(|e| Error::Merge(e.to_string()))?;
+    let (merged, _) = crate::results::merge_files_within(parts, max_skew).map_err(Error::Merge)?;
     Ok((merged, files))
 }
 
