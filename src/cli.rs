@@ -61,6 +61,9 @@ pub struct RunArgs {
     /// Live metrics.
     #[command(flatten)]
     pub metrics: MetricsFlags,
+    /// Locust-compatible CSV files.
+    #[command(flatten)]
+    pub csv: CsvFlags,
 }
 
 /// Flags shared by every command that sends load.
@@ -109,6 +112,19 @@ pub struct MetricsFlags {
     /// Write the final metrics snapshot (OpenMetrics text) to this file.
     #[arg(long, env = "LOADGATE_METRICS_OUT", value_name = "FILE")]
     pub metrics_out: Option<PathBuf>,
+}
+
+/// CSV files in Locust's `--csv` layout, for spreadsheets and scripts written for Locust.
+#[derive(Debug, Args, Clone, Default)]
+pub struct CsvFlags {
+    /// Also write `PREFIX_stats.csv`, `PREFIX_stats_history.csv`, `PREFIX_failures.csv` and
+    /// `PREFIX_exceptions.csv` with Locust's columns (folders in the prefix are created).
+    #[arg(long, env = "LOADGATE_CSV", value_name = "PREFIX")]
+    pub csv: Option<PathBuf>,
+    /// With `--csv`: a history row per endpoint and interval, not only the `Aggregated` row
+    /// (Locust's `--csv-full-history`).
+    #[arg(long, env = "LOADGATE_CSV_FULL_HISTORY", requires = "csv")]
+    pub csv_full_history: bool,
 }
 
 /// How progress is shown.
@@ -319,6 +335,9 @@ pub struct ReportArgs {
     /// `--baseline` to judge both).
     #[arg(long, env = "LOADGATE_CONFIRMATION", value_name = "RESULTS")]
     pub confirmation: Option<PathBuf>,
+    /// Locust-compatible CSV files of the run.
+    #[command(flatten)]
+    pub csv: CsvFlags,
 }
 
 /// Formats of `loadgate report`.

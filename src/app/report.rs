@@ -1,11 +1,11 @@
 //! `loadgate report`: render any output from saved files — the run's results, optionally a
 //! baseline — without sending load.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use super::compare::{GateSettings, read_baseline};
 use super::console::errln;
-use crate::cli::{ReportArgs, ReportFormat};
+use crate::cli::{CsvFlags, ReportArgs, ReportFormat};
 use crate::compare::{self, Comparison, GateInput};
 use crate::error::{Error, ExitCode};
 use crate::report::{Format, Links, Renderer, ReportInput};
@@ -43,6 +43,7 @@ pub(super) fn report(args: &ReportArgs) -> Result<ExitCode, Error> {
             &path.display().to_string(),
         )?;
     }
+    write_csv(&args.csv, &result, &args.results)?;
     let renderer = renderer(args.template.as_deref())?;
     let text = render(&renderer, format(args.format), &result, &comparison)?;
     match &args.out {
@@ -53,6 +54,31 @@ pub(super) fn report(args: &ReportArgs) -> Result<ExitCode, Error> {
         None => super::console::out_document(&text),
     }
     Ok(ExitCode::Pass)
+}
+
+/// Writes the Locust-compatible CSV files when `--csv` asks for them.
+/// `results` names the results file in an error.
+pub(crate) fn write_csv(flags: &CsvFlags, result: &RunResult, results: &Path) -> Result<(), Error> {
+    let Some(prefix) = &flags.csv else {
+        return Ok(());
+    };
+    let files =
+        crate::report::csv::locust_csv(result, flags.csv_full_history).map_err(|source| {
+            Error::Results {
+                path: results.to_path_buf(),
+                source,
+            }
+        })?;
+    let mut written = Vec::new();
+    for (suffix, contents) in files.files() {
+        let mut path = prefix.clone().into_os_string();
+        path.push(suffix);
+        let path = PathBuf::from(path);
+        super::write_file(&path, contents)?;
+        written.push(path.display().to_string());
+    }
+    errln!("CSV (Locust's columns) written to {}", written.join(", "));
+    Ok(())
 }
 
 /// The renderer, with the user's Markdown template when one is given.

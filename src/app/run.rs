@@ -32,6 +32,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
         let written = super::save_results(&args.run.out, &result)?;
         out!("{}", terminal::summary(&result));
         errln!("results written to {}", written.display());
+        super::report::write_csv(&args.csv, &result, &args.run.out)?;
         errln!(
             "shard results: judge thresholds and the gate after `loadgate merge` of all {} shards",
             result.shard.count
@@ -39,6 +40,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
         return Ok(ExitCode::Pass);
     }
     let comparison = finish_run(&result, &args.run.out, &profile, None)?;
+    super::report::write_csv(&args.csv, &result, &args.run.out)?;
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 

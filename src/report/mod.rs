@@ -6,6 +6,7 @@
 
 pub mod capacity;
 pub mod chart;
+pub mod csv;
 pub mod escape;
 pub mod failure;
 pub mod levels;
