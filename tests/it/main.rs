@@ -35,6 +35,7 @@ mod github_comment;
 mod github_context;
 mod github_workflow;
 mod journeys;
+mod locust_csv;
 mod metrics_export;
 mod profile_errors;
 mod real_system;
