@@ -15,10 +15,10 @@
 //!  baselines/<profile>/ ──▶ compare (stats) ──▶ Verdict ──▶ report ──▶ exit code
 //! ```
 //!
-//! Only `engine`, `github`, `demo` and `app` touch the network, disk or clock; `metrics`,
-//! `results`, `baseline`, `capacity`, `compare`, `report` and the leaves are pure. `profile` is
-//! pure but for one read: a template's `{{ env.NAME }}` is looked up in the process environment
-//! when the profile is loaded (data files come in through [`profile::DataFiles`]).
+//! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
+//! `profile`, `metrics`, `results`, `baseline`, `capacity`, `compare`, `report` and the leaves
+//! are pure: a profile's data files and the environment variables its templates read come in
+//! through [`profile::DataFiles`] and [`profile::EnvVars`], which the app implements.
 //!
 //! Modules depend one way, in the layers of [`LAYERS`].
 

@@ -94,13 +94,27 @@ pub fn load_profile_settings(path: &Path) -> Result<Profile, Error> {
     read_profile(path, Profile::settings_from_yaml_with_files)
 }
 
-type ProfileParser =
-    fn(&str, &str, &dyn crate::profile::DataFiles) -> Result<Profile, crate::profile::ProfileError>;
+type ProfileParser = fn(
+    &str,
+    &str,
+    &dyn crate::profile::DataFiles,
+    &dyn crate::profile::EnvVars,
+) -> Result<Profile, crate::profile::ProfileError>;
 
 fn read_profile(path: &Path, parse: ProfileParser) -> Result<Profile, Error> {
     let text = super::read_file(path)?;
     let files = FilesBeside(path.parent().map(Path::to_path_buf).unwrap_or_default());
-    Ok(parse(&text, &path.display().to_string(), &files)?)
+    Ok(parse(
+        &text,
+        &path.display().to_string(),
+        &files,
+        &process_env,
+    )?)
+}
+
+/// The process environment, which a profile's `{{ env.NAME }}` templates read.
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
 }
 
 /// Data files, relative to the profile's directory.

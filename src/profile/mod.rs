@@ -1,11 +1,12 @@
 //! Load profiles: YAML → raw serde types → validated [`Profile`].
 //!
-//! The only module that knows YAML. Parsing is pure but for the environment: text in, profile
-//! or error out; the app layer reads the profile file, and data feeds come in through
-//! [`DataFiles`]. A template's `{{ env.NAME }}` is read from the process environment when the
-//! profile is loaded (an unset one is an error unless the command allows it). Every error names the file, line and column where known, the key path,
+//! The only module that knows YAML. Parsing is pure: text in, profile or error out. The app
+//! layer reads the profile file; data feeds come in through [`DataFiles`] and the environment
+//! variables templates read (`{{ env.NAME }}`) through [`EnvVars`] (an unset one is an error
+//! unless the command reads the profile for its settings only). Every error names the file, line and column where known, the key path,
 //! and what was expected ([`ProfileError`]).
 
+mod environment;
 mod error;
 mod fast;
 mod feeds;
@@ -22,6 +23,7 @@ mod validate;
 
 use std::cell::RefCell;
 
+pub use environment::{EnvVars, NoEnvVars};
 pub use error::ProfileError;
 pub use feeds::{DataFiles, NoDataFiles};
 pub use functions::random_uuid;
@@ -40,17 +42,19 @@ impl Profile {
     /// Parses and validates profile text; `file` names it in messages. A profile with data
     /// feeds needs [`Profile::from_yaml_with_files`].
     pub fn from_yaml(text: &str, file: &str) -> Result<Profile, ProfileError> {
-        Self::from_yaml_with_files(text, file, &NoDataFiles)
+        Self::from_yaml_with_files(text, file, &NoDataFiles, &NoEnvVars)
     }
 
-    /// Parses and validates profile text, reading data files through `files`.
+    /// Parses and validates profile text, reading data files through `files` and the
+    /// environment variables templates read through `env`.
     pub fn from_yaml_with_files(
         text: &str,
         file: &str,
         files: &dyn DataFiles,
+        env: &dyn EnvVars,
     ) -> Result<Profile, ProfileError> {
         let raw = parse(text, file)?;
-        validate::validate(&raw, file, files, Templates::new())
+        validate::validate(&raw, file, files, env, Templates::new())
     }
 
     /// Parses and validates profile text for its settings only (gate, thresholds, names), as
@@ -61,9 +65,10 @@ impl Profile {
         text: &str,
         file: &str,
         files: &dyn DataFiles,
+        env: &dyn EnvVars,
     ) -> Result<Profile, ProfileError> {
         let raw = parse(text, file)?;
-        validate::validate(&raw, file, files, Templates::for_settings())
+        validate::validate(&raw, file, files, env, Templates::for_settings())
     }
 
     /// The JSON Schema of the profile format (for editors and `loadgate schema`).

@@ -17,7 +17,7 @@ use bytes::Bytes;
 use loadgate::baseline::Baseline;
 use loadgate::compare::{GateInput, evaluate};
 use loadgate::engine::h1::{self, Conn, Wanted};
-use loadgate::profile::{DataFiles, GateConfig, Profile};
+use loadgate::profile::{DataFiles, GateConfig, NoEnvVars, Profile};
 use loadgate::results::RunResult;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -559,7 +559,7 @@ fn load_profile(text: &str) {
     let _ = Profile::name_of(text);
     for loaded in [
         Profile::from_yaml(text, "profile.yaml"),
-        Profile::settings_from_yaml_with_files(text, "profile.yaml", &AnyFile),
+        Profile::settings_from_yaml_with_files(text, "profile.yaml", &AnyFile, &NoEnvVars),
     ] {
         if let Err(e) = loaded {
             assert_short(&e.to_string(), text);
@@ -686,7 +686,8 @@ proptest! {
 #[test]
 fn the_seeds_load() {
     for text in PROFILES {
-        Profile::settings_from_yaml_with_files(text, "profile.yaml", &AnyFile).expect("a profile");
+        Profile::settings_from_yaml_with_files(text, "profile.yaml", &AnyFile, &NoEnvVars)
+            .expect("a profile");
     }
     let result = RunResult::from_json(&results_seed()).expect("results");
     Baseline::from_json(&baseline_seed()).expect("a baseline");

@@ -66,6 +66,7 @@ broken! {
     bad_rate: GOOD.replace("rate: 50/s", "rate: 10/m");
     invalid_template: GOOD.replace("get: /", "get: \"/items/{{ random_int(1, }}\"");
     unknown_template_variable: GOOD.replace("get: /", "get: \"/items/{{ item_id }}\"");
+    templated_name: GOOD.replace("name: home", "name: \"tenant {{ data.users.tenant }}\"");
     unset_environment_variable: GOOD.replace("    get: /", "    get: /\n    headers: { authorization: \"Bearer {{ env.LOADGATE_SURELY_UNSET_TOKEN }}\" }");
     non_http_target: GOOD.replace("http://localhost:8080", "ftp://localhost");
     target_without_scheme: GOOD.replace("http://localhost:8080", "localhost:8080");
@@ -235,6 +236,7 @@ gate:
         yaml,
         "profile.yaml",
         &loadgate::profile::NoDataFiles,
+        &loadgate::profile::NoEnvVars,
     )
     .unwrap();
     assert_eq!(p.name, "shop");
@@ -246,6 +248,7 @@ gate:
         &broken,
         "profile.yaml",
         &loadgate::profile::NoDataFiles,
+        &loadgate::profile::NoEnvVars,
     )
     .unwrap_err()
     .to_string();

@@ -92,6 +92,7 @@ pub(crate) fn read_for_gate(
                 &base_text,
                 &profile_rel,
                 &crate::profile::NoDataFiles,
+                &crate::app::run::process_env,
             )
             .ok()
             .map(|p| p.hash);

@@ -1,7 +1,7 @@
 //! The gate's policy: which metrics are gated, the Holm family, and the verdict per metric and
 //! overall (see `stats-gate.md`). [`judge`] decides from run summaries alone (the simulator
 //! drives it directly); [`evaluate`] adds the validity checks, the baseline's compatibility and
-//! the thresholds, and builds the [`Comparison`] (`evaluate.rs`). `shifts.rs` holds the
+//! the thresholds, and builds the [`Comparison`](super::Comparison) (`evaluate.rs`). `shifts.rs` holds the
 //! service-wide factor and the metrics judged relative to it, `decision.rs` the decision on one
 //! metric from its test.
 

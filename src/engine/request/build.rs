@@ -145,8 +145,18 @@ mod tests {
     fn json_bodies_render_typed_fields() {
         let mut t = Templates::new();
         let scope = crate::profile::Scope::default();
-        let n = t.json_expression("random_int(3, 3)", &scope).unwrap().0;
-        let s = match t.text("id-{{ random_int(4, 4) }}", &scope).unwrap() {
+        let n = t
+            .json_expression("random_int(3, 3)", &scope, &crate::profile::NoEnvVars)
+            .unwrap()
+            .0;
+        let s = match t
+            .text(
+                "id-{{ random_int(4, 4) }}",
+                &scope,
+                &crate::profile::NoEnvVars,
+            )
+            .unwrap()
+        {
             Text::Template { id, .. } => id,
             Text::Literal(_) => unreachable!(),
         };

@@ -33,12 +33,12 @@ pub(super) fn json_pieces(
                     Some(expr) => {
                         let (id, reads_context) = cx
                             .templates
-                            .json_expression(expr, &cx.scope)
+                            .json_expression(expr, &cx.scope, cx.env)
                             .map_err(|m| cx.err(key, Some(at), &m))?;
                         *contextual |= reads_context;
                         JsonPiece::Native(id)
                     }
-                    None => match cx.templates.text(s, &cx.scope) {
+                    None => match cx.templates.text(s, &cx.scope, cx.env) {
                         Ok(Text::Template {
                             id, contextual: c, ..
                         }) => {

@@ -191,8 +191,18 @@ pub(super) fn validate_request(
                 "empty name: expected text like `get customer`",
             ));
         }
+        Some(n) if super::template::is_template(&n.value) => {
+            return Err(cx.err(
+                format!("{key}.name"),
+                Some(n.referenced),
+                &format!(
+                    "the name `{}` is a template, but a name is fixed text: it keys the endpoint's results and its baseline, so one request has one name; to see results per value, write one named request per value",
+                    crate::untrusted::quote(n.value.trim())
+                ),
+            ));
+        }
         Some(n) => n.value.trim().to_string(),
-        None => format!("{method} {}", url.value),
+        None => format!("{method} {}", placeholder_name(&url.value)),
     };
     let weight = r.weight.unwrap_or(1);
     if weight == 0 {
@@ -282,4 +292,77 @@ pub(super) fn validate_request(
         extract,
         think_time,
     })
+}
+
+/// A templated path as an endpoint's default name: every `{{ expression }}` becomes a
+/// placeholder named after what it reads (`/items/{{ vars.id }}` → `/items/{id}`,
+/// `/c/{{ random_int(1, 9) }}` → `/c/{random_int}`), `{…}` when it has no plain name; tags and
+/// comments are dropped. Names stay fixed text however the path renders.
+pub(crate) fn placeholder_name(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut rest = path;
+    while let Some(at) = rest.find('{') {
+        let (open, close) = match rest[at..].get(..2) {
+            Some("{{") => ("{{", "}}"),
+            Some("{%") => ("{%", "%}"),
+            Some("{#") => ("{#", "#}"),
+            _ => {
+                out.push_str(&rest[..=at]);
+                rest = &rest[at + 1..];
+                continue;
+            }
+        };
+        out.push_str(&rest[..at]);
+        let inner = &rest[at + open.len()..];
+        let Some(end) = inner.find(close) else {
+            out.push_str("{…}");
+            return out;
+        };
+        if open == "{{" {
+            let expression = inner[..end].trim_matches(|c: char| c == '-' || c.is_whitespace());
+            let head_len = expression
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(expression.len());
+            let (head, tail) = expression.split_at(head_len);
+            let last = head.rsplit('.').next().unwrap_or_default();
+            let tail = tail.trim_start();
+            let plain = !last.is_empty()
+                && !last.starts_with(|c: char| c.is_ascii_digit())
+                && (tail.is_empty() || tail.starts_with(['(', '|']));
+            out.push('{');
+            out.push_str(if plain { last } else { "…" });
+            out.push('}');
+        }
+        rest = &inner[end + close.len()..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::placeholder_name;
+
+    #[test]
+    fn a_templated_path_is_named_by_placeholders() {
+        for (path, name) in [
+            ("/items", "/items"),
+            ("/items/{{ vars.id }}", "/items/{id}"),
+            (
+                "/customerdata/{{ random_int(1, 4500) }}",
+                "/customerdata/{random_int}",
+            ),
+            (
+                "/t/{{ data.users.tenant }}/o/{{- vars.order -}}",
+                "/t/{tenant}/o/{order}",
+            ),
+            ("/q/{{ vars.a ~ vars.b }}", "/q/{…}"),
+            ("/s/{{ \"x\" }}", "/s/{…}"),
+            ("/{% if vars.x %}a{% endif %}/b{# note #}", "/a/b"),
+            ("/json/{id}", "/json/{id}"),
+            ("/broken/{{ vars.id", "/broken/{…}"),
+        ] {
+            assert_eq!(placeholder_name(path), name, "{path}");
+        }
+    }
 }

@@ -16,6 +16,7 @@ use std::sync::LazyLock;
 use minijinja::{Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value};
 use regex::Regex;
 
+use super::environment::EnvVars;
 use super::fast::Fast;
 use super::functions::{self, FUNCTIONS};
 pub use scope::Scope;
@@ -155,11 +156,11 @@ impl Templates {
     /// Compiles `source` into a [`Text`] (a literal when it has no template syntax), checking
     /// every name it reads against `scope`. The error message says what is wrong; the caller
     /// adds where.
-    pub fn text(&mut self, source: &str, scope: &Scope) -> Result<Text, String> {
+    pub fn text(&mut self, source: &str, scope: &Scope, env: &dyn EnvVars) -> Result<Text, String> {
         if !is_template(source) {
             return Ok(Text::Literal(source.to_string()));
         }
-        let (id, contextual) = self.add(source, source, scope, Fast::text(source))?;
+        let (id, contextual) = self.add(source, source, scope, env, Fast::text(source))?;
         Ok(Text::Template {
             id,
             source: source.to_string(),
@@ -173,12 +174,14 @@ impl Templates {
         &mut self,
         expression: &str,
         scope: &Scope,
+        env: &dyn EnvVars,
     ) -> Result<(usize, bool), String> {
         let wrapped = format!("{{{{ ({expression}) | tojson }}}}");
         self.add(
             &wrapped,
             &format!("{{{{ {expression} }}}}"),
             scope,
+            env,
             Fast::json(expression),
         )
     }
@@ -191,6 +194,7 @@ impl Templates {
         source: &str,
         shown: &str,
         scope: &Scope,
+        env: &dyn EnvVars,
         fast: Option<Fast>,
     ) -> Result<(usize, bool), String> {
         let id = self.fast.len();
@@ -253,10 +257,10 @@ impl Templates {
             wanted_env.insert(cap[1].to_string());
         }
         for name in wanted_env {
-            let value = match std::env::var(&name) {
-                Ok(value) => value,
-                Err(_) if !self.env_required => String::new(),
-                Err(_) => {
+            let value = match env.var(&name) {
+                Some(value) => value,
+                None if !self.env_required => String::new(),
+                None => {
                     return Err(format!(
                         "template reads environment variable `{name}`, which is not set: expected it set before loadgate starts (`export {name}=…`)"
                     ));

@@ -2,15 +2,22 @@
 
 use super::*;
 
+/// The environment the tests' templates see: `PATH` only.
+const TEST_PATH: &str = "/usr/local/bin:/usr/bin";
+
+fn test_env(name: &str) -> Option<String> {
+    (name == "PATH").then(|| TEST_PATH.to_string())
+}
+
 impl Templates {
     fn text_(&mut self, source: &str) -> Result<Text, String> {
-        self.text(source, &Scope::default())
+        self.text(source, &Scope::default(), &test_env)
     }
     fn render_<'a>(&self, text: &'a Text) -> Result<std::borrow::Cow<'a, str>, String> {
         self.render_text(text, &Value::UNDEFINED)
     }
     fn json_(&mut self, expr: &str) -> Result<usize, String> {
-        self.json_expression(expr, &Scope::default())
+        self.json_expression(expr, &Scope::default(), &test_env)
             .map(|(id, _)| id)
     }
 }
@@ -68,7 +75,7 @@ fn unset_env_fails_at_load() {
 #[test]
 fn env_values_render_and_are_secrets() {
     let mut t = Templates::new();
-    let path = std::env::var("PATH").expect("PATH is set in tests");
+    let path = TEST_PATH;
     let text = t.text_("{{ env.PATH }}|{{ env('PATH') }}").unwrap();
     assert_eq!(t.render_(&text).unwrap(), format!("{path}|{path}"));
     assert!(t.env_values().any(|(n, v)| n == "PATH" && v == path));
@@ -129,13 +136,13 @@ fn templates_reading_vars_are_held_to_what_fails_whatever_the_values() {
         "{{ random_choice(vars.user) }}",
         "{% for x in vars.user %}{{ x }}{% endfor %}",
     ] {
-        assert!(t.text(fine, &scope).is_ok(), "{fine}");
+        assert!(t.text(fine, &scope, &test_env).is_ok(), "{fine}");
     }
     for broken in [
         "{{ vars.id | nosuchfilter }}",
         "{{ vars.id ~ random_int(9, 1) }}",
     ] {
-        let err = t.text(broken, &scope).unwrap_err();
+        let err = t.text(broken, &scope, &test_env).unwrap_err();
         assert!(err.contains("stand-ins for `vars`"), "{broken}: {err}");
     }
 }
@@ -149,8 +156,13 @@ fn data_templates_are_tried_with_the_first_row() {
         samples: BTreeMap::from([("users".to_string(), row)]),
         ..Scope::default()
     };
-    assert!(t.text("/u/{{ data.users.n | upper }}", &scope).is_ok());
-    let err = t.text("{{ data.users.n + 1 }}", &scope).unwrap_err();
+    assert!(
+        t.text("/u/{{ data.users.n | upper }}", &scope, &test_env)
+            .is_ok()
+    );
+    let err = t
+        .text("{{ data.users.n + 1 }}", &scope, &test_env)
+        .unwrap_err();
     assert!(err.contains("first row of each data feed"), "{err}");
 }
 

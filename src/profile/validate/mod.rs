@@ -14,6 +14,7 @@ mod scenarios;
 
 use serde_saphyr::{Location, Spanned};
 
+use super::environment::EnvVars;
 use super::error::ProfileError;
 use super::feeds::{DataFiles, validate_feeds};
 use super::model::{HttpVersion, Profile};
@@ -27,6 +28,8 @@ pub(super) use load::parse_think_time;
 
 pub(super) struct Ctx<'a> {
     pub file: &'a str,
+    /// The environment variables templates read.
+    pub env: &'a dyn EnvVars,
     pub templates: Templates,
     /// Names templates may read at the point being validated.
     pub scope: Scope,
@@ -45,7 +48,7 @@ impl Ctx<'_> {
 
     pub fn text(&mut self, key: &str, value: &Spanned<String>) -> Result<Text, ProfileError> {
         self.templates
-            .text(&value.value, &self.scope)
+            .text(&value.value, &self.scope, self.env)
             .map_err(|m| self.err(key, Some(value.referenced), &m))
     }
 
@@ -66,10 +69,12 @@ pub(super) fn validate(
     raw: &RawProfile,
     file: &str,
     files: &dyn DataFiles,
+    env: &dyn EnvVars,
     templates: Templates,
 ) -> Result<Profile, ProfileError> {
     let mut cx = Ctx {
         file,
+        env,
         templates,
         scope: Scope::default(),
         http_version: HttpVersion::Auto,

@@ -487,8 +487,13 @@ pub fn profile_with_files(
             .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
             .collect(),
     );
-    loadgate::profile::Profile::from_yaml_with_files(yaml, "test.yaml", &files)
-        .map_err(|e| e.to_string())
+    loadgate::profile::Profile::from_yaml_with_files(
+        yaml,
+        "test.yaml",
+        &files,
+        &loadgate::profile::NoEnvVars,
+    )
+    .map_err(|e| e.to_string())
 }
 
 /// Runs a loaded profile against `target` through the real engine.
