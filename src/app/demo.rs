@@ -90,7 +90,13 @@ pub(super) async fn demo(args: DemoArgs) -> Result<ExitCode, Error> {
         ),
     };
     let result = result?;
-    let comparison = super::run::finish_run(&result, &args.out, &profile, baseline.as_ref())?;
+    let comparison = super::run::finish_run(
+        &result,
+        &args.out,
+        &profile,
+        baseline.as_ref(),
+        &crate::cli::CsvFlags::default(),
+    )?;
     // The same report a pull request gets, to open in a browser.
     let html = args.out.with_file_name("report.html");
     let text = super::report::render(

@@ -1,7 +1,7 @@
 //! `loadgate report`: render any output from saved files — the run's results, optionally a
 //! baseline — without sending load.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::compare::{GateSettings, read_baseline};
 use super::console::errln;
@@ -71,9 +71,7 @@ pub(crate) fn write_csv(flags: &CsvFlags, result: &RunResult, results: &Path) ->
         })?;
     let mut written = Vec::new();
     for (suffix, contents) in files.files() {
-        let mut path = prefix.clone().into_os_string();
-        path.push(suffix);
-        let path = PathBuf::from(path);
+        let path = super::run::csv_path(prefix, suffix);
         super::write_file(&path, contents)?;
         written.push(path.display().to_string());
     }

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use super::console::{err, errln, out};
 use super::live::Live;
 use crate::baseline::Baseline;
-use crate::cli::{MetricsFlags, ProgressMode, RunArgs, RunFlags};
+use crate::cli::{CsvFlags, MetricsFlags, ProgressMode, RunArgs, RunFlags};
 use crate::compare::{Comparison, Verdict};
 use crate::engine::{self, IntervalProgress, RunExtras, RunMeta, RunOptions, ShardSpec, Stop};
 use crate::error::{Error, ExitCode};
@@ -19,6 +19,9 @@ use crate::results::{GitRef, RunResult, Runner};
 pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
     super::check_writable(&args.run.out, "--out")?;
+    if let Some(prefix) = &args.csv.csv {
+        super::check_writable(&csv_path(prefix, "_stats.csv"), "--csv")?;
+    }
     let result = execute_run_with(
         profile.clone(),
         &args.run,
@@ -39,8 +42,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
         );
         return Ok(ExitCode::Pass);
     }
-    let comparison = finish_run(&result, &args.run.out, &profile, None)?;
-    super::report::write_csv(&args.csv, &result, &args.run.out)?;
+    let comparison = finish_run(&result, &args.run.out, &profile, None, &args.csv)?;
     Ok(ExitCode::of_verdict(comparison.overall.verdict))
 }
 
@@ -51,8 +53,10 @@ pub(super) fn finish_run(
     out: &Path,
     profile: &Profile,
     baseline: Option<&Baseline>,
+    csv: &CsvFlags,
 ) -> Result<Comparison, Error> {
     let written = super::save_results(out, result)?;
+    super::report::write_csv(csv, result, out)?;
     out!("{}", terminal::summary(result));
     if let Some(c) = &result.capacity {
         out!("{}", crate::report::capacity::terminal(c));
@@ -505,4 +509,11 @@ fn runner(flag: Option<&str>) -> Runner {
         class,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     }
+}
+
+/// `PREFIX` + `suffix` (`out/api` + `_stats.csv`), as Locust names its CSV files.
+pub(crate) fn csv_path(prefix: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut path = prefix.as_os_str().to_owned();
+    path.push(suffix);
+    path.into()
 }

@@ -10,12 +10,13 @@
 //!   does (Locust with `--reset-stats` after its ramp-up);
 //! - latency runs from the intended send time (so a stalled server shows), and percentiles come
 //!   from the HDR histograms;
-//! - a history row is one recording interval (`Timestamp` is its end), not one second of wall
-//!   clock; `User Count` is the closed model's users (the open model has none: `0`);
+//! - a history row is one recording interval (`Timestamp` is its end; every measured interval
+//!   has one, with zero rates when nothing finished in it), not one second of wall clock;
+//!   `User Count` is the closed model's users (the open model has none: `0`);
 //! - loadgate keeps no response sizes: `Average Content Size` is empty;
-//! - a failure row is one distinct message (at most eight per endpoint; the rest of a class is
-//!   one `… (other messages)` row), and its first and last seen are the first and last interval
-//!   in which its class occurred;
+//! - a failure row is one distinct message (at most eight per endpoint, sampled over the whole
+//!   run, warm-up included; the rest of a class is one `… (other messages)` row), and its first
+//!   and last seen are the ends of the first and last interval in which its class occurred;
 //! - `_exceptions.csv` holds only its header: a profile runs no user code that could raise.
 //!
 //! Cells from the profile, the results file or the target that a spreadsheet would read as a
@@ -81,16 +82,39 @@ impl Totals {
         self.latency.add(histogram);
     }
 
-    fn median_ms(&self) -> u64 {
-        self.percentile_ms(0.5).unwrap_or(0)
+    /// Locust's median: the percentile, kept within the exact minimum and maximum (a float
+    /// when it had to be).
+    fn median(&self) -> String {
+        let Some(median) = self.percentile_ms(0.5) else {
+            return "0".into();
+        };
+        let (min, max) = (self.min_ms(), self.max_ms());
+        if median as f64 > max {
+            float(max)
+        } else if (median as f64) < min {
+            float(min)
+        } else {
+            median.to_string()
+        }
     }
 
-    /// Locust's percentile: the value below which `⌊n·q⌋` requests fall, as a whole number of
-    /// milliseconds after its rounding (`None` without requests).
+    /// Locust's percentile (`calculate_response_time_percentile`): the value at rank
+    /// `min(⌊n·q⌋ + 1, n)` from the fastest, as whole milliseconds after its rounding (`None`
+    /// without requests).
     fn percentile_ms(&self, q: f64) -> Option<u64> {
+        let n = self.latency.len();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((n as f64 * q) as u64 + 1).min(n);
+        let mut seen = 0;
         self.latency
-            .quantile_us(q)
-            .map(|us| bucket_ms(us as f64 / 1000.0))
+            .buckets()
+            .find(|(_, count)| {
+                seen += count;
+                seen >= rank
+            })
+            .map(|(us, _)| bucket_ms(us as f64 / 1000.0))
     }
 
     fn mean_ms(&self) -> f64 {
@@ -109,8 +133,8 @@ impl Totals {
         PERCENTILES
             .iter()
             .map(|(q, _)| match self.percentile_ms(*q) {
-                Some(ms) if self.requests > 0 => ms.to_string(),
-                _ => "N/A".into(),
+                Some(ms) => ms.to_string(),
+                None => "N/A".into(),
             })
             .collect()
     }
@@ -217,9 +241,23 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
             .map(str::to_string)
             .collect()
     };
-    let start = humantime::parse_rfc3339_weak(&result.started_at).unwrap_or(SystemTime::UNIX_EPOCH);
+    let start = humantime::parse_rfc3339_weak(&result.started_at).map_err(|e| {
+        ResultsError::Invalid(format!(
+            "`started_at` `{}` is not a time ({e}): expected RFC 3339 like `2026-12-03T17:00:00Z`",
+            crate::untrusted::quote(&result.started_at)
+        ))
+    })?;
     let interval_ms = result.interval_ms.max(1);
-    let interval_secs = interval_ms as f64 / 1000.0;
+    // The end of interval `index` (the run's end for a last interval cut short) and its length.
+    let span = |index: u32| -> (SystemTime, f64) {
+        let from = interval_ms * u64::from(index);
+        let to = (from + interval_ms).min(result.duration_ms.max(from + 1));
+        (
+            start + Duration::from_millis(to),
+            (to - from) as f64 / 1000.0,
+        )
+    };
+    let intervals = u32::try_from(result.duration_ms.div_ceil(interval_ms)).unwrap_or(u32::MAX);
     let users_at: std::collections::BTreeMap<u32, u64> = result
         .generator
         .intervals
@@ -248,8 +286,9 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
     )];
     let mut running: Vec<Totals> = result.endpoints.iter().map(|_| Totals::default()).collect();
     let mut running_all = Totals::default();
-    for (&index, cells) in &timeline {
-        let end = start + Duration::from_millis(interval_ms * (u64::from(index) + 1));
+    for index in warmup..intervals.max(warmup) {
+        let cells = timeline.get(&index).map_or(&[][..], Vec::as_slice);
+        let (end, secs) = span(index);
         let timestamp = end
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs())
@@ -271,14 +310,15 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
                 users.clone(),
                 text(kind),
                 text(name),
-                format!("{:.6}", current.requests as f64 / interval_secs),
-                format!("{:.6}", current.failures as f64 / interval_secs),
+                format!("{:.6}", current.requests as f64 / secs),
+                format!("{:.6}", current.failures as f64 / secs),
             ];
-            row.extend(current.percentiles());
+            // Locust: the interval's own percentiles in a full history, the totals' otherwise.
+            row.extend(if full_history { current } else { total }.percentiles());
             row.extend([
                 total.requests.to_string(),
                 total.failures.to_string(),
-                total.median_ms().to_string(),
+                total.median(),
                 float(total.mean_ms()),
                 float(total.min_ms()),
                 float(total.max_ms()),
@@ -287,11 +327,11 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
             row
         };
         if full_history {
+            let none = Totals::default();
             for &e in &order {
-                if let Some(current) = &now[e] {
-                    let endpoint = &result.endpoints[e];
-                    history.push(row(&endpoint.method, &endpoint.name, current, &running[e]));
-                }
+                let endpoint = &result.endpoints[e];
+                let current = now[e].as_ref().unwrap_or(&none);
+                history.push(row(&endpoint.method, &endpoint.name, current, &running[e]));
             }
         }
         history.push(row("", "Aggregated", &now_all, &running_all));
@@ -320,7 +360,7 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
             text(name),
             t.requests.to_string(),
             t.failures.to_string(),
-            t.median_ms().to_string(),
+            t.median(),
             float(t.mean_ms()),
             float(t.min_ms()),
             float(t.max_ms()),
@@ -354,7 +394,7 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
             .intervals
             .iter()
             .filter(|i| i.index >= warmup && i.errors.get(&class).copied().unwrap_or(0) > 0)
-            .map(|i| start + Duration::from_millis(interval_ms * u64::from(i.index)))
+            .map(|i| span(i.index).0)
             .collect();
         let (first, last) = (at.first().copied(), at.last().copied());
         let show = |t: Option<SystemTime>| {
@@ -443,5 +483,113 @@ mod tests {
         assert_eq!(text("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(text("-1"), "'-1");
         assert_eq!(text("get customer"), "get customer");
+    }
+
+    /// One endpoint `GET home`: interval 0 answers 10 ms and 20 ms, interval 1 (cut to half a
+    /// second by the run's end) one 147 ms response.
+    fn run() -> RunResult {
+        let mut r = crate::results::capacity::test_step(&[(2, 0, 10_000), (1, 0, 147_000)], 0, 0);
+        let mut h = Histogram::new();
+        h.record_us(10_000);
+        h.record_us(20_000);
+        r.endpoints[0].intervals[0].latency = crate::metrics::EncodedHistogram::encode(&h);
+        r.duration_ms = 1_500;
+        r.load.duration_ms = 1_500;
+        r.refresh_summaries().unwrap();
+        r
+    }
+
+    fn parse(text: &str) -> Vec<Vec<String>> {
+        assert!(text.ends_with("\r\n"));
+        text.trim_end()
+            .split("\r\n")
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    }
+
+    #[test]
+    fn numbers_follow_locusts_rules() {
+        let files = locust_csv(&run(), true).unwrap();
+        let stats = parse(&files.stats);
+        let (h, home, all) = (&stats[0], &stats[1], &stats[2]);
+        let at =
+            |row: &Vec<String>, name: &str| row[h.iter().position(|c| c == name).unwrap()].clone();
+        assert_eq!(at(home, "Name"), "home");
+        assert_eq!(at(all, "Name"), "Aggregated");
+        assert_eq!(at(home, "Request Count"), "3");
+        // Ranks ⌊n·q⌋ + 1 of [10, 20, 147] ms: the median is 20 ms, p66 (rank 2) 20 ms, p75
+        // (rank 3) the 147 ms response rounded as Locust rounds it, 150.
+        assert_eq!(at(home, "Median Response Time"), "20");
+        assert_eq!(at(home, "50%"), "20");
+        assert_eq!(at(home, "66%"), "20");
+        assert_eq!(at(home, "75%"), "150");
+        assert_eq!(at(home, "100%"), "150");
+        // 3 requests over the 1.5 s measured.
+        assert_eq!(at(home, "Requests/s"), "2.0");
+        assert_eq!(
+            stats[1][2..],
+            stats[2][2..],
+            "one endpoint: Aggregated repeats it"
+        );
+
+        let history = parse(&files.stats_history);
+        assert_eq!(
+            history.len(),
+            1 + 2 * 2,
+            "header, then home and Aggregated per interval"
+        );
+        let second = &history[3];
+        assert_eq!(second[3], "home");
+        // Half a second, one response: 2 per second; its own percentiles; the totals' median.
+        assert_eq!(second[4], "2.000000");
+        assert_eq!(second[6], "150");
+        let total_median = history[0]
+            .iter()
+            .position(|c| c == "Total Median Response Time")
+            .unwrap();
+        assert_eq!(second[total_median], "20");
+        // Timestamps: each interval's end, the last one cut to the run's end (1.5 s).
+        let start = 1_767_225_600; // 2026-01-01T00:00:00Z
+        assert_eq!(history[1][0], (start + 1).to_string());
+        assert_eq!(
+            second[0],
+            (start + 1).to_string(),
+            "1.5 s rounds down to the second"
+        );
+
+        // Without a full history, the Aggregated row carries the totals' percentiles.
+        let short = parse(&locust_csv(&run(), false).unwrap().stats_history);
+        assert_eq!(short.len(), 3);
+        assert_eq!(short[2][6], "20", "the median of all three so far");
+    }
+
+    #[test]
+    fn a_median_is_kept_within_the_exact_minimum_and_maximum() {
+        // A lone 147 ms response: Locust's rounded median (150) would exceed the maximum.
+        let r = crate::results::capacity::test_step(&[(1, 0, 147_000)], 0, 0);
+        let stats = parse(&locust_csv(&r, false).unwrap().stats);
+        let (median, max) = (&stats[1][4], &stats[1][7]);
+        assert_eq!(median, max, "{:?}", stats[1]);
+        assert!(median.starts_with("147."), "{median}");
+    }
+
+    #[test]
+    fn a_run_without_requests_writes_headers_and_empty_rows() {
+        let r = crate::results::capacity::test_step(&[(0, 0, 0), (0, 0, 0)], 0, 0);
+        let files = locust_csv(&r, true).unwrap();
+        let stats = parse(&files.stats);
+        assert_eq!(stats[2][1], "Aggregated");
+        assert_eq!(stats[2][2], "0");
+        assert_eq!(stats[2][11], "N/A");
+        assert_eq!(parse(&files.stats_history).len(), 1 + 2 * 2);
+        assert_eq!(parse(&files.failures).len(), 1);
+    }
+
+    #[test]
+    fn a_start_time_that_is_not_a_time_is_an_error() {
+        let mut r = crate::results::capacity::test_step(&[(1, 0, 1_000)], 0, 0);
+        r.started_at = "yesterday".into();
+        let e = locust_csv(&r, false).unwrap_err().to_string();
+        assert!(e.contains("`started_at` `yesterday`"), "{e}");
     }
 }
