@@ -18,7 +18,9 @@
 //! Only `engine`, `github`, `demo` and `app` touch the network, disk, clock or environment;
 //! `profile`, `metrics`, `results`, `baseline`, `capacity`, `compare`, `report` and the leaves
 //! are pure: a profile's data files and the environment variables its templates read come in
-//! through [`profile::DataFiles`] and [`profile::EnvVars`], which the app implements.
+//! through [`profile::DataFiles`] and [`profile::EnvVars`], which the app implements. (The
+//! template functions `now()` and `random_*()`, defined in `profile`, read the clock and a
+//! random generator when the engine renders a request.)
 //!
 //! Modules depend one way, in the layers of [`LAYERS`].
 
