@@ -135,7 +135,6 @@ impl Error {
             | Error::Read { .. }
             | Error::Results { .. }
             | Error::Merge(_)
-            | Error::Histogram { .. }
             | Error::Template { .. }
             | Error::Compare(_) => ExitCode::Usage,
             Error::Baseline { source, .. } => match source {
@@ -148,7 +147,9 @@ impl Error {
             | Error::Stdout(_)
             | Error::NotReady(_)
             | Error::Interrupted(_)
-            | Error::Engine(_) => ExitCode::Untrusted,
+            | Error::Engine(_)
+            // Measured by this process and unreadable: the run cannot be judged.
+            | Error::Histogram { .. } => ExitCode::Untrusted,
             Error::Push(_) => ExitCode::Publish,
             // A step output or the job summary that cannot be written is publishing that
             // failed; a context that cannot be read is a usage problem.
