@@ -279,10 +279,8 @@ fn the_duration_cap_is_never_exceeded() {
 
 /// `loadgate` with a clean environment.
 fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").unwrap();
-    cmd.env_remove("LOADGATE_TARGET")
-        .env_remove("GITHUB_ACTIONS")
-        .timeout(Duration::from_secs(60));
+    let mut cmd = crate::support::loadgate();
+    cmd.timeout(Duration::from_secs(60));
     cmd
 }
 

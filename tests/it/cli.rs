@@ -7,16 +7,9 @@ use crate::support::synthetic as common;
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
 use predicates::prelude::*;
 
-fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").unwrap();
-    cmd.env_remove("LOADGATE_TARGET")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::loadgate;
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);

@@ -5,13 +5,7 @@ use crate::support::synthetic as common;
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").expect("binary");
-    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::loadgate;
 
 fn saved(dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
     let results = dir.join("results.json");

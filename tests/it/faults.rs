@@ -5,15 +5,7 @@ use crate::support;
 
 use std::path::Path;
 
-use assert_cmd::Command;
-
-fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").unwrap();
-    cmd.env_remove("LOADGATE_TARGET")
-        .env_remove("GITHUB_ACTIONS")
-        .env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::loadgate;
 
 fn write(dir: &Path, name: &str, text: &str) -> std::path::PathBuf {
     let p = dir.join(name);

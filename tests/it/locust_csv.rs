@@ -7,15 +7,9 @@
 use std::path::Path;
 use std::time::Duration;
 
-use assert_cmd::Command;
-
 use crate::support;
 
-fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").expect("binary");
-    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::loadgate;
 
 const FILES: [&str; 4] = ["stats", "stats_history", "failures", "exceptions"];
 

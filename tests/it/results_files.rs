@@ -6,14 +6,9 @@ use crate::support::synthetic as common;
 
 use std::path::{Path, PathBuf};
 
-use assert_cmd::Command;
 use loadgate::results::RunResult;
 
-fn loadgate() -> Command {
-    let mut cmd = Command::cargo_bin("loadgate").unwrap();
-    cmd.env_remove("GITHUB_ACTIONS").env("NO_COLOR", "1");
-    cmd
-}
+use crate::support::loadgate;
 
 fn write(dir: &Path, name: &str, result: &RunResult) -> PathBuf {
     let p = dir.join(name);

@@ -453,6 +453,15 @@ impl Body for TestBody {
     }
 }
 
+/// The real `loadgate` binary, as a user runs it outside GitHub Actions: no target from the
+/// environment, no colour.
+pub fn loadgate() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("loadgate").expect("the binary is built");
+    cmd.env_remove("LOADGATE_TARGET")
+        .env_remove("GITHUB_ACTIONS")
+        .env("NO_COLOR", "1");
+    cmd
+}
 /// A TCP port with nothing listening (bound, then released).
 pub fn closed_port() -> u16 {
     let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
