@@ -71,12 +71,19 @@ pub(crate) fn write_csv(flags: &CsvFlags, result: &RunResult, results: &Path) ->
         })?;
     let mut written = Vec::new();
     for (suffix, contents) in files.files() {
-        let path = super::run::csv_path(prefix, suffix);
+        let path = csv_path(prefix, suffix);
         super::write_file(&path, contents)?;
         written.push(path.display().to_string());
     }
     errln!("CSV (Locust's columns) written to {}", written.join(", "));
     Ok(())
+}
+
+/// `PREFIX` + `suffix` (`out/api` + `_stats.csv`), as Locust names its CSV files.
+pub(crate) fn csv_path(prefix: &Path, suffix: &str) -> std::path::PathBuf {
+    let mut path = prefix.as_os_str().to_owned();
+    path.push(suffix);
+    path.into()
 }
 
 /// The renderer, with the user's Markdown template when one is given.

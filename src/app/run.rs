@@ -20,7 +20,7 @@ pub(super) async fn run(args: RunArgs) -> Result<ExitCode, Error> {
     let profile = Arc::new(load_profile(&args.profile)?);
     super::check_writable(&args.run.out, "--out")?;
     if let Some(prefix) = &args.csv.csv {
-        super::check_writable(&csv_path(prefix, "_stats.csv"), "--csv")?;
+        super::check_writable(&super::report::csv_path(prefix, "_stats.csv"), "--csv")?;
     }
     let result = execute_run_with(
         profile.clone(),
@@ -509,11 +509,4 @@ fn runner(flag: Option<&str>) -> Runner {
         class,
         cpus: std::thread::available_parallelism().map_or(1, |n| n.get() as u32),
     }
-}
-
-/// `PREFIX` + `suffix` (`out/api` + `_stats.csv`), as Locust names its CSV files.
-pub(crate) fn csv_path(prefix: &Path, suffix: &str) -> std::path::PathBuf {
-    let mut path = prefix.as_os_str().to_owned();
-    path.push(suffix);
-    path.into()
 }

@@ -24,7 +24,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::metrics::{Histogram, HistogramError};
+use crate::metrics::Histogram;
 use crate::results::{EndpointResult, Interval, ResultsError, RunResult};
 
 /// Locust's percentiles, 0–1, with its column names.
@@ -177,20 +177,6 @@ fn text(cell: &str) -> String {
     }
 }
 
-fn decode(
-    endpoint: &EndpointResult,
-    i: usize,
-    interval: &Interval,
-) -> Result<Histogram, ResultsError> {
-    interval
-        .latency
-        .decode()
-        .map_err(|source: HistogramError| ResultsError::Histogram {
-            path: format!("endpoints[{}].intervals[{i}].latency", endpoint.name),
-            source,
-        })
-}
-
 fn csv_text(rows: &[Vec<String>]) -> String {
     let mut writer = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
@@ -223,7 +209,7 @@ pub fn locust_csv(result: &RunResult, full_history: bool) -> Result<LocustCsv, R
     for (e, endpoint) in result.endpoints.iter().enumerate() {
         for (i, interval) in endpoint.intervals.iter().enumerate() {
             if interval.index >= warmup {
-                let histogram = decode(endpoint, i, interval)?;
+                let histogram = crate::results::decode(interval, &endpoint.name, i)?;
                 timeline
                     .entry(interval.index)
                     .or_default()

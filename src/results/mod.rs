@@ -22,7 +22,7 @@ pub(crate) use consistency::{add_counts, check_intervals, counts};
 pub use measured::GeneratorTotals;
 pub use merge::{MergeError, merge, merge_files, merge_files_within};
 pub use read::ResultsError;
-pub(crate) use read::parse_json;
+pub(crate) use read::{decode, parse_json};
 pub use schema::{
     EndpointResult, Generator, GeneratorRecord, GitRef, Interval, LoadModel, LoadPlan, ProfileRef,
     RunResult, Runner, ScenarioResult, Segment, Shard, Tool,
