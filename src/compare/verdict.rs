@@ -278,6 +278,29 @@ pub struct MetricVerdict {
     pub detail: Option<Detail>,
 }
 
+impl Verdict {
+    /// The one-line summary of a verdict the statistical comparison reached.
+    pub fn judged_summary(self) -> &'static str {
+        match self {
+            Verdict::Regression => "a gated metric got worse beyond its tolerance",
+            Verdict::Improvement => "better beyond tolerance somewhere, worse nowhere",
+            Verdict::Inconclusive => "no regression found, but some metrics cannot be decided",
+            _ => "every gated metric is within its tolerance",
+        }
+    }
+}
+
+impl MetricVerdict {
+    /// A latency pass whose interval reaches past the tolerance: no evidence of a slowdown,
+    /// but the comparison was too coarse to show the change is within the tolerance (see
+    /// `gate::decision::within_noise`). Reports say "pass (within noise)".
+    pub fn within_noise(&self) -> bool {
+        matches!(self.metric, Metric::Latency { .. })
+            && self.status == MetricStatus::Pass
+            && self.ci90.is_some_and(|ci| ci.high >= 1.0 + self.tolerance)
+    }
+}
+
 /// A gated metric.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]

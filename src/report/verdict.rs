@@ -57,11 +57,9 @@ pub fn comparison(c: &Comparison) -> String {
     }
     if !c.metrics.is_empty() {
         out.push_str(&table(&c.metrics));
-        for m in c
-            .metrics
-            .iter()
-            .filter(|m| !matches!(m.status, MetricStatus::Pass | MetricStatus::Regression))
-        {
+        for m in c.metrics.iter().filter(|m| {
+            m.within_noise() || !matches!(m.status, MetricStatus::Pass | MetricStatus::Regression)
+        }) {
             let _ = writeln!(out, "  {} {}: {}", quote(&m.endpoint), m.label, m.reason);
         }
     }

@@ -343,3 +343,72 @@ proptest! {
         prop_assert_eq!(status(&j, "get customer", "p50"), MetricStatus::Regression);
     }
 }
+
+/// A latency test of a change `diff` (log scale) with standard error `se`, a baseline spread
+/// `s_used` and within-run variances (current, baseline), its p-values from a normal
+/// approximation (enough for the decision's branches).
+fn outcome(diff: f64, se: f64, s_used: f64, within: (f64, f64)) -> LatencyOutcome {
+    let z = diff / se;
+    let p_up = 1.0 - stats::t_cdf(z, 1e6);
+    LatencyOutcome {
+        center: crate::compare::verdict::Center::Mean,
+        center_log: 1000f64.ln(),
+        diff,
+        se,
+        df: 24.0,
+        s_between: Some(s_used),
+        s_prior: s_used,
+        s_used,
+        w_current: Some(within.0),
+        w_baseline: Some(within.1),
+        p_up,
+        p_down: 1.0 - p_up,
+        ci90: ((diff - 1.711 * se).exp(), (diff + 1.711 * se).exp()),
+    }
+}
+
+fn decided(t: &LatencyOutcome, holm_up: f64) -> MetricVerdict {
+    let v = metric::undecided(
+        "search",
+        Metric::Latency { quantile: 0.5 },
+        crate::compare::verdict::Unit::Us,
+        0.08,
+    );
+    decision::decide_latency(v, t, Some((holm_up, 1.0, 0.5)), 0.01, 0.001, 5)
+}
+
+#[test]
+fn a_change_within_a_coarse_comparisons_noise_passes_and_says_how_coarse() {
+    // The relative p50 of a noisy endpoint on a real service: SE 6.5%, +4% measured.
+    let t = outcome(0.04, 0.065, 0.06, (0.0001, 0.0001));
+    assert!(t.ci90.1 > 1.08, "the interval reaches past the tolerance");
+    let v = decided(&t, 1.0);
+    assert_eq!(v.status, MetricStatus::Pass, "{}", v.reason);
+    assert!(v.reason.starts_with("within noise: +4.1%"), "{}", v.reason);
+    assert!(
+        v.reason.contains("only detects changes of +"),
+        "{}",
+        v.reason
+    );
+}
+
+#[test]
+fn a_slowdown_significant_alone_but_not_over_the_family_stays_inconclusive() {
+    // +17% at SE 6.5%: p ≈ 0.008 alone, not significant after Holm.
+    let t = outcome(0.155, 0.065, 0.06, (0.0001, 0.0001));
+    assert!(t.p_up < 0.01);
+    let v = decided(&t, 0.08);
+    assert_eq!(v.status, MetricStatus::Inconclusive, "{}", v.reason);
+    // Significant over the family too, and beyond the tolerance: a regression.
+    let v = decided(&t, 0.005);
+    assert_eq!(v.status, MetricStatus::Regression, "{}", v.reason);
+}
+
+#[test]
+fn a_run_noisier_inside_than_its_baseline_does_not_pass_on_its_own_noise() {
+    // The same +4%, but the interval is wide because the current run stalled: its within-run
+    // variance exceeds the baseline runs' by more than their run-to-run variance.
+    let t = outcome(0.04, 0.065, 0.02, (0.004, 0.0002));
+    let v = decided(&t, 1.0);
+    assert_eq!(v.status, MetricStatus::Inconclusive, "{}", v.reason);
+}

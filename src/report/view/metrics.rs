@@ -19,8 +19,10 @@ pub struct MetricRow {
     pub kind: &'static str,
     /// `pass`, `regression`, `improvement`, `inconclusive`, `report_only`.
     pub status: &'static str,
-    /// For people: `report only`.
+    /// For people: `report only`, `pass (within noise)`.
     pub status_text: String,
+    /// A pass too coarse to resolve the tolerance ([`MetricVerdict::within_noise`]).
+    pub within_noise: bool,
     /// An emoji for the status.
     pub icon: &'static str,
     /// Baseline value, formatted.
@@ -114,7 +116,12 @@ impl MetricRow {
             metric: m.label.clone(),
             kind,
             status: m.status.as_str(),
-            status_text: m.status.as_str().replace('_', " "),
+            status_text: if m.within_noise() {
+                "pass (within noise)".to_string()
+            } else {
+                m.status.as_str().replace('_', " ")
+            },
+            within_noise: m.within_noise(),
             icon: status_icon(m.status),
             baseline: m.unit.format(m.baseline),
             current: m.unit.format(m.current),
