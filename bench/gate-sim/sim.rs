@@ -651,11 +651,11 @@ pub fn confirm_policy(first: &Judgement, second: Option<&Judgement>) -> Verdict 
     }
 }
 
-/// Whether the gate would measure a confirmation run after `first`: when it would block (the
-/// judgement-level counterpart of `loadgate::compare::needs_confirmation`, which takes a whole
-/// comparison).
+/// Whether the gate would measure a confirmation run after `first`: when it would block, or
+/// is inconclusive because every endpoint moved together (the gate's own rule,
+/// `loadgate::compare::judgement_needs_confirmation`).
 pub fn needs_confirmation(first: &Judgement) -> bool {
-    first.verdict == Verdict::Regression
+    loadgate::compare::judgement_needs_confirmation(first)
 }
 
 /// `(endpoint, metric label)` of every regression of a judgement.
@@ -820,7 +820,7 @@ impl Tally {
     }
 
     /// Adds the decision under confirmation policy `how`: `first` is the judgement of the
-    /// current run, `second` that of its confirmation run (measured only if `first` blocks).
+    /// current run, `second` that of its confirmation run (measured only when [`needs_confirmation`] says so).
     pub fn add_confirmed(&mut self, how: Confirm, first: &Judgement, second: Option<&Judgement>) {
         let d = match how {
             Confirm::FactorRedrawn => &mut self.redrawn,

@@ -1,5 +1,6 @@
 //! Confirmation before blocking: when a run would block, the gate measures again and blocks
-//! only on what failed in both runs. Pure: [`confirm`] combines two comparisons of one profile
+//! only on what failed in both runs (and when a run is inconclusive because every endpoint
+//! moved together, it measures again to tell a passing swing from one that lasts). Pure: [`confirm`] combines two comparisons of one profile
 //! against one baseline; [`confirm_judgements`] applies the same rule to two [`Judgement`]s
 //! (the simulator calls it). A metric or threshold that failed in one run only does not block,
 //! and is never a silent pass either: it becomes inconclusive, and the report says which run
@@ -9,9 +10,10 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::gate::Judgement;
+use super::metric::{self, Against};
 use super::verdict::{
-    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ThresholdCheck, ThresholdStatus,
-    Unit, Verdict,
+    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ServiceShift, ShiftStatus,
+    ThresholdCheck, ThresholdStatus, Unit, Verdict,
 };
 use crate::format::{change, percent};
 
@@ -43,6 +45,14 @@ pub enum ConfirmationOutcome {
     /// The confirmation run could not be judged (untrusted, incompatible): the first run's
     /// verdict stands.
     NotJudged,
+    /// The first run was inconclusive because every endpoint moved together (a uniform
+    /// service-wide shift), and the confirmation run showed the shift again: still
+    /// inconclusive, never blocking.
+    ShiftHeld,
+    /// The first run was inconclusive because every endpoint moved together, and the
+    /// confirmation run did not show the shift again: a passing swing of the environment, so
+    /// what only followed it passes.
+    ShiftDidNotHold,
 }
 
 impl ConfirmationOutcome {
@@ -52,6 +62,8 @@ impl ConfirmationOutcome {
             ConfirmationOutcome::Held => "held",
             ConfirmationOutcome::DidNotHold => "did_not_hold",
             ConfirmationOutcome::NotJudged => "not_judged",
+            ConfirmationOutcome::ShiftHeld => "shift_held",
+            ConfirmationOutcome::ShiftDidNotHold => "shift_did_not_hold",
         }
     }
 }
@@ -118,13 +130,102 @@ pub struct RunThreshold {
     pub actual: Option<f64>,
 }
 
-/// True when a comparison would block and so deserves a second measurement: a statistical
-/// regression or a breached threshold. A slowdown that only followed a uniform service-wide
-/// shift is not one: on a real service such a swing often lasts the whole job (a slow node, a
-/// cold deployment), so a second run would confirm the environment, not the change; only a
-/// paired comparison judges it.
+/// True when a comparison deserves a second measurement: it would block (a statistical
+/// regression or a breached threshold), or it is inconclusive because every endpoint moved
+/// together beyond the baseline runs' own swings ([`ShiftStatus::Uniform`]), which one run
+/// cannot tell from a change that slows everything. On the real service of bench/gate-real
+/// such a swing mostly passed within minutes: of four first runs whose shared factor was +16%
+/// to +26%, three had +2% to +7% in the run measured right after. A swing that lasts the
+/// whole job (a slow node, a cold deployment) shows again and stays inconclusive, never a
+/// block ([`confirm`]); only a paired comparison judges it.
 pub fn needs_confirmation(first: &Comparison) -> bool {
-    first.overall.verdict == Verdict::Regression
+    verdict_needs_confirmation(first.overall.verdict, &first.service_shifts)
+}
+
+/// [`needs_confirmation`] for a [`Judgement`] (the simulator's).
+pub fn judgement_needs_confirmation(first: &Judgement) -> bool {
+    verdict_needs_confirmation(first.verdict, &first.shifts)
+}
+
+fn verdict_needs_confirmation(verdict: Verdict, shifts: &[ServiceShift]) -> bool {
+    verdict == Verdict::Regression
+        || (verdict == Verdict::Inconclusive && swings(shifts).next().is_some())
+}
+
+/// The uniform service-wide shifts that left metrics inconclusive: what a confirmation run
+/// re-measures when nothing regressed.
+fn swings(shifts: &[ServiceShift]) -> impl Iterator<Item = &ServiceShift> {
+    shifts
+        .iter()
+        .filter(|s| s.status == ShiftStatus::Uniform && !s.following.is_empty())
+}
+
+/// The confirmation run's shift at the same quantile as `first`'s, when it shows the shift
+/// again: every endpoint slower beyond the tolerance and beyond the baseline runs' swings
+/// (uniformly, beyond a restarted service's swings, or for most endpoints).
+fn shift_again<'a>(first: &ServiceShift, second: &'a [ServiceShift]) -> Option<&'a ServiceShift> {
+    second.iter().find(|t| {
+        t.label == first.label
+            && matches!(
+                t.status,
+                ShiftStatus::Uniform | ShiftStatus::BeyondSwings | ShiftStatus::Partial
+            )
+    })
+}
+
+/// Applies a confirmation run to a first run that was inconclusive because of uniform
+/// service-wide shifts: the metrics that only followed a shift the confirmation run did not
+/// show again pass (it was a passing swing of the environment); those of a shift that showed
+/// again stay inconclusive. Returns whether some shift held, and a reason line per shift.
+fn settle_swings(
+    metrics: &mut [MetricVerdict],
+    first: &[ServiceShift],
+    second: &[ServiceShift],
+) -> (bool, Vec<String>) {
+    let mut held = false;
+    let mut lines = Vec::new();
+    for s in swings(first) {
+        let what = format!(
+            "every endpoint {} at {} in the first run ({} to {}): a service-wide shift",
+            change(s.ratio),
+            s.label,
+            change(s.range.low),
+            change(s.range.high)
+        );
+        if let Some(again) = shift_again(s, second) {
+            held = true;
+            lines.push(format!(
+                "{what}; measured again, every endpoint {} ({} to {}): the shift held, so this deployment (or the change) slows every endpoint, which one job cannot tell apart; not blocking, and a paired comparison against the base branch's deployment (`baseline-target`) tells",
+                change(again.ratio),
+                change(again.range.low),
+                change(again.range.high)
+            ));
+            continue;
+        }
+        let now = second.iter().find(|t| t.label == s.label).map_or_else(
+            || "within the tolerance".to_string(),
+            |t| format!("{}, within the baseline runs' own swings", change(t.ratio)),
+        );
+        lines.push(format!(
+            "{what}; measured again, the shift did not hold ({now}): a passing swing of the environment, so what only followed it passes"
+        ));
+        for r in &s.following {
+            if let Some(m) = metrics.iter_mut().find(|m| {
+                m.endpoint == r.endpoint
+                    && m.label == r.label
+                    && m.status == MetricStatus::Inconclusive
+            }) {
+                m.status = MetricStatus::Pass;
+                m.reason = format!(
+                    "{} in the first run, with every endpoint ({} at {}); the shift did not hold on re-measurement ({now}): a passing swing, not counted",
+                    m.ratio.map_or_else(|| "—".to_string(), change),
+                    change(s.ratio),
+                    s.label
+                );
+            }
+        }
+    }
+    (held, lines)
 }
 
 /// Whether one item (a metric, a threshold) failed in each of the two runs.
@@ -201,11 +302,23 @@ fn threshold_keys(thresholds: &[ThresholdCheck]) -> Vec<((&str, &str), bool)> {
 /// (no thresholds, no validity checks). A first judgement that is not a regression needed no
 /// confirmation and keeps its verdict.
 pub fn confirm_judgements(first: &Judgement, second: &Judgement) -> Verdict {
-    if first.verdict != Verdict::Regression {
+    if !judgement_needs_confirmation(first) {
         return first.verdict;
     }
     let pairs = pair(&metric_keys(&first.metrics), &metric_keys(&second.metrics));
-    rule(pairs.into_iter().map(|(_, p)| p)).unwrap_or(first.verdict)
+    let ruled = rule(pairs.into_iter().map(|(_, p)| p));
+    if first.verdict == Verdict::Regression {
+        return ruled.unwrap_or(first.verdict);
+    }
+    let mut metrics = first.metrics.clone();
+    settle_swings(&mut metrics, &first.shifts, &second.shifts);
+    let (verdict, _) = metric::overall(&metrics, Against::Baseline);
+    // A regression of the confirmation run alone is not confirmed: inconclusive.
+    if ruled.is_some() {
+        Verdict::Inconclusive
+    } else {
+        verdict
+    }
 }
 
 /// The final comparison after a confirmation run: `first` and `second` judge two runs of the
@@ -220,6 +333,7 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
     if !needs_confirmation(first) {
         return combined;
     }
+    let swing = first.overall.verdict != Verdict::Regression;
     let metric_pairs = pair(&metric_keys(&first.metrics), &metric_keys(&second.metrics));
     let threshold_pairs = pair(
         &threshold_keys(&first.thresholds),
@@ -265,6 +379,7 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         .unwrap_or(first.overall.verdict);
     let outcome = match (judged, verdict) {
         (false, _) => ConfirmationOutcome::NotJudged,
+        (true, _) if swing => ConfirmationOutcome::DidNotHold,
         (true, Verdict::Regression) => ConfirmationOutcome::Held,
         (true, _) => ConfirmationOutcome::DidNotHold,
     };
@@ -281,6 +396,63 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         combined.overall.reasons.push(format!(
             "the confirmation run could not be judged ({why}): the first run's verdict stands"
         ));
+    } else if swing {
+        let (held, lines) = settle_swings(
+            &mut combined.metrics,
+            &first.service_shifts,
+            &second.service_shifts,
+        );
+        for m in &mut combined.metrics {
+            if let Some(c) = metrics
+                .iter()
+                .find(|c| c.endpoint == m.endpoint && c.label == m.label)
+            {
+                m.status = MetricStatus::Inconclusive;
+                m.reason = disputed_reason(c);
+            }
+        }
+        let (mut verdict, mut reasons) = metric::overall(&combined.metrics, Against::Baseline);
+        for c in &metrics {
+            reasons.push(format!(
+                "{}: failed only on re-measurement, not confirmed, not blocking",
+                c.both_runs()
+            ));
+        }
+        for t in &thresholds {
+            reasons.push(format!(
+                "{}: failed only on re-measurement, not confirmed, not blocking",
+                t.both_runs()
+            ));
+        }
+        // What regressed or failed in the confirmation run alone is not confirmed: inconclusive.
+        if !(metrics.is_empty() && thresholds.is_empty()) && verdict != Verdict::Regression {
+            verdict = Verdict::Inconclusive;
+        }
+        reasons.splice(0..0, lines);
+        combined.overall = Overall {
+            verdict,
+            summary: if held {
+                "every endpoint moved together in both runs: no regression found, but the shift cannot be judged in one job".to_string()
+            } else {
+                format!(
+                    "the service-wide shift did not hold on re-measurement: {}",
+                    verdict.judged_summary()
+                )
+            },
+            reasons,
+        };
+        combined.confirmation = Some(Confirmation {
+            outcome: if held {
+                ConfirmationOutcome::ShiftHeld
+            } else {
+                ConfirmationOutcome::ShiftDidNotHold
+            },
+            first_verdict: first.overall.verdict,
+            second: second.overall.clone(),
+            metrics,
+            thresholds,
+        });
+        return combined;
     } else {
         // Metrics that failed in one run only do not block: inconclusive, saying why.
         for m in &mut combined.metrics {

@@ -24,7 +24,8 @@ pub mod thresholds;
 pub mod verdict;
 
 pub use confirm::{
-    Confirmation, ConfirmationOutcome, confirm, confirm_judgements, needs_confirmation,
+    Confirmation, ConfirmationOutcome, confirm, confirm_judgements, judgement_needs_confirmation,
+    needs_confirmation,
 };
 pub use gate::{CompareError, GateInput, Judgement, evaluate, judge};
 pub use run::{EndpointData, IntervalData, RunData, RunSummary};

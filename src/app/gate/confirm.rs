@@ -13,8 +13,9 @@ use crate::app::console::{errln, out};
 use crate::app::run::execute_run;
 use crate::baseline::Baseline;
 use crate::cli::ConfirmChoice;
-use crate::compare::{self, Comparison};
+use crate::compare::{self, Comparison, ShiftStatus};
 use crate::error::Error;
+use crate::format::change;
 use crate::github::inputs::workspace_relative;
 use crate::github::workflow;
 use crate::github::{Context, Env};
@@ -68,6 +69,18 @@ fn announce(first: &Comparison) -> String {
             "{} breached",
             plural(breaches, "threshold", "thresholds")
         ));
+    }
+    if what.is_empty() {
+        let shifts: Vec<String> = first
+            .service_shifts
+            .iter()
+            .filter(|s| s.status == ShiftStatus::Uniform)
+            .map(|s| format!("{} at {}", change(s.ratio), s.label))
+            .collect();
+        return format!(
+            "every endpoint moved together ({}): measuring again to tell a passing swing from one that lasts (gate.confirm)…",
+            shifts.join(", ")
+        );
     }
     format!(
         "{}: measuring again to confirm before blocking (gate.confirm)…",

@@ -135,13 +135,15 @@ fn swung(ratio: f64) -> Comparison {
 }
 
 #[test]
-fn a_service_wide_shift_is_not_confirmed_into_a_block() {
-    // On a real service a swing often lasts the whole job: two runs that both show every
-    // endpoint slower are not evidence of a change, so no confirmation run is made and
-    // the shift stays inconclusive.
+fn a_service_wide_shift_that_shows_again_stays_inconclusive_and_never_blocks() {
+    // A swing that lasts the whole job (a slow node, a cold deployment): measured again, every
+    // endpoint is slower again. Two such runs are no evidence of a change: inconclusive.
     let first = swung(1.3);
     assert_eq!(first.overall.verdict, Verdict::Inconclusive);
-    assert!(!needs_confirmation(&first));
+    assert!(
+        needs_confirmation(&first),
+        "a uniform shift is measured again"
+    );
     let both = confirm(&first, &swung(1.25));
     assert_eq!(
         both.overall.verdict,
@@ -150,10 +152,83 @@ fn a_service_wide_shift_is_not_confirmed_into_a_block() {
         both.overall
     );
     assert!(both.metrics.iter().all(|m| m.status == Inconclusive));
-    assert!(both.confirmation.is_none());
+    let c = both.confirmation.as_ref().expect("a confirmation section");
+    assert_eq!(c.outcome, ConfirmationOutcome::ShiftHeld);
+    assert!(
+        both.overall.reasons[0].contains("+30.0% at p50 in the first run")
+            && both.overall.reasons[0].contains("the shift held"),
+        "{:#?}",
+        both.overall.reasons
+    );
     assert_eq!(
         confirm_judgements(&judgement(&first), &judgement(&swung(1.25))),
         Verdict::Inconclusive
+    );
+}
+
+#[test]
+fn a_service_wide_shift_that_does_not_show_again_was_a_passing_swing() {
+    let first = swung(1.3);
+    let calm = two((Pass, 1.01), (Pass, 0.99));
+    let both = confirm(&first, &calm);
+    assert_eq!(both.overall.verdict, Verdict::Pass, "{:#?}", both.overall);
+    assert!(both.metrics.iter().all(|m| m.status == Pass));
+    assert!(
+        both.metrics[0]
+            .reason
+            .contains("the shift did not hold on re-measurement"),
+        "{}",
+        both.metrics[0].reason
+    );
+    let c = both.confirmation.as_ref().expect("a confirmation section");
+    assert_eq!(c.outcome, ConfirmationOutcome::ShiftDidNotHold);
+    assert_eq!(c.first_verdict, Verdict::Inconclusive);
+    assert!(
+        both.overall
+            .summary
+            .starts_with("the service-wide shift did not hold"),
+        "{}",
+        both.overall.summary
+    );
+    assert_eq!(
+        confirm_judgements(&judgement(&first), &judgement(&calm)),
+        Verdict::Pass
+    );
+    // A metric inconclusive for its own reasons stays so: only what followed the shift passes.
+    let mut first = swung(1.3);
+    first.metrics.push(metric("d", Inconclusive, 1.06));
+    let both = confirm(&first, &calm);
+    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
+    assert_eq!(both.metrics[3].status, Inconclusive);
+    assert!(both.metrics[..3].iter().all(|m| m.status == Pass));
+}
+
+#[test]
+fn a_regression_seen_only_after_a_swing_is_not_confirmed() {
+    let first = swung(1.3);
+    let second = two((Regression, 1.4), (Pass, 1.0));
+    let both = confirm(&first, &second);
+    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
+    assert!(
+        both.overall
+            .reasons
+            .iter()
+            .any(|r| r.contains("failed only on re-measurement")),
+        "{:#?}",
+        both.overall.reasons
+    );
+    assert_eq!(
+        confirm_judgements(&judgement(&first), &judgement(&second)),
+        Verdict::Inconclusive
+    );
+    // An unjudged confirmation leaves the first run standing.
+    let mut untrusted = two((Pass, 1.0), (Pass, 1.0));
+    untrusted.overall.verdict = Verdict::Untrusted;
+    let both = confirm(&first, &untrusted);
+    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
+    assert_eq!(
+        both.confirmation.map(|c| c.outcome),
+        Some(ConfirmationOutcome::NotJudged)
     );
 }
 

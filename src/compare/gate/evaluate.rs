@@ -273,13 +273,7 @@ pub(super) fn overall_verdict(
         }
     } else {
         let (v, r) = judged.unwrap_or((Verdict::Inconclusive, Vec::new()));
-        let summary = match v {
-            Verdict::Regression => "a gated metric got worse beyond its tolerance",
-            Verdict::Improvement => "better beyond tolerance somewhere, worse nowhere",
-            Verdict::Inconclusive => "no regression found, but some metrics cannot be decided",
-            _ => "every gated metric is within its tolerance",
-        };
-        (v, summary.to_string(), r)
+        (v, v.judged_summary().to_string(), r)
     };
     if verdict == Verdict::Untrusted && !breaches.is_empty() {
         reasons.extend(breaches);

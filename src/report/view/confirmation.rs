@@ -11,7 +11,7 @@ use crate::compare::{Confirmation, ConfirmationOutcome, MetricStatus, ThresholdS
 /// A confirmation run (confirmation before blocking), for people.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConfirmationView {
-    /// `held`, `did_not_hold` or `not_judged`.
+    /// `held`, `did_not_hold`, `not_judged`, `shift_held` or `shift_did_not_hold`.
     pub outcome: &'static str,
     /// One line saying what the re-measurement decided.
     pub headline: String,
@@ -62,7 +62,13 @@ impl ConfirmationView {
                 "the run was measured again before blocking, and the regression did not hold: it does not block"
             }
             ConfirmationOutcome::NotJudged => {
-                "the run was measured again before blocking, but the confirmation run could not be judged: the first run's verdict stands"
+                "the run was measured again, but the confirmation run could not be judged: the first run's verdict stands"
+            }
+            ConfirmationOutcome::ShiftHeld => {
+                "every endpoint moved together in the first run, so it was measured again, and the service-wide shift held: inconclusive, not blocking"
+            }
+            ConfirmationOutcome::ShiftDidNotHold => {
+                "every endpoint moved together in the first run, so it was measured again, and the service-wide shift did not hold: a passing swing, not counted"
             }
         };
         let outcome = |held: bool, first_failed: bool| match (held, first_failed) {
