@@ -264,8 +264,10 @@ fn record_on_main_then_a_passing_and_a_regressing_pull_request() {
     let s = step(&ws, &github, "pull_request", PR_OPENED, &service.url());
     assert_eq!(s.code, 0, "{}\n{}", s.stderr, s.stdout);
     let verdict = s.outputs["verdict"].clone();
+    // Not a regression. On a loaded machine the same service can also measure faster than
+    // the runs recorded on main (an improvement), which does not block either.
     assert!(
-        verdict == "pass" || verdict == "inconclusive",
+        ["pass", "inconclusive", "improvement"].contains(&verdict.as_str()),
         "{verdict}: {}",
         s.stdout
     );
