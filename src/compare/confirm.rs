@@ -185,13 +185,7 @@ fn settle_swings(
     let mut held = false;
     let mut lines = Vec::new();
     for s in swings(first) {
-        let what = format!(
-            "every endpoint {} at {} in the first run ({} to {}): a service-wide shift",
-            change(s.ratio),
-            s.label,
-            change(s.range.low),
-            change(s.range.high)
-        );
+        let what = format!("{}: a service-wide shift", s.moved(" in the first run"));
         if let Some(again) = shift_again(s, second) {
             held = true;
             lines.push(format!(

@@ -114,6 +114,19 @@ pub struct ServiceShift {
     pub baseline_range: Option<Range>,
 }
 
+impl ServiceShift {
+    /// `every endpoint +25.0% at p50{place} (+17.0% to +42.0%)`.
+    pub fn moved(&self, place: &str) -> String {
+        format!(
+            "every endpoint {} at {}{place} ({} to {})",
+            crate::format::change(self.ratio),
+            self.label,
+            crate::format::change(self.range.low),
+            crate::format::change(self.range.high)
+        )
+    }
+}
+
 /// Names one metric of a comparison.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]

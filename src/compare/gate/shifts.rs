@@ -420,13 +420,7 @@ pub(super) fn ci_text((low, high): (f64, f64)) -> String {
 
 /// The headline line of a service-wide shift.
 pub(super) fn shift_reason(s: &ServiceShift) -> String {
-    let what = format!(
-        "every endpoint {} at {} ({} to {}): a service-wide shift",
-        change(s.ratio),
-        s.label,
-        change(s.range.low),
-        change(s.range.high)
-    );
+    let what = format!("{}: a service-wide shift", s.moved(""));
     match s.status {
         ShiftStatus::Uniform => format!(
             "{what}. One run cannot tell an environment swing from a change that slows everything: slowdowns that only follow it do not block; another run on a fresh deployment tells, and a paired comparison against the base branch's deployment (`baseline-target`) removes the environment's swings"

@@ -97,13 +97,7 @@ pub(super) fn apply_shifts(metrics: &mut [MetricVerdict], splits: &[Split]) -> V
 
 /// The headline line of a service-wide difference between the two targets.
 pub(super) fn shift_reason(s: &ServiceShift) -> String {
-    let what = format!(
-        "every endpoint {} at {} against the base target ({} to {})",
-        change(s.ratio),
-        s.label,
-        change(s.range.low),
-        change(s.range.high)
-    );
+    let what = s.moved(" against the base target");
     match s.status {
         ShiftStatus::BeyondSwings => format!(
             "{what}, more than the +{:.0}% two deployments of the same code differ by: it blocks",
