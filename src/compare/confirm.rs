@@ -371,9 +371,8 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
     );
     let verdict = rule(metric_pairs.iter().chain(&threshold_pairs).map(|(_, p)| *p))
         .unwrap_or(first.overall.verdict);
-    let outcome = match (judged, verdict) {
+    let mut outcome = match (judged, verdict) {
         (false, _) => ConfirmationOutcome::NotJudged,
-        (true, _) if swing => ConfirmationOutcome::DidNotHold,
         (true, Verdict::Regression) => ConfirmationOutcome::Held,
         (true, _) => ConfirmationOutcome::DidNotHold,
     };
@@ -390,64 +389,18 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         combined.overall.reasons.push(format!(
             "the confirmation run could not be judged ({why}): the first run's verdict stands"
         ));
-    } else if swing {
-        let (held, lines) = settle_swings(
-            &mut combined.metrics,
-            &first.service_shifts,
-            &second.service_shifts,
-        );
-        for m in &mut combined.metrics {
-            if let Some(c) = metrics
-                .iter()
-                .find(|c| c.endpoint == m.endpoint && c.label == m.label)
-            {
-                m.status = MetricStatus::Inconclusive;
-                m.reason = disputed_reason(c);
-            }
-        }
-        let (mut verdict, mut reasons) = metric::overall(&combined.metrics, Against::Baseline);
-        for c in &metrics {
-            reasons.push(format!(
-                "{}: failed only on re-measurement, not confirmed, not blocking",
-                c.both_runs()
-            ));
-        }
-        for t in &thresholds {
-            reasons.push(format!(
-                "{}: failed only on re-measurement, not confirmed, not blocking",
-                t.both_runs()
-            ));
-        }
-        // What regressed or failed in the confirmation run alone is not confirmed: inconclusive.
-        if !(metrics.is_empty() && thresholds.is_empty()) && verdict != Verdict::Regression {
-            verdict = Verdict::Inconclusive;
-        }
-        reasons.splice(0..0, lines);
-        combined.overall = Overall {
-            verdict,
-            summary: if held {
-                "every endpoint moved together in both runs: no regression found, but the shift cannot be judged in one job".to_string()
-            } else {
-                format!(
-                    "the service-wide shift did not hold on re-measurement: {}",
-                    verdict.judged_summary()
-                )
-            },
-            reasons,
-        };
-        combined.confirmation = Some(Confirmation {
-            outcome: if held {
-                ConfirmationOutcome::ShiftHeld
-            } else {
-                ConfirmationOutcome::ShiftDidNotHold
-            },
-            first_verdict: first.overall.verdict,
-            second: second.overall.clone(),
-            metrics,
-            thresholds,
-        });
-        return combined;
     } else {
+        // Followers of a shift that did not hold pass first: one that regressed in the
+        // confirmation run is then made inconclusive like any other metric below.
+        let (held, lines) = if swing {
+            settle_swings(
+                &mut combined.metrics,
+                &first.service_shifts,
+                &second.service_shifts,
+            )
+        } else {
+            (false, Vec::new())
+        };
         // Metrics that failed in one run only do not block: inconclusive, saying why.
         for m in &mut combined.metrics {
             if let Some(c) = metrics
@@ -458,7 +411,16 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
                 m.reason = disputed_reason(c);
             }
         }
-        combined.overall = confirmed_overall(outcome, &metrics, &thresholds, first);
+        if swing {
+            outcome = if held {
+                ConfirmationOutcome::ShiftHeld
+            } else {
+                ConfirmationOutcome::ShiftDidNotHold
+            };
+            combined.overall = swing_overall(held, lines, &combined.metrics, &metrics, &thresholds);
+        } else {
+            combined.overall = confirmed_overall(outcome, &metrics, &thresholds, first);
+        }
     }
     combined.confirmation = Some(Confirmation {
         outcome,
@@ -594,6 +556,47 @@ fn disputed_reason(c: &ConfirmedMetric) -> String {
     }
 }
 
+/// The reason suffix of what failed in the confirmation run alone.
+const SECOND_ONLY: &str = "failed only on re-measurement, not confirmed, not blocking";
+
+/// The overall verdict after re-measuring a service-wide shift: the first run's metrics with
+/// the shift settled (`settle_swings`), inconclusive when something failed in the
+/// confirmation run alone.
+fn swing_overall(
+    held: bool,
+    lines: Vec<String>,
+    body: &[MetricVerdict],
+    metrics: &[ConfirmedMetric],
+    thresholds: &[ConfirmedThreshold],
+) -> Overall {
+    let (mut verdict, reasons) = metric::overall(body, Against::Baseline);
+    let second_only: Vec<String> = metrics
+        .iter()
+        .map(ConfirmedMetric::both_runs)
+        .chain(thresholds.iter().map(ConfirmedThreshold::both_runs))
+        .map(|r| format!("{r}: {SECOND_ONLY}"))
+        .collect();
+    if !second_only.is_empty() && verdict != Verdict::Regression {
+        verdict = Verdict::Inconclusive;
+    }
+    Overall {
+        verdict,
+        summary: if held {
+            "every endpoint moved together in both runs: no regression found, but the shift cannot be judged in one job".to_string()
+        } else {
+            format!(
+                "the service-wide shift did not hold on re-measurement: {}",
+                verdict.judged_summary()
+            )
+        },
+        reasons: lines
+            .into_iter()
+            .chain(reasons)
+            .chain(second_only)
+            .collect(),
+    }
+}
+
 fn confirmed_overall(
     outcome: ConfirmationOutcome,
     metrics: &[ConfirmedMetric],
@@ -678,9 +681,7 @@ fn confirmed_overall(
         reasons.push(format!("{r}: did not hold on re-measurement, not blocking"));
     }
     for r in &second_only {
-        reasons.push(format!(
-            "{r}: failed only on re-measurement, not confirmed, not blocking"
-        ));
+        reasons.push(format!("{r}: {SECOND_ONLY}"));
     }
     Overall {
         verdict: if outcome == ConfirmationOutcome::Held {
