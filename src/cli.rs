@@ -244,7 +244,8 @@ pub struct GateArgs {
     #[arg(long, value_enum, ignore_case = true, num_args = 0..=1, default_missing_value = "on")]
     pub confirm: Option<ConfirmChoice>,
     /// With `--mode report`: the results of a confirmation run made elsewhere (a file, or a
-    /// glob of shard files that are merged), combined with `--results` when they would block (or every endpoint moved together).
+    /// glob of shard files that are merged), combined with `--results` when they would block or
+    /// are inconclusive.
     /// Input `confirmation`.
     #[arg(long)]
     pub confirmation: Option<String>,
@@ -298,8 +299,8 @@ pub enum FailOn {
 /// Confirmation before blocking, as the flag or input asks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum ConfirmChoice {
-    /// A run that would block is measured again, and blocks only on what fails in both runs; a
-    /// run where every endpoint moved together is measured again too.
+    /// A run that would block is measured again, and blocks only on what fails in both runs; an
+    /// inconclusive run is measured again too, and what the second run decides passes.
     #[value(alias = "true")]
     On,
     /// Never measured again.
@@ -332,9 +333,8 @@ pub struct ReportArgs {
     /// Write here instead of standard output.
     #[arg(long, short)]
     pub out: Option<PathBuf>,
-    /// Results of a confirmation run, combined with the run's when it would block or every
-    /// endpoint moved together (needs
-    /// `--baseline` to judge both).
+    /// Results of a confirmation run, combined with the run's when it would block or is
+    /// inconclusive (needs `--baseline` to judge both).
     #[arg(long, env = "LOADGATE_CONFIRMATION", value_name = "RESULTS")]
     pub confirmation: Option<PathBuf>,
     /// Locust-compatible CSV files of the run.

@@ -71,7 +71,7 @@ pub(crate) fn combine_confirmation(
     }
     if !compare::needs_confirmation(&first) {
         first.notes.push(format!(
-            "confirmation results `{source}` not used: the run neither blocked nor moved with every endpoint"
+            "confirmation results `{source}` not used: the run neither blocked nor left a metric undecided"
         ));
         return Ok(first);
     }

@@ -1,225 +1,48 @@
 //! Confirmation before blocking: when a run would block, the gate measures again and blocks
-//! only on what failed in both runs (and when a run is inconclusive because every endpoint
-//! moved together, it measures again to tell a passing swing from one that lasts). Pure: [`confirm`] combines two comparisons of one profile
+//! only on what failed in both runs. When a run is inconclusive, it measures again too: what
+//! the second run decides within its tolerance passes, and a service-wide shift that does not
+//! show again was a passing swing. Pure: [`confirm`] combines two comparisons of one profile
 //! against one baseline; [`confirm_judgements`] applies the same rule to two [`Judgement`]s
 //! (the simulator calls it). A metric or threshold that failed in one run only does not block,
 //! and is never a silent pass either: it becomes inconclusive, and the report says which run
 //! saw what. The rule lives once, in [`rule`], over lists of (key, failed) pairs.
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
+mod record;
+mod settle;
 
+pub use record::{
+    Confirmation, ConfirmationOutcome, ConfirmedMetric, ConfirmedThreshold, RunMetric,
+    RunThreshold, metric_value, threshold_value,
+};
+
+use self::record::status_text;
+use self::settle::{open, settle_open, settle_swings, swings};
 use super::gate::Judgement;
 use super::metric::{self, Against};
 use super::verdict::{
-    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ServiceShift, ShiftStatus,
-    ThresholdCheck, ThresholdStatus, Unit, Verdict,
+    Comparison, MetricStatus, MetricVerdict, Overall, ThresholdCheck, ThresholdStatus, Verdict,
 };
-use crate::format::{change, percent};
-
-/// What a confirmation run found: the `confirmation` section of a comparison, present only
-/// when a confirmation run was made.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Confirmation {
-    /// What the re-measurement decided.
-    pub outcome: ConfirmationOutcome,
-    /// The first run's overall verdict, before the confirmation.
-    pub first_verdict: Verdict,
-    /// The confirmation run's own overall verdict, summary and reasons.
-    pub second: Overall,
-    /// Every metric that regressed in either run, with both runs' values.
-    pub metrics: Vec<ConfirmedMetric>,
-    /// Every threshold that failed in either run, with both runs' values.
-    pub thresholds: Vec<ConfirmedThreshold>,
-}
-
-/// What the re-measurement decided.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ConfirmationOutcome {
-    /// Some regression or breached threshold failed in both runs: it blocks.
-    Held,
-    /// Nothing failed in both runs: not blocking; what failed in one run is inconclusive.
-    DidNotHold,
-    /// The confirmation run could not be judged (untrusted, incompatible): the first run's
-    /// verdict stands.
-    NotJudged,
-    /// The first run was inconclusive because every endpoint moved together (a uniform
-    /// service-wide shift), and the confirmation run showed the shift again: still
-    /// inconclusive, never blocking.
-    ShiftHeld,
-    /// The first run was inconclusive because every endpoint moved together, and the
-    /// confirmation run did not show the shift again: a passing swing of the environment, so
-    /// what only followed it passes.
-    ShiftDidNotHold,
-}
-
-impl ConfirmationOutcome {
-    /// The `snake_case` name.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ConfirmationOutcome::Held => "held",
-            ConfirmationOutcome::DidNotHold => "did_not_hold",
-            ConfirmationOutcome::NotJudged => "not_judged",
-            ConfirmationOutcome::ShiftHeld => "shift_held",
-            ConfirmationOutcome::ShiftDidNotHold => "shift_did_not_hold",
-        }
-    }
-}
-
-/// A metric that regressed in at least one of the two runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmedMetric {
-    /// The endpoint.
-    pub endpoint: String,
-    /// Short label: `p95`, `errors http_5xx`.
-    pub label: String,
-    /// Which metric.
-    pub metric: Metric,
-    /// Unit of the values.
-    pub unit: Unit,
-    /// The first run's decision and values (none when the metric was not in it).
-    pub first: Option<RunMetric>,
-    /// The confirmation run's (none when the metric was not in it).
-    pub second: Option<RunMetric>,
-    /// True when it regressed in both runs.
-    pub held: bool,
-}
-
-/// One run's decision on a metric.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunMetric {
-    /// The decision.
-    pub status: MetricStatus,
-    /// The run's value.
-    pub current: Option<f64>,
-    /// Current ÷ baseline.
-    pub ratio: Option<f64>,
-}
-
-/// A threshold that failed in at least one of the two runs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ConfirmedThreshold {
-    /// `all` or an endpoint name.
-    pub scope: String,
-    /// Short label: `p95`, `error_rate`.
-    pub label: String,
-    /// Unit of the limit and the values.
-    pub unit: Unit,
-    /// The limit.
-    pub limit_value: f64,
-    /// The first run's check (none when it was not in it).
-    pub first: Option<RunThreshold>,
-    /// The confirmation run's.
-    pub second: Option<RunThreshold>,
-    /// True when it failed in both runs.
-    pub held: bool,
-}
-
-/// One run's check of a threshold.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct RunThreshold {
-    /// The result.
-    pub status: ThresholdStatus,
-    /// The measured value.
-    pub actual: Option<f64>,
-}
 
 /// True when a comparison deserves a second measurement: it would block (a statistical
-/// regression or a breached threshold), or it is inconclusive because every endpoint moved
-/// together beyond the baseline runs' own swings ([`ShiftStatus::Uniform`]), which one run
-/// cannot tell from a change that slows everything. On the real service of bench/gate-real
-/// such a swing mostly passed within minutes: of four first runs whose shared factor was +16%
-/// to +26%, three had +2% to +7% in the run measured right after. A swing that lasts the
-/// whole job (a slow node, a cold deployment) shows again and stays inconclusive, never a
-/// block ([`confirm`]); only a paired comparison judges it.
+/// regression or a breached threshold), or it is inconclusive with a metric another run can
+/// decide (`settle::open`). On a real service most undecided runs are a spell of the environment: a
+/// run that stalled, or every endpoint moving together beyond the baseline runs' own swings
+/// ([`ShiftStatus::Uniform`]), which one run cannot tell from a change that slows everything.
+/// On the service of bench/gate-real such a swing mostly passed within minutes: of four first
+/// runs whose shared factor was +16% to +26%, three had +2% to +7% in the run measured right
+/// after. What the second run leaves open, or a swing that lasts the whole job (a slow node, a
+/// cold deployment), stays inconclusive, never a block ([`confirm`]).
 pub fn needs_confirmation(first: &Comparison) -> bool {
-    verdict_needs_confirmation(first.overall.verdict, &first.service_shifts)
+    verdict_needs_confirmation(first.overall.verdict, &first.metrics)
 }
 
 /// [`needs_confirmation`] for a [`Judgement`] (the simulator's).
 pub fn judgement_needs_confirmation(first: &Judgement) -> bool {
-    verdict_needs_confirmation(first.verdict, &first.shifts)
+    verdict_needs_confirmation(first.verdict, &first.metrics)
 }
 
-fn verdict_needs_confirmation(verdict: Verdict, shifts: &[ServiceShift]) -> bool {
-    verdict == Verdict::Regression
-        || (verdict == Verdict::Inconclusive && swings(shifts).next().is_some())
-}
-
-/// The uniform service-wide shifts that left metrics inconclusive: what a confirmation run
-/// re-measures when nothing regressed.
-fn swings(shifts: &[ServiceShift]) -> impl Iterator<Item = &ServiceShift> {
-    shifts
-        .iter()
-        .filter(|s| s.status == ShiftStatus::Uniform && !s.following.is_empty())
-}
-
-/// The confirmation run's shift at the same quantile as `first`'s, when it shows the shift
-/// again: every endpoint slower beyond the tolerance and beyond the baseline runs' swings
-/// (uniformly, beyond a restarted service's swings, or for most endpoints).
-fn shift_again<'a>(first: &ServiceShift, second: &'a [ServiceShift]) -> Option<&'a ServiceShift> {
-    second.iter().find(|t| {
-        t.label == first.label
-            && matches!(
-                t.status,
-                ShiftStatus::Uniform | ShiftStatus::BeyondSwings | ShiftStatus::Partial
-            )
-    })
-}
-
-/// Applies a confirmation run to a first run that was inconclusive because of uniform
-/// service-wide shifts: the metrics that only followed a shift the confirmation run did not
-/// show again pass (it was a passing swing of the environment); those of a shift that showed
-/// again stay inconclusive. Returns whether some shift held, and a reason line per shift.
-fn settle_swings(
-    metrics: &mut [MetricVerdict],
-    first: &[ServiceShift],
-    second: &[ServiceShift],
-) -> (bool, Vec<String>) {
-    let mut held = false;
-    let mut lines = Vec::new();
-    for s in swings(first) {
-        let what = format!("{}: a service-wide shift", s.moved(" in the first run"));
-        if let Some(again) = shift_again(s, second) {
-            held = true;
-            lines.push(format!(
-                "{what}; measured again, every endpoint {} ({} to {}): the shift held, so this deployment (or the change) slows every endpoint, which one job cannot tell apart; not blocking, and a paired comparison against the base branch's deployment (`baseline-target`) tells",
-                change(again.ratio),
-                change(again.range.low),
-                change(again.range.high)
-            ));
-            continue;
-        }
-        let now = second.iter().find(|t| t.label == s.label).map_or_else(
-            || "within the tolerance".to_string(),
-            |t| format!("{}, within the baseline runs' own swings", change(t.ratio)),
-        );
-        lines.push(format!(
-            "{what}; measured again, the shift did not hold ({now}): a passing swing of the environment, so what only followed it passes"
-        ));
-        for r in &s.following {
-            if let Some(m) = metrics.iter_mut().find(|m| {
-                m.endpoint == r.endpoint
-                    && m.label == r.label
-                    && m.status == MetricStatus::Inconclusive
-            }) {
-                m.status = MetricStatus::Pass;
-                m.reason = format!(
-                    "{} in the first run, with every endpoint ({} at {}); the shift did not hold on re-measurement ({now}): a passing swing, not counted",
-                    m.ratio.map_or_else(|| "—".to_string(), change),
-                    change(s.ratio),
-                    s.label
-                );
-            }
-        }
-    }
-    (held, lines)
+fn verdict_needs_confirmation(verdict: Verdict, metrics: &[MetricVerdict]) -> bool {
+    verdict == Verdict::Regression || (verdict == Verdict::Inconclusive && metrics.iter().any(open))
 }
 
 /// Whether one item (a metric, a threshold) failed in each of the two runs.
@@ -293,8 +116,8 @@ fn threshold_keys(thresholds: &[ThresholdCheck]) -> Vec<((&str, &str), bool)> {
 }
 
 /// The verdict after a confirmation, for the simulator: two judgements of the same metrics
-/// (no thresholds, no validity checks). A first judgement that is not a regression needed no
-/// confirmation and keeps its verdict.
+/// (no thresholds, no validity checks). A first judgement that needed no confirmation keeps
+/// its verdict.
 pub fn confirm_judgements(first: &Judgement, second: &Judgement) -> Verdict {
     if !judgement_needs_confirmation(first) {
         return first.verdict;
@@ -306,6 +129,7 @@ pub fn confirm_judgements(first: &Judgement, second: &Judgement) -> Verdict {
     }
     let mut metrics = first.metrics.clone();
     settle_swings(&mut metrics, &first.shifts, &second.shifts);
+    settle_open(&mut metrics, &second.metrics);
     let (verdict, _) = metric::overall(&metrics, Against::Baseline);
     // A regression of the confirmation run alone is not confirmed: inconclusive.
     if ruled.is_some() {
@@ -327,7 +151,9 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
     if !needs_confirmation(first) {
         return combined;
     }
-    let swing = first.overall.verdict != Verdict::Regression;
+    // A first run that was inconclusive (not blocking) is re-measured to decide what it left
+    // open; one that would block, to confirm the block.
+    let reopened = first.overall.verdict != Verdict::Regression;
     let metric_pairs = pair(&metric_keys(&first.metrics), &metric_keys(&second.metrics));
     let threshold_pairs = pair(
         &threshold_keys(&first.thresholds),
@@ -392,12 +218,14 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
     } else {
         // Followers of a shift that did not hold pass first: one that regressed in the
         // confirmation run is then made inconclusive like any other metric below.
-        let (held, lines) = if swing {
-            settle_swings(
+        let (held, lines) = if reopened {
+            let settled = settle_swings(
                 &mut combined.metrics,
                 &first.service_shifts,
                 &second.service_shifts,
-            )
+            );
+            settle_open(&mut combined.metrics, &second.metrics);
+            settled
         } else {
             (false, Vec::new())
         };
@@ -411,13 +239,23 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
                 m.reason = disputed_reason(c);
             }
         }
-        if swing {
-            outcome = if held {
-                ConfirmationOutcome::ShiftHeld
-            } else {
-                ConfirmationOutcome::ShiftDidNotHold
+        if reopened {
+            let shifted = swings(&first.service_shifts).next().is_some();
+            combined.overall = reopened_overall(
+                shifted.then_some(held),
+                lines,
+                &combined.metrics,
+                &metrics,
+                &thresholds,
+            );
+            outcome = match (shifted, held) {
+                (true, true) => ConfirmationOutcome::ShiftHeld,
+                (true, false) => ConfirmationOutcome::ShiftDidNotHold,
+                (false, _) if combined.overall.verdict == Verdict::Inconclusive => {
+                    ConfirmationOutcome::NotSettled
+                }
+                (false, _) => ConfirmationOutcome::Settled,
             };
-            combined.overall = swing_overall(held, lines, &combined.metrics, &metrics, &thresholds);
         } else {
             combined.overall = confirmed_overall(outcome, &metrics, &thresholds, first);
         }
@@ -479,63 +317,6 @@ fn confirmed_threshold(
     }
 }
 
-/// A run's value of a metric for people: the change for latency and capacity (`+23.0%`), the
-/// rate for errors (`2.00%`); `not measured` when the run does not have the metric.
-pub fn metric_value(metric: Metric, unit: Unit, run: Option<&RunMetric>) -> String {
-    let Some(r) = run else {
-        return "not measured".into();
-    };
-    match (metric, r.ratio) {
-        (Metric::ErrorRate { .. }, _) => r.current.map_or_else(|| "—".into(), percent),
-        (_, Some(ratio)) => change(ratio),
-        (_, None) => unit.format(r.current),
-    }
-}
-
-/// A run's value of a threshold for people (`312ms`); `not measured` when absent.
-pub fn threshold_value(t: &ConfirmedThreshold, run: Option<&RunThreshold>) -> String {
-    run.map_or_else(|| "not measured".into(), |r| t.unit.format(r.actual))
-}
-
-fn status_text(run: Option<&RunMetric>) -> String {
-    run.map_or_else(
-        || "not measured".into(),
-        |r| r.status.as_str().replace('_', " "),
-    )
-}
-
-impl ConfirmedMetric {
-    /// `get customer p50: first run +23.0%, second +1.0%`.
-    pub fn both_runs(&self) -> String {
-        format!(
-            "{} {}: first run {}, second {}",
-            self.endpoint,
-            self.label,
-            metric_value(self.metric, self.unit, self.first.as_ref()),
-            metric_value(self.metric, self.unit, self.second.as_ref())
-        )
-    }
-}
-
-impl ConfirmedThreshold {
-    /// `threshold all p99 ≤ 250ms: first run 312ms, second 120ms`.
-    pub fn both_runs(&self) -> String {
-        let relation = if self.unit == Unit::PerSec {
-            "≥"
-        } else {
-            "≤"
-        };
-        format!(
-            "threshold {} {} {relation} {}: first run {}, second {}",
-            self.scope,
-            self.label,
-            self.unit.format(Some(self.limit_value)),
-            threshold_value(self, self.first.as_ref()),
-            threshold_value(self, self.second.as_ref())
-        )
-    }
-}
-
 /// Why a metric that regressed in one run only does not block.
 fn disputed_reason(c: &ConfirmedMetric) -> String {
     let first = metric_value(c.metric, c.unit, c.first.as_ref());
@@ -559,11 +340,12 @@ fn disputed_reason(c: &ConfirmedMetric) -> String {
 /// The reason suffix of what failed in the confirmation run alone.
 const SECOND_ONLY: &str = "failed only on re-measurement, not confirmed, not blocking";
 
-/// The overall verdict after re-measuring a service-wide shift: the first run's metrics with
-/// the shift settled (`settle_swings`), inconclusive when something failed in the
-/// confirmation run alone.
-fn swing_overall(
-    held: bool,
+/// The overall verdict after re-measuring an inconclusive run: the first run's metrics with
+/// what the second run decided settled (`settle_swings`, `settle_open`), inconclusive when
+/// something is still open or failed in the confirmation run alone. `shift` says whether a
+/// service-wide shift of the first run held, when there was one.
+fn reopened_overall(
+    shift: Option<bool>,
     lines: Vec<String>,
     body: &[MetricVerdict],
     metrics: &[ConfirmedMetric],
@@ -581,13 +363,20 @@ fn swing_overall(
     }
     Overall {
         verdict,
-        summary: if held {
-            "every endpoint moved together in both runs: no regression found, but the shift cannot be judged in one job".to_string()
-        } else {
-            format!(
+        summary: match shift {
+            Some(true) => "every endpoint moved together in both runs: no regression found, but the shift cannot be judged in one job".to_string(),
+            Some(false) => format!(
                 "the service-wide shift did not hold on re-measurement: {}",
                 verdict.judged_summary()
-            )
+            ),
+            None if verdict == Verdict::Inconclusive => format!(
+                "measured again, some metrics are still undecided: {}",
+                verdict.judged_summary()
+            ),
+            None => format!(
+                "measured again, the second run decided what the first left open: {}",
+                verdict.judged_summary()
+            ),
         },
         reasons: lines
             .into_iter()
@@ -703,24 +492,7 @@ fn list(items: &[String]) -> String {
     }
 }
 
-impl Comparison {
-    /// The failed thresholds that block: every failed one, except those a judged confirmation
-    /// run found did not hold.
-    pub fn blocking_thresholds(&self) -> impl Iterator<Item = &ThresholdCheck> {
-        self.failed_thresholds()
-            .filter(move |t| !self.threshold_did_not_hold(t))
-    }
-
-    /// True when `t` failed in the first run only, according to a judged confirmation.
-    pub fn threshold_did_not_hold(&self, t: &ThresholdCheck) -> bool {
-        self.confirmation.as_ref().is_some_and(|c| {
-            c.outcome != ConfirmationOutcome::NotJudged
-                && c.thresholds
-                    .iter()
-                    .any(|ct| !ct.held && ct.scope == t.scope && ct.label == t.label)
-        })
-    }
-}
-
+#[cfg(test)]
+mod reopened_tests;
 #[cfg(test)]
 mod tests;

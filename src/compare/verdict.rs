@@ -200,6 +200,16 @@ impl Verdict {
             Verdict::Incompatible => "incompatible",
         }
     }
+
+    /// The one-line summary of a verdict the statistical comparison reached.
+    pub fn judged_summary(self) -> &'static str {
+        match self {
+            Verdict::Regression => "a gated metric got worse beyond its tolerance",
+            Verdict::Improvement => "better beyond tolerance somewhere, worse nowhere",
+            Verdict::Inconclusive => "no regression found, but some metrics cannot be decided",
+            _ => "every gated metric is within its tolerance",
+        }
+    }
 }
 
 /// The baseline runs a comparison used.
@@ -289,18 +299,6 @@ pub struct MetricVerdict {
     pub reason: String,
     /// The statistics behind it.
     pub detail: Option<Detail>,
-}
-
-impl Verdict {
-    /// The one-line summary of a verdict the statistical comparison reached.
-    pub fn judged_summary(self) -> &'static str {
-        match self {
-            Verdict::Regression => "a gated metric got worse beyond its tolerance",
-            Verdict::Improvement => "better beyond tolerance somewhere, worse nowhere",
-            Verdict::Inconclusive => "no regression found, but some metrics cannot be decided",
-            _ => "every gated metric is within its tolerance",
-        }
-    }
 }
 
 impl MetricVerdict {

@@ -13,7 +13,7 @@ use crate::app::console::{errln, out};
 use crate::app::run::execute_run;
 use crate::baseline::Baseline;
 use crate::cli::ConfirmChoice;
-use crate::compare::{self, Comparison, ShiftStatus};
+use crate::compare::{self, Comparison, MetricStatus, ShiftStatus};
 use crate::error::Error;
 use crate::format::change;
 use crate::github::inputs::workspace_relative;
@@ -77,6 +77,17 @@ fn announce(first: &Comparison) -> String {
             .filter(|s| s.status == ShiftStatus::Uniform)
             .map(|s| format!("{} at {}", change(s.ratio), s.label))
             .collect();
+        if shifts.is_empty() {
+            let open = first
+                .metrics
+                .iter()
+                .filter(|m| m.status == MetricStatus::Inconclusive)
+                .count();
+            return format!(
+                "{} undecided: measuring again to decide (gate.confirm)…",
+                plural(open, "metric", "metrics")
+            );
+        }
         return format!(
             "every endpoint moved together ({}): measuring again to tell a passing swing from one that lasts (gate.confirm)…",
             shifts.join(", ")

@@ -1,11 +1,12 @@
 use proptest::prelude::*;
 
 use super::*;
-use crate::compare::verdict::{BaselineUse, GateSettings, LimitKind};
+use crate::compare::verdict::{BaselineUse, GateSettings, LimitKind, Metric, Unit};
+use crate::format::change;
 use crate::results::ProfileRef;
 
 /// A metric of `endpoint` with a status and a ratio (latency p50).
-fn metric(endpoint: &str, status: MetricStatus, ratio: f64) -> MetricVerdict {
+pub(super) fn metric(endpoint: &str, status: MetricStatus, ratio: f64) -> MetricVerdict {
     MetricVerdict {
         endpoint: endpoint.into(),
         metric: Metric::Latency { quantile: 0.5 },
@@ -26,7 +27,7 @@ fn metric(endpoint: &str, status: MetricStatus, ratio: f64) -> MetricVerdict {
     }
 }
 
-fn threshold(status: ThresholdStatus, actual_us: f64) -> ThresholdCheck {
+pub(super) fn threshold(status: ThresholdStatus, actual_us: f64) -> ThresholdCheck {
     ThresholdCheck {
         scope: "all".into(),
         limit: LimitKind::Latency { quantile: 0.99 },
@@ -40,7 +41,10 @@ fn threshold(status: ThresholdStatus, actual_us: f64) -> ThresholdCheck {
 
 /// A comparison whose overall verdict follows its metrics and thresholds the way the
 /// gate's does (regression if any regressed or any threshold failed).
-fn comparison(metrics: Vec<MetricVerdict>, thresholds: Vec<ThresholdCheck>) -> Comparison {
+pub(super) fn comparison(
+    metrics: Vec<MetricVerdict>,
+    thresholds: Vec<ThresholdCheck>,
+) -> Comparison {
     let mut reasons: Vec<String> = metrics
         .iter()
         .filter(|m| m.status == MetricStatus::Regression)
@@ -99,140 +103,9 @@ fn comparison(metrics: Vec<MetricVerdict>, thresholds: Vec<ThresholdCheck>) -> C
     }
 }
 
-use MetricStatus::{Inconclusive, Pass, Regression, ReportOnly};
+pub(super) use MetricStatus::{Inconclusive, Pass, Regression, ReportOnly};
 
-/// Three endpoints' p50 moved by `ratio` together: inconclusive on one run, with the
-/// shift naming them as following it (as `gate` reports a uniform service-wide shift).
-fn swung(ratio: f64) -> Comparison {
-    let names = ["a", "b", "c"];
-    let mut c = comparison(
-        names
-            .iter()
-            .map(|n| metric(n, Inconclusive, ratio))
-            .collect(),
-        Vec::new(),
-    );
-    c.service_shifts = vec![crate::compare::verdict::ServiceShift {
-        quantile: 0.5,
-        label: "p50".into(),
-        ratio,
-        range: crate::compare::verdict::Range {
-            low: ratio - 0.02,
-            high: ratio + 0.02,
-        },
-        endpoints: 3,
-        status: crate::compare::verdict::ShiftStatus::Uniform,
-        following: names
-            .iter()
-            .map(|n| crate::compare::verdict::MetricRef {
-                endpoint: (*n).into(),
-                label: "p50".into(),
-            })
-            .collect(),
-        baseline_range: None,
-    }];
-    c
-}
-
-#[test]
-fn a_service_wide_shift_that_shows_again_stays_inconclusive_and_never_blocks() {
-    // A swing that lasts the whole job (a slow node, a cold deployment): measured again, every
-    // endpoint is slower again. Two such runs are no evidence of a change: inconclusive.
-    let first = swung(1.3);
-    assert_eq!(first.overall.verdict, Verdict::Inconclusive);
-    assert!(
-        needs_confirmation(&first),
-        "a uniform shift is measured again"
-    );
-    let both = confirm(&first, &swung(1.25));
-    assert_eq!(
-        both.overall.verdict,
-        Verdict::Inconclusive,
-        "{:#?}",
-        both.overall
-    );
-    assert!(both.metrics.iter().all(|m| m.status == Inconclusive));
-    let c = both.confirmation.as_ref().expect("a confirmation section");
-    assert_eq!(c.outcome, ConfirmationOutcome::ShiftHeld);
-    assert!(
-        both.overall.reasons[0].contains("+30.0% at p50 in the first run")
-            && both.overall.reasons[0].contains("the shift held"),
-        "{:#?}",
-        both.overall.reasons
-    );
-    assert_eq!(
-        confirm_judgements(&judgement(&first), &judgement(&swung(1.25))),
-        Verdict::Inconclusive
-    );
-}
-
-#[test]
-fn a_service_wide_shift_that_does_not_show_again_was_a_passing_swing() {
-    let first = swung(1.3);
-    let calm = two((Pass, 1.01), (Pass, 0.99));
-    let both = confirm(&first, &calm);
-    assert_eq!(both.overall.verdict, Verdict::Pass, "{:#?}", both.overall);
-    assert!(both.metrics.iter().all(|m| m.status == Pass));
-    assert!(
-        both.metrics[0]
-            .reason
-            .contains("the shift did not hold on re-measurement"),
-        "{}",
-        both.metrics[0].reason
-    );
-    let c = both.confirmation.as_ref().expect("a confirmation section");
-    assert_eq!(c.outcome, ConfirmationOutcome::ShiftDidNotHold);
-    assert_eq!(c.first_verdict, Verdict::Inconclusive);
-    assert!(
-        both.overall
-            .summary
-            .starts_with("the service-wide shift did not hold"),
-        "{}",
-        both.overall.summary
-    );
-    assert_eq!(
-        confirm_judgements(&judgement(&first), &judgement(&calm)),
-        Verdict::Pass
-    );
-    // A metric inconclusive for its own reasons stays so: only what followed the shift passes.
-    let mut first = swung(1.3);
-    first.metrics.push(metric("d", Inconclusive, 1.06));
-    let both = confirm(&first, &calm);
-    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
-    assert_eq!(both.metrics[3].status, Inconclusive);
-    assert!(both.metrics[..3].iter().all(|m| m.status == Pass));
-}
-
-#[test]
-fn a_regression_seen_only_after_a_swing_is_not_confirmed() {
-    let first = swung(1.3);
-    let second = two((Regression, 1.4), (Pass, 1.0));
-    let both = confirm(&first, &second);
-    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
-    assert!(
-        both.overall
-            .reasons
-            .iter()
-            .any(|r| r.contains("failed only on re-measurement")),
-        "{:#?}",
-        both.overall.reasons
-    );
-    assert_eq!(
-        confirm_judgements(&judgement(&first), &judgement(&second)),
-        Verdict::Inconclusive
-    );
-    // An unjudged confirmation leaves the first run standing.
-    let mut untrusted = two((Pass, 1.0), (Pass, 1.0));
-    untrusted.overall.verdict = Verdict::Untrusted;
-    let both = confirm(&first, &untrusted);
-    assert_eq!(both.overall.verdict, Verdict::Inconclusive);
-    assert_eq!(
-        both.confirmation.map(|c| c.outcome),
-        Some(ConfirmationOutcome::NotJudged)
-    );
-}
-
-fn two(a: (MetricStatus, f64), b: (MetricStatus, f64)) -> Comparison {
+pub(super) fn two(a: (MetricStatus, f64), b: (MetricStatus, f64)) -> Comparison {
     comparison(
         vec![
             metric("get customer", a.0, a.1),
@@ -486,7 +359,7 @@ fn status() -> impl Strategy<Value = MetricStatus> {
     ]
 }
 
-fn judgement(c: &Comparison) -> Judgement {
+pub(super) fn judgement(c: &Comparison) -> Judgement {
     Judgement {
         metrics: c.metrics.clone(),
         family_size: c.metrics.len() as u32,
@@ -522,6 +395,14 @@ proptest! {
             prop_assert_eq!(conf.outcome, ConfirmationOutcome::Held);
             prop_assert!(conf.metrics.iter().all(|m| m.held));
             prop_assert_eq!(c.blocking_thresholds().count(), x.failed_thresholds().count());
+        } else if needs_confirmation(&x) {
+            // Undecided twice: still undecided, never a block.
+            prop_assert_eq!(x.overall.verdict, Verdict::Inconclusive);
+            prop_assert_eq!(c.overall.verdict, Verdict::Inconclusive);
+            prop_assert_eq!(
+                c.confirmation.as_ref().map(|c| c.outcome),
+                Some(ConfirmationOutcome::NotSettled)
+            );
         } else {
             prop_assert_eq!(&c, &x);
         }

@@ -143,8 +143,8 @@ impl Default for PairedConfig {
 /// Confirmation before blocking (`gate.confirm`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Confirm {
-    /// Measure a run that would block (or where every endpoint moved together) once more;
-    /// block only on what fails in both runs.
+    /// Measure a run that would block, or is inconclusive, once more: block only on what fails
+    /// in both runs, and pass what the second run decides within the tolerance.
     On,
     /// Block on the first run.
     Off,

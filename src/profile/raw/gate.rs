@@ -63,8 +63,9 @@ pub struct RawGate {
     /// counts (default `10%`).
     pub capacity: Option<Percent>,
     /// Confirmation before blocking: `on` measures a run that would block once more and blocks
-    /// only on what fails in both runs (and measures a run where every endpoint moved together
-    /// again, to tell a passing swing from one that lasts); `off` blocks on the first run. When unset: on in the
+    /// only on what fails in both runs, and measures an inconclusive run again too: what the
+    /// second run decides within the tolerance passes, and a service-wide shift that does not
+    /// show again was a passing swing; `off` decides on the first run. When unset: on in the
     /// GitHub Action, off for `loadgate gate` on the command line. The flag `--confirm` and the
     /// action input `confirm` (`on`, `off`) override it.
     pub confirm: Option<RawConfirm>,

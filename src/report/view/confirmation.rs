@@ -70,6 +70,12 @@ impl ConfirmationView {
             ConfirmationOutcome::ShiftDidNotHold => {
                 "every endpoint moved together in the first run, so it was measured again, and the service-wide shift did not hold: a passing swing, not counted"
             }
+            ConfirmationOutcome::Settled => {
+                "the first run left metrics undecided, so it was measured again, and the second run decided them within the tolerance"
+            }
+            ConfirmationOutcome::NotSettled => {
+                "the first run left metrics undecided, so it was measured again, and some are still undecided: inconclusive, not blocking"
+            }
         };
         let outcome = |held: bool, first_failed: bool| match (held, first_failed) {
             (true, _) => "held",
