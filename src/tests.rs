@@ -287,3 +287,36 @@ fn the_scanner_finds_paths_over_lines_and_groups_and_skips_comments_and_strings(
     let up: Vec<&str> = up.iter().map(String::as_str).collect();
     assert_eq!(up, ["*", "app"]);
 }
+
+/// Longest a source file in `src/` may be: a file past it does more than one job, and is split
+/// along its reasons to change (tests in their own file count as a file of their own).
+const MAX_FILE_LINES: usize = 600;
+
+#[test]
+fn no_source_file_is_longer_than_the_limit() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let long: Vec<String> = files
+        .iter()
+        .filter_map(|file| {
+            let lines = std::fs::read_to_string(file)
+                .expect("a source file")
+                .lines()
+                .count();
+            (lines > MAX_FILE_LINES).then(|| {
+                format!(
+                    "{}: {lines} lines",
+                    file.strip_prefix(&src).expect("under src/").display()
+                )
+            })
+        })
+        .collect();
+    assert!(
+        files.len() > 100 && long.is_empty(),
+        "split these files (at most {MAX_FILE_LINES} lines each, {} files read):\n{}",
+        files.len(),
+        long.join("\n")
+    );
+}

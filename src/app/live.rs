@@ -51,7 +51,7 @@ impl Live {
         if listen.is_none() && out.is_none() {
             return Ok(None);
         }
-        let model = match (profile.load.search.is_some(), profile.load.model) {
+        let model = match (profile.load.search().is_some(), profile.load.kind()) {
             (true, _) => "search",
             (false, LoadModel::Open) => "open",
             (false, LoadModel::Closed) => "closed",

@@ -163,11 +163,10 @@ pub fn resolve_target(profile: &Profile, flag: Option<&str>) -> Result<String, E
 /// Refuses a shard count the profile's in-flight cap cannot be split across.
 pub(super) fn check_shard_count(profile: &Profile, shards: u32) -> Result<(), Error> {
     let load = &profile.load;
-    if load.model == crate::profile::LoadModel::Open && load.max_in_flight < u64::from(shards) {
-        return Err(Error::Usage(engine::cap_too_small(
-            load.max_in_flight,
-            shards,
-        )));
+    if let Some(cap) = load.max_in_flight()
+        && cap < u64::from(shards)
+    {
+        return Err(Error::Usage(engine::cap_too_small(cap, shards)));
     }
     Ok(())
 }
@@ -189,7 +188,7 @@ pub async fn execute_run_with(
     metrics: &MetricsFlags,
     profile_path: Option<&Path>,
 ) -> Result<RunResult, Error> {
-    let searching = profile.load.search.is_some();
+    let searching = profile.load.search().is_some();
     if searching && flags.shard.is_some_and(|(_, n)| n > 1) {
         return Err(Error::Usage(
             "`--shard` cannot split a capacity search (`model: search`): every step's verdict needs the whole load; run it unsharded".into(),
@@ -255,18 +254,11 @@ pub async fn execute_run_with(
             "searching the capacity of `{}` at {}: up to {} for at most {}…",
             profile.name,
             options.target,
-            profile::units::format_rate(
-                profile
-                    .load
-                    .search
-                    .as_ref()
-                    .map_or(0.0, |s| s.max_rate_per_sec)
-            ),
+            profile::units::format_rate(profile.load.search().map_or(0.0, |s| s.max_rate_per_sec)),
             profile::units::format_duration(
                 profile
                     .load
-                    .search
-                    .as_ref()
+                    .search()
                     .map_or_else(Default::default, |s| s.max_duration)
             ),
         );

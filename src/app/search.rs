@@ -35,7 +35,7 @@ pub(super) async fn search(
     view: &ProgressView,
     live: Option<&Live>,
 ) -> Result<RunResult, Error> {
-    let Some(search) = &profile.load.search else {
+    let Some(search) = profile.load.search() else {
         return Err(Error::Usage(format!(
             "profile `{}` is not a capacity search",
             profile.name

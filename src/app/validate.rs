@@ -10,7 +10,7 @@ use crate::error::{Error, ExitCode};
 use crate::format::{count, percent};
 use crate::profile::units::{format_duration, format_rate};
 use crate::profile::{
-    Auth, Body, Endpoint, FeedMode, Limit, LoadModel, Profile, Text, ThresholdScope,
+    Auth, Body, Endpoint, FeedMode, Limit, LoadModel, Model, Profile, Text, ThresholdScope,
 };
 
 pub(super) fn validate(args: &ValidateArgs) -> Result<ExitCode, Error> {
@@ -66,27 +66,32 @@ pub fn plan(
             format_duration(w.timeout)
         );
     }
-    if let Some(search) = &load.search {
-        search_plan(&mut out, load, search);
+    if let Model::Open {
+        max_in_flight,
+        search: Some(search),
+    } = &load.model
+    {
+        search_plan(&mut out, load, *max_in_flight, search);
     } else {
-        let model = match load.model {
-            LoadModel::Open => format!(
+        let model = match &load.model {
+            Model::Open { max_in_flight, .. } => format!(
                 "open model (arrival rate), in-flight cap {}",
-                count(load.max_in_flight)
+                count(*max_in_flight)
             ),
-            LoadModel::Closed => {
-                let think = if load.think_time.min == load.think_time.max {
-                    format_duration(load.think_time.min)
+            Model::Closed {
+                think_time,
+                spawn_rate,
+            } => {
+                let think = if think_time.min == think_time.max {
+                    format_duration(think_time.min)
                 } else {
                     format!(
                         "{}..{}",
-                        format_duration(load.think_time.min),
-                        format_duration(load.think_time.max)
+                        format_duration(think_time.min),
+                        format_duration(think_time.max)
                     )
                 };
-                let spawn = load
-                    .spawn_rate
-                    .map_or_else(|| "at once".into(), |r| format!("{r}/s"));
+                let spawn = spawn_rate.map_or_else(|| "at once".into(), |r| format!("{r}/s"));
                 format!("closed model (users), think time {think}, users added {spawn}")
             }
         };
@@ -99,7 +104,7 @@ pub fn plan(
         );
         let _ = writeln!(out, "schedule:");
         for s in &load.segments {
-            let level = |v: f64| match load.model {
+            let level = |v: f64| match load.kind() {
                 LoadModel::Open => format_rate(v),
                 LoadModel::Closed => format!("{v:.0} users"),
             };
@@ -126,7 +131,7 @@ pub fn plan(
         .iter()
         .map(|s| portion(s.weight) * s.steps.len() as f64)
         .sum();
-    if load.model == LoadModel::Open && load.search.is_none() {
+    if load.kind() == LoadModel::Open && load.search().is_none() {
         let total = load.total_arrivals();
         if journeys {
             let _ = write!(
@@ -154,7 +159,7 @@ pub fn plan(
         let _ = writeln!(
             out,
             "mix (each {} runs one entry, picked by weight):",
-            match load.model {
+            match load.kind() {
                 LoadModel::Open => "arrival",
                 LoadModel::Closed => "user iteration",
             }
@@ -265,7 +270,7 @@ pub fn plan(
         }
     }
     let g = &profile.gate;
-    if load.search.is_some() {
+    if load.search().is_some() {
         let _ = writeln!(
             out,
             "gate: sustainable rate -{} · alpha {} · {} baseline runs kept (3 needed to judge)",
@@ -297,7 +302,7 @@ pub fn plan(
 /// duration the others would need (open model: the responses are known in advance).
 fn gating_forecast(out: &mut String, profile: &Profile) {
     let load = &profile.load;
-    if load.model != LoadModel::Open || load.search.is_some() {
+    if load.kind() != LoadModel::Open || load.search().is_some() {
         let _ = writeln!(
             out,
             "gating forecast: the closed model's volume depends on the service's latency; `loadgate run` then `loadgate report` shows which percentiles had enough responses"
@@ -389,11 +394,16 @@ fn describe(e: &Endpoint) -> String {
 }
 
 /// A capacity search: its steps, caps and stopping rules, then the ladder it may climb.
-fn search_plan(out: &mut String, load: &crate::profile::Load, s: &crate::profile::Search) {
+fn search_plan(
+    out: &mut String,
+    load: &crate::profile::Load,
+    max_in_flight: u64,
+    s: &crate::profile::Search,
+) {
     let _ = writeln!(
         out,
         "load: capacity search (arrival rate), in-flight cap {}; interval {}",
-        count(load.max_in_flight),
+        count(max_in_flight),
         format_duration(load.interval)
     );
     let _ = writeln!(

@@ -163,19 +163,18 @@ pub async fn run_with(
     let shard = options.shard;
     // The in-flight cap is exact: the shards' shares add up to it, and so do the threads'
     // (a thread never gets a share of zero: there are at most as many threads as the share).
-    let shard_cap = share_of(plan.max_in_flight, shard.count, shard.index);
-    if plan.model == LoadModel::Open && shard_cap == 0 {
-        return Err(EngineError::Setup(cap_too_small(
-            plan.max_in_flight,
-            shard.count,
-        )));
-    }
+    let shard_cap = match plan.max_in_flight() {
+        Some(cap) if share_of(cap, shard.count, shard.index) == 0 => {
+            return Err(EngineError::Setup(cap_too_small(cap, shard.count)));
+        }
+        cap => cap.map(|cap| share_of(cap, shard.count, shard.index)),
+    };
     let mut threads = options
         .threads
         .unwrap_or_else(|| default_threads(&plan, options.shard))
         .max(1);
-    if plan.model == LoadModel::Open {
-        threads = threads.min(usize::try_from(shard_cap).unwrap_or(usize::MAX));
+    if let Some(cap) = shard_cap {
+        threads = threads.min(usize::try_from(cap).unwrap_or(usize::MAX));
     }
     let lead = Duration::from_millis(20);
     let start = std::time::Instant::now() + lead;
@@ -192,7 +191,7 @@ pub async fn run_with(
             start,
             stop: stop.clone(),
             reports: tx.clone(),
-            max_in_flight: share_of(shard_cap, threads as u32, thread as u32),
+            max_in_flight: shard_cap.map_or(0, |cap| share_of(cap, threads as u32, thread as u32)),
             vars: vars.clone(),
             secrets: secrets.clone(),
             load: plan.clone(),
@@ -299,7 +298,7 @@ pub fn load_plan(profile: &Profile) -> LoadPlan {
 /// A load plan as stored in results.
 pub fn plan_of(load: &Load) -> LoadPlan {
     LoadPlan {
-        model: load.model,
+        model: load.kind(),
         warmup_ms: load.warmup.as_millis() as u64,
         duration_ms: load.duration().as_millis() as u64,
         segments: load
@@ -312,7 +311,7 @@ pub fn plan_of(load: &Load) -> LoadPlan {
                 to: s.to,
             })
             .collect(),
-        max_in_flight: (load.model == LoadModel::Open).then_some(load.max_in_flight),
+        max_in_flight: load.max_in_flight(),
     }
 }
 
@@ -340,7 +339,7 @@ fn default_threads(load: &Load, shard: ShardSpec) -> usize {
         .map(|s| s.from.max(s.to))
         .fold(0.0, f64::max)
         / f64::from(shard.count);
-    let per_thread = match load.model {
+    let per_thread = match load.kind() {
         LoadModel::Open => 5000.0,
         LoadModel::Closed => 250.0,
     };

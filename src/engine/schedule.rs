@@ -247,14 +247,10 @@ mod tests {
                 start += duration;
             }
             let load = crate::profile::Load {
-                model: crate::profile::LoadModel::Open,
+                model: crate::profile::Model::Open { max_in_flight: 1, search: None },
                 warmup: Duration::ZERO,
                 interval: Duration::from_secs(1),
                 segments: segments.clone(),
-                max_in_flight: 1,
-                think_time: crate::profile::ThinkTime::default(),
-                spawn_rate: None,
-                search: None,
             };
             let sent = Arrivals::new(&segments, Share::WHOLE).count() as u64;
             proptest::prop_assert_eq!(sent, load.total_arrivals());

@@ -26,7 +26,7 @@ use super::request::Prepared;
 use super::runner::{Arrival, Runners};
 use super::schedule::{Arrivals, Share, UsersCurve};
 use crate::metrics::{ClosedInterval, ErrorClass, ErrorSamples, Histogram, IntervalSet, Outcome};
-use crate::profile::{Load, LoadModel, Profile};
+use crate::profile::{Load, LoadModel, Model, Profile, ThinkTime};
 use crate::secrets::Secrets;
 
 /// Granularity of tokio's timer.
@@ -120,7 +120,8 @@ pub struct ThreadPlan {
     pub stop: Arc<Stop>,
     /// To the collector.
     pub reports: mpsc::UnboundedSender<Report>,
-    /// This thread's share of the in-flight cap.
+    /// This thread's share of the open model's in-flight cap (0 in the closed model, whose
+    /// users bound what is in flight).
     pub max_in_flight: u64,
     /// Values `setup` extracted, the start of every iteration's `vars`.
     pub vars: Arc<BTreeMap<String, minijinja::Value>>,
@@ -241,7 +242,7 @@ async fn thread_main(plan: ThreadPlan) {
             .prepared
             .origins
             .iter()
-            .map(|_| match plan.profile.load.model {
+            .map(|_| match plan.profile.load.kind() {
                 LoadModel::Open => Pool::default(),
                 LoadModel::Closed => Pool::unbounded(),
             })
@@ -262,8 +263,11 @@ async fn thread_main(plan: ThreadPlan) {
     let ticker = tokio::task::spawn_local(ticker(state.clone()));
     tokio::time::sleep_until(state.start).await;
     match state.plan.load.model {
-        LoadModel::Open => open_loop(&state).await,
-        LoadModel::Closed => closed_loop(&state).await,
+        Model::Open { .. } => open_loop(&state).await,
+        Model::Closed {
+            think_time,
+            spawn_rate,
+        } => closed_loop(&state, think_time, spawn_rate).await,
     }
     drain(&state).await;
     record_abandoned(&state);
@@ -448,9 +452,9 @@ pub(super) fn leave(state: &Thread) {
     }
 }
 
-async fn closed_loop(state: &Rc<Thread>) {
+async fn closed_loop(state: &Rc<Thread>, think: ThinkTime, spawn_rate: Option<f64>) {
     let load = &state.plan.load;
-    let mut curve = UsersCurve::new(&load.segments, load.spawn_rate);
+    let mut curve = UsersCurve::new(&load.segments, spawn_rate);
     let end = state.start + load.duration();
     let tick = Duration::from_millis(20);
     loop {
@@ -463,7 +467,7 @@ async fn closed_loop(state: &Rc<Thread>) {
         let global = curve.advance(now.saturating_duration_since(state.start));
         let mine = state.plan.share.count_below(global);
         state.active_users.set(mine);
-        let running = start_users(state, mine);
+        let running = start_users(state, mine, think);
         {
             let k = state.interval_of(now);
             let mut intervals = state.intervals.borrow_mut();
@@ -482,7 +486,7 @@ async fn closed_loop(state: &Rc<Thread>) {
 
 /// Starts a task for every user index below `count` that has none running, and returns how
 /// many of those users have a task (one that could not be started is missing).
-fn start_users(state: &Rc<Thread>, count: u64) -> u64 {
+fn start_users(state: &Rc<Thread>, count: u64, think: ThinkTime) -> u64 {
     let mut alive = state.alive.borrow_mut();
     if alive.len() < count as usize {
         alive.resize(count as usize, false);
@@ -491,21 +495,20 @@ fn start_users(state: &Rc<Thread>, count: u64) -> u64 {
         if !*running {
             *running = true;
             let st = state.clone();
-            tokio::task::spawn_local(async move { user(st, index as u64).await });
+            tokio::task::spawn_local(async move { user(st, index as u64, think).await });
         }
     }
     alive.iter().take(count as usize).filter(|r| **r).count() as u64
 }
 
-async fn user(state: Rc<Thread>, index: u64) {
-    run_user(&state, index).await;
+async fn user(state: Rc<Thread>, index: u64, think: ThinkTime) {
+    run_user(&state, index, think).await;
     if let Some(running) = state.alive.borrow_mut().get_mut(index as usize) {
         *running = false;
     }
 }
 
-async fn run_user(state: &Rc<Thread>, index: u64) {
-    let think = state.plan.load.think_time;
+async fn run_user(state: &Rc<Thread>, index: u64, think: ThinkTime) {
     // A user keeps its data rows for its lifetime; its global index picks them.
     let global =
         state.plan.first_arrival + state.plan.share.offset + index * state.plan.share.stride;

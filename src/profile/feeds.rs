@@ -69,12 +69,12 @@ pub(super) fn validate_feeds(
         let text = files.read(&path).map_err(|m| cx.err(&key, at, &m))?;
         let (columns, rows) = parse(&path, &text).map_err(|m| cx.err(&key, at, &m))?;
         if mode == FeedMode::Unique {
-            let needed = match load.model {
+            let needed = match load.kind() {
                 LoadModel::Open => load.total_arrivals(),
                 LoadModel::Closed => load.peak_level().ceil() as u64,
             };
             if needed > rows.len() as u64 {
-                let what = match load.model {
+                let what = match load.kind() {
                     LoadModel::Open => "arrivals",
                     LoadModel::Closed => "users",
                 };

@@ -31,7 +31,7 @@ pub use json_path::{JsonPath, JsonValues};
 pub use model::{
     Auth, Body, Check, Comparison, Confirm, Endpoint, ExtractSource, Extraction, Feed, FeedMode,
     GateConfig, Growth, HeaderExpect, HttpOptions, HttpVersion, JsonExpect, JsonPiece, Limit, Load,
-    LoadModel, PairedConfig, PairedSchedule, Profile, Quantile, Scenario, Search, Segment,
+    LoadModel, Model, PairedConfig, PairedSchedule, Profile, Quantile, Scenario, Search, Segment,
     ThinkTime, Threshold, ThresholdScope, WaitFor, arrivals_in,
 };
 pub use raw::{RawProfile, StatusPattern};

@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 
 use super::error::ProfileError;
-use super::model::{Growth, Limit, Load, Search, Segment, Threshold};
+use super::model::{Growth, Limit, Load, Model, Search, Segment, Threshold};
 use super::raw::{Pairs, RawLoad, RawSearch, RawThreshold};
 use super::units::{format_duration, format_rate, parse_rate};
 use super::validate::Ctx;
@@ -218,7 +218,11 @@ pub(super) fn check_slo(
     raw: &RawLoad,
     raw_thresholds: &Pairs<Spanned<String>, RawThreshold>,
 ) -> Result<(), ProfileError> {
-    let Some(search) = &mut load.search else {
+    let Model::Open {
+        search: Some(search),
+        ..
+    } = &mut load.model
+    else {
         return Ok(());
     };
     let limits = || thresholds.iter().flat_map(|t| &t.limits);

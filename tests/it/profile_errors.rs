@@ -158,8 +158,8 @@ broken! {
 #[test]
 fn a_search_lays_out_its_ladder_within_the_caps() {
     let p = Profile::from_yaml(SEARCH, "profile.yaml").unwrap();
-    let search = p.load.search.as_ref().unwrap();
-    assert_eq!(p.load.model, loadgate::profile::LoadModel::Open);
+    let search = p.load.search().unwrap();
+    assert_eq!(p.load.kind(), loadgate::profile::LoadModel::Open);
     assert_eq!(
         search.climb(),
         [50.0, 75.0, 112.5, 168.75, 253.125, 379.6875, 400.0]
@@ -172,7 +172,7 @@ fn a_search_lays_out_its_ladder_within_the_caps() {
     assert!((search.collapse_error_ratio - 0.10).abs() < 1e-12);
     let tight = SEARCH.replace("error_rate: 1%", "error_rate: 0.1%");
     let p = Profile::from_yaml(&tight, "profile.yaml").unwrap();
-    let collapse = p.load.search.as_ref().unwrap().collapse_error_ratio;
+    let collapse = p.load.search().unwrap().collapse_error_ratio;
     assert!((collapse - 0.05).abs() < 1e-12, "clamped to 5%: {collapse}");
     // The SLO is part of a search's hash; a fixed-rate profile's thresholds are not.
     let base = Profile::from_yaml(SEARCH, "profile.yaml").unwrap();
@@ -303,4 +303,21 @@ fn gate_paired_schedule_is_alternating_or_simultaneous() {
     let err = schedule("simultanous").unwrap_err().to_string();
     assert!(err.contains("simultanous"), "{err}");
     assert!(err.contains("simultaneous"), "{err}");
+}
+
+/// The profile hash decides which baseline runs a run is compared with, so the way the load
+/// model is held in memory must never change it: these are the hashes of an open and a closed
+/// profile as loadgate computed them before the model carried only its own settings.
+#[test]
+fn the_load_model_hashes_as_it_always_did() {
+    let open = "name: o\nload:\n  max_in_flight: 7\n  stages:\n    - { duration: 5s, rate: 4/s }\nrequests:\n  - get: /ok\n";
+    let closed = "name: c\nload:\n  model: closed\n  think_time: 50ms..80ms\n  spawn_rate: 3/s\n  stages:\n    - { duration: 5s, users: 4 }\nrequests:\n  - get: /ok\n";
+    assert_eq!(
+        Profile::from_yaml(open, "open.yaml").unwrap().hash,
+        "sha256:1e2ab00a896e9360d94bffc7cd7a5d8e3b7262c3786bd8e2ff5e13daad052ec0"
+    );
+    assert_eq!(
+        Profile::from_yaml(closed, "closed.yaml").unwrap().hash,
+        "sha256:fc28c903f7dd1e22bad071ad01f5a795a20dd5ebf813897f6e7044e76edd3999"
+    );
 }

@@ -62,7 +62,7 @@ pub(super) fn base_results_path(results: &Path) -> PathBuf {
 
 /// Refuses what a paired comparison cannot do, with what to do instead.
 fn check(profile: &Profile, settings: &Settings) -> Result<(), Error> {
-    if profile.load.search.is_some() {
+    if profile.load.search().is_some() {
         return Err(Error::Usage(
             "`--baseline-target` cannot pair a capacity search (`model: search`): compare searches against a baseline".into(),
         ));
@@ -122,7 +122,7 @@ pub(super) async fn measure_paired(
         "paired comparison: {} blocks of {} against each target at {level} ({}), order {letters}; A = {target_a}, B = {target_b}",
         profile.gate.paired.blocks,
         format_duration(block),
-        if profile.load.model == crate::profile::LoadModel::Open {
+        if profile.load.kind() == crate::profile::LoadModel::Open {
             "requests/s"
         } else {
             "users"

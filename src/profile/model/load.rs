@@ -9,27 +9,63 @@ pub use crate::results::LoadModel;
 /// The load plan.
 #[derive(Debug, Clone)]
 pub struct Load {
-    /// Open or closed.
-    pub model: LoadModel,
+    /// The model, with the settings that apply to it alone.
+    pub model: Model,
     /// Warm-up, rounded up to whole intervals.
     pub warmup: Duration,
     /// Recording interval.
     pub interval: Duration,
     /// Piecewise-linear schedule of the level (rate per second, or users).
     pub segments: Vec<Segment>,
-    /// Open model: in-flight cap.
-    pub max_in_flight: u64,
-    /// Closed model: think time between a user's requests.
-    pub think_time: ThinkTime,
-    /// Closed model: users added per second when the target rises (`None`: at once).
-    pub spawn_rate: Option<f64>,
-    /// `model: search`: the capacity search. `segments` then hold its ladder (warm-up, then
-    /// every climbing step up to the rate cap, within the duration cap): the most it may send
-    /// before refining.
-    pub search: Option<Search>,
+}
+
+/// The load model and what applies to it alone, so that a closed model cannot carry an
+/// in-flight cap nor an open one a think time.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Model {
+    /// Arrivals follow a rate schedule, independent of response times.
+    Open {
+        /// In-flight cap (whole load).
+        max_in_flight: u64,
+        /// `model: search`: the capacity search. The schedule then holds its ladder (warm-up,
+        /// then every climbing step up to the rate cap, within the duration cap): the most it
+        /// may send before refining.
+        search: Option<Search>,
+    },
+    /// A number of users loop over requests with think time.
+    Closed {
+        /// Think time between a user's requests.
+        think_time: ThinkTime,
+        /// Users added per second when the target rises (`None`: at once).
+        spawn_rate: Option<f64>,
+    },
 }
 
 impl Load {
+    /// Open or closed (a capacity search is open).
+    pub fn kind(&self) -> LoadModel {
+        match self.model {
+            Model::Open { .. } => LoadModel::Open,
+            Model::Closed { .. } => LoadModel::Closed,
+        }
+    }
+
+    /// The capacity search (`model: search`), if this is one.
+    pub fn search(&self) -> Option<&Search> {
+        match &self.model {
+            Model::Open { search, .. } => search.as_ref(),
+            Model::Closed { .. } => None,
+        }
+    }
+
+    /// The open model's in-flight cap (whole load); `None` in the closed model.
+    pub fn max_in_flight(&self) -> Option<u64> {
+        match self.model {
+            Model::Open { max_in_flight, .. } => Some(max_in_flight),
+            Model::Closed { .. } => None,
+        }
+    }
+
     /// Total planned length, warm-up included.
     pub fn duration(&self) -> Duration {
         self.segments

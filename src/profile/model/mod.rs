@@ -16,7 +16,7 @@ pub use feeds::{Feed, FeedMode};
 pub use gate::{
     Confirm, GateConfig, Limit, PairedConfig, PairedSchedule, Quantile, Threshold, ThresholdScope,
 };
-pub use load::{Growth, Load, LoadModel, Search, Segment, ThinkTime, arrivals_in};
+pub use load::{Growth, Load, LoadModel, Model, Search, Segment, ThinkTime, arrivals_in};
 pub use requests::{
     Auth, Body, Check, Comparison, Endpoint, ExtractSource, Extraction, HeaderExpect, JsonExpect,
     JsonPiece, Scenario,

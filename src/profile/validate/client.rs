@@ -100,7 +100,7 @@ pub(super) fn check_connections(
 ) -> Result<(), ProfileError> {
     if let Some(c) = &raw.connections
         && c.value == RawConnections::PerUser
-        && load.model != LoadModel::Closed
+        && load.kind() != LoadModel::Closed
     {
         return Err(cx.err(
             "http.connections",

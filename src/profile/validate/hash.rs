@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use sha2::{Digest, Sha256};
 
 use crate::profile::model::{
-    Body, Endpoint, Feed, HttpOptions, JsonExpect, Limit, Load, Scenario, Threshold, ThresholdScope,
+    Body, Endpoint, Feed, HttpOptions, JsonExpect, Limit, Load, Model, Scenario, ThinkTime,
+    Threshold, ThresholdScope,
 };
 
 /// `sha256:` over what shapes the load, in a canonical JSON form. Keys for features a profile
@@ -74,20 +75,32 @@ pub(super) fn profile_hash(
         }
         v
     };
+    // The settings of the other model hash as their defaults, as they did before the load model
+    // carried only its own (so no older profile's hash, and baseline, changes).
+    let (think_time, spawn_rate) = match load.model {
+        Model::Closed {
+            think_time,
+            spawn_rate,
+        } => (think_time, spawn_rate),
+        Model::Open { .. } => (ThinkTime::default(), None),
+    };
+    let max_in_flight = load
+        .max_in_flight()
+        .unwrap_or(super::load::DEFAULT_MAX_IN_FLIGHT);
     let mut basis = serde_json::json!({
         "http": format!("{:?}", http.version),
         "load": {
-            "model": format!("{:?}", load.model),
+            "model": format!("{:?}", load.kind()),
             "warmup_ms": load.warmup.as_millis() as u64,
             "interval_ms": load.interval.as_millis() as u64,
             "segments": load.segments.iter().map(|s| [s.start.as_secs_f64(), s.duration.as_secs_f64(), s.from, s.to]).collect::<Vec<_>>(),
-            "max_in_flight": load.max_in_flight,
-            "think_time_ms": [load.think_time.min.as_millis() as u64, load.think_time.max.as_millis() as u64],
-            "spawn_rate": load.spawn_rate,
+            "max_in_flight": max_in_flight,
+            "think_time_ms": [think_time.min.as_millis() as u64, think_time.max.as_millis() as u64],
+            "spawn_rate": spawn_rate,
         },
         "endpoints": endpoints.iter().map(endpoint).collect::<Vec<_>>(),
     });
-    if let Some(s) = &load.search {
+    if let Some(s) = load.search() {
         basis["load"]["search"] = serde_json::json!({
             "start": s.start_per_sec,
             "growth": s.growth.to_string(),

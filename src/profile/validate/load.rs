@@ -6,14 +6,14 @@ use std::time::Duration;
 use serde_saphyr::{Location, Spanned};
 
 use crate::profile::error::ProfileError;
-use crate::profile::model::{Load, LoadModel, Segment, ThinkTime};
+use crate::profile::model::{Load, LoadModel, Model, Segment, ThinkTime};
 use crate::profile::raw::{RawLevel, RawLoad, RawModel, RawStage};
 use crate::profile::search;
 use crate::profile::units::{format_duration, parse_duration, parse_rate};
 
 use super::Ctx;
 
-const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
+pub(super) const DEFAULT_MAX_IN_FLIGHT: u64 = 1000;
 /// Highest arrival rate a profile may ask for, all shards together (per second).
 pub const MAX_RATE_PER_SEC: f64 = 1_000_000.0;
 /// Most users a profile may ask for, all shards together.
@@ -195,14 +195,19 @@ pub(super) fn validate_load(
         r => r.as_ref().map(|r| r.value.0),
     };
     let load = Load {
-        model,
+        model: match model {
+            LoadModel::Open => Model::Open {
+                max_in_flight,
+                search,
+            },
+            LoadModel::Closed => Model::Closed {
+                think_time,
+                spawn_rate,
+            },
+        },
         warmup,
         interval,
         segments,
-        max_in_flight,
-        think_time,
-        spawn_rate,
-        search,
     };
     let nothing = match model {
         LoadModel::Open if load.total_arrivals() == 0 => Some(
