@@ -263,7 +263,8 @@ def main():
     if rolling:
         rolling.close()
     write_csv(args.csv, rows)
-    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading, args.rolling)
+    write_md(args.md, campdir, meta, judge, rows, outcomes, means, args.reading, args.rolling,
+             args.csv)
     print(f"wrote {args.md} and {args.csv}")
 
 
@@ -303,7 +304,8 @@ class RollingBaselines:
     """Per instance, a baseline file of the `keep` most recent unchanged runs before it (the
     baseline instances' and A/A instances' gate runs, in the campaign's order), built with the
     judging binary's `baseline update`: how the baseline on main looks when it is kept by
-    pushes spread over time rather than recorded in one sitting."""
+    pushes spread over time rather than recorded in one sitting. A run `baseline update`
+    refuses (untrusted: the generator fell behind) is skipped, as main would not record it."""
 
     def __init__(self, judge, campdir, keep):
         import tempfile
@@ -312,16 +314,28 @@ class RollingBaselines:
         with open(os.path.join(campdir, "meta.json")) as f:
             plan = [(s, int(n)) for s, n in json.load(f)["plan"]]
         self.runs_before = {}
+        self.trusted = {}
         unchanged = []
         for series, number in plan:
-            self.runs_before[(series, number)] = list(unchanged[-keep:])
+            self.runs_before[(series, number)] = list(unchanged)
             path = os.path.join(campdir, f"{series}-{number:02d}-gate.json")
             if series in ("baseline", "aa") and os.path.exists(path):
                 unchanged.append(path)
 
     def before(self, series, number):
         """The baseline file for one instance; `None` with fewer than `keep` runs before it."""
-        runs = self.runs_before.get((series, number), [])
+        runs = []
+        for path in reversed(self.runs_before.get((series, number), [])):
+            if len(runs) == self.keep:
+                break
+            if path not in self.trusted:
+                scratch = os.path.join(self.dir, "scratch.json")
+                p = subprocess.run([self.judge.loadgate, "baseline", "update", "--baseline",
+                                    scratch, "--keep", "1", "--profile", self.judge.profile,
+                                    path], capture_output=True, timeout=60)
+                self.trusted[path] = p.returncode == 0
+            if self.trusted[path]:
+                runs.insert(0, path)
         if len(runs) < self.keep:
             return None
         out = os.path.join(self.dir, f"{series}-{number:02d}.json")
@@ -335,7 +349,8 @@ class RollingBaselines:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def write_md(path, campdir, meta, judge, rows, outcomes, means, reading, rolling=0):
+def write_md(path, campdir, meta, judge, rows, outcomes, means, reading, rolling=0,
+             csv_path=None):
     lines = []
     add = lines.append
     planned = {}
@@ -354,7 +369,8 @@ def write_md(path, campdir, meta, judge, rows, outcomes, means, reading, rolling
     add("every instance, judged by loadgate's gate with default settings. Produced by")
     add("`bench/gate-real/analyze.py` from the campaign "
         f"`data/{os.path.basename(campdir)}` (not committed; the per-run figures are in")
-    csv_link = os.path.relpath(os.path.join(HERE, "runs.csv"), os.path.dirname(path))
+    csv_link = os.path.relpath(csv_path or os.path.join(HERE, "runs.csv"),
+                               os.path.dirname(os.path.abspath(path)))
     add(f"[`{csv_link}`]({csv_link})).")
     add("")
     status = "complete" if complete else "cut short"
