@@ -213,6 +213,13 @@ pub fn evaluate(input: GateInput<'_>) -> Result<Comparison, CompareError> {
                 if used.len() == 1 { "" } else { "s" }
             ));
         }
+        if let Some(span) = one_sitting(used.iter().map(|(_, r)| r.started_at.as_str())) {
+            comparison.notes.push(format!(
+                "the {} baseline runs started within {} of each other: runs of one sitting see one spell of the environment, so how the endpoints move against each other from spell to spell is not in their spread (on the real service of bench/gate-real, 7 of 30 unchanged runs blocked against such a baseline, 0 of 28 against one kept by merges); record one run per merge to main",
+                used.len(),
+                crate::profile::units::format_duration(std::time::Duration::from_secs(span.as_secs().max(1)))
+            ));
+        }
         comparison.metrics = j.metrics;
         comparison.notable = j.notable;
         comparison.service_shifts = j.shifts;
@@ -288,4 +295,22 @@ pub(super) fn overall_verdict(
 pub(super) fn short_hash(hash: &str) -> &str {
     let h = hash.strip_prefix("sha256:").unwrap_or(hash);
     h.get(..12).unwrap_or(h)
+}
+
+/// Baseline runs that all started within this span were recorded in one sitting.
+const ONE_SITTING: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The span from the first to the last start of three or more baseline runs when it is under
+/// [`ONE_SITTING`] (a baseline recorded by running the profile several times in a row, not
+/// one run per merge); `None` otherwise, or when a start time does not parse.
+pub(super) fn one_sitting<'a>(
+    started: impl Iterator<Item = &'a str>,
+) -> Option<std::time::Duration> {
+    let times: Vec<std::time::SystemTime> = started
+        .map(|s| humantime::parse_rfc3339_weak(s).ok())
+        .collect::<Option<_>>()?;
+    let first = *times.iter().min()?;
+    let last = *times.iter().max()?;
+    let span = last.duration_since(first).ok()?;
+    (times.len() >= 3 && span < ONE_SITTING).then_some(span)
 }

@@ -412,3 +412,34 @@ fn a_run_noisier_inside_than_its_baseline_does_not_pass_on_its_own_noise() {
     let v = decided(&t, 1.0);
     assert_eq!(v.status, MetricStatus::Inconclusive, "{}", v.reason);
 }
+
+#[test]
+fn a_baseline_recorded_in_one_sitting_is_told_apart_from_one_kept_by_merges() {
+    use super::evaluate::one_sitting;
+    use std::time::Duration;
+    // bench/gate-real's baseline: five runs in a row, minutes apart.
+    let sitting = [
+        "2026-12-04T01:01:00.226Z",
+        "2026-12-04T01:01:36.844Z",
+        "2026-12-04T01:02:13.566Z",
+        "2026-12-04T01:02:50.421Z",
+        "2026-12-04T01:03:26.880Z",
+    ];
+    assert_eq!(
+        one_sitting(sitting.into_iter()),
+        Some(Duration::from_millis(146_654))
+    );
+    // Runs recorded by merges, hours apart, in any order.
+    let merges = [
+        "2026-12-02T14:00:00Z",
+        "2026-12-01T09:00:00Z",
+        "2026-12-03T10:30:00Z",
+    ];
+    assert_eq!(one_sitting(merges.into_iter()), None);
+    // Two runs say nothing of a sitting; a time that does not parse says nothing either.
+    assert_eq!(one_sitting(sitting[..2].iter().copied()), None);
+    assert_eq!(
+        one_sitting(["yesterday", sitting[0], sitting[1]].into_iter()),
+        None
+    );
+}
