@@ -298,10 +298,10 @@ pub fn render(
          default gate settings (alpha {}, {} s blocks). Cells: {}; baseline sizes N = {SIZES:?}. \
          Each repetition simulates {} baseline runs and one current run per change; changes hit \
          endpoint 0 only, except the swing, which multiplies every endpoint of the current run. \
-         Confirmation: when a current run would block, or is inconclusive because every \
-         endpoint moved together, a second run of the same change is measured on the same \
-         instance (no restart, so no cold start) and the gate's own rule decides \
-         (`loadgate::compare::confirm_judgements`: a block only on what regressed in both runs; \
+         Confirmation: when a current run would block, or is inconclusive, a second run of the \
+         same change is measured on the same instance (no restart, so no cold start) and the \
+         gate's own rule decides (`loadgate::compare::confirm_judgements`: a block only on what \
+         regressed in both runs; what the second run decides within the tolerance passes, and \
          what only followed a service-wide shift passes when the second run does not show the \
          shift again). `factor redrawn`: the second run draws a new shared factor and \
          per-endpoint offsets (the first run's swing or shift was a passing spell); `factor \
@@ -385,7 +385,7 @@ fn issue_table(g: &Grid, title: &str) -> String {
         "\nA/A runs pool the two 100/s cells (the change on the heavy endpoint, ≈ 1,000 \
          responses, and on a light one, ≈ 500); the changes' rows pool both too (per cell: \
          below). Confirmation runs were measured after {} of the {} A/A runs (those whose first \
-         run would block or moved with every endpoint).\n",
+         run would block or was inconclusive).\n",
         aa.redrawn.confirmations, aa.redrawn.runs
     );
     out

@@ -652,7 +652,7 @@ pub fn confirm_policy(first: &Judgement, second: Option<&Judgement>) -> Verdict 
 }
 
 /// Whether the gate would measure a confirmation run after `first`: when it would block, or
-/// is inconclusive because every endpoint moved together (the gate's own rule,
+/// is inconclusive with a metric another run can decide (the gate's own rule,
 /// `loadgate::compare::judgement_needs_confirmation`).
 pub fn needs_confirmation(first: &Judgement) -> bool {
     loadgate::compare::judgement_needs_confirmation(first)
