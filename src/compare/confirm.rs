@@ -25,9 +25,10 @@ use super::verdict::{
 
 /// True when a comparison deserves a second measurement: it would block (a statistical
 /// regression or a breached threshold), or it is inconclusive with a metric another run can
-/// decide (`settle::open`). On a real service most undecided runs are a spell of the environment: a
-/// run that stalled, or every endpoint moving together beyond the baseline runs' own swings
-/// ([`ShiftStatus::Uniform`]), which one run cannot tell from a change that slows everything.
+/// decide (`settle::open`). On a real service most undecided runs are a spell of the
+/// environment: a run that stalled, or every endpoint moving together beyond the baseline
+/// runs' own swings ([`ShiftStatus::Uniform`](super::verdict::ShiftStatus::Uniform)), which one
+/// run cannot tell from a change that slows everything.
 /// On the service of bench/gate-real such a swing mostly passed within minutes: of four first
 /// runs whose shared factor was +16% to +26%, three had +2% to +7% in the run measured right
 /// after. What the second run leaves open, or a swing that lasts the whole job (a slow node, a

@@ -59,7 +59,7 @@ pub(super) fn settle_open(metrics: &mut [MetricVerdict], second: &[MetricVerdict
             _ => String::new(),
         };
         let why = if again.status == MetricStatus::ReportOnly {
-            "no more slow responses than the baseline's tail"
+            "its slow responses not significantly more than the baseline's"
         } else {
             "within the tolerance"
         };
