@@ -16,7 +16,7 @@ pub use record::{
 };
 
 use self::record::status_text;
-use self::settle::{open, settle_open, settle_swings, swings};
+use self::settle::{open, settle, swings};
 use super::gate::Judgement;
 use super::metric::{self, Against};
 use super::verdict::{
@@ -129,8 +129,7 @@ pub fn confirm_judgements(first: &Judgement, second: &Judgement) -> Verdict {
         return ruled.unwrap_or(first.verdict);
     }
     let mut metrics = first.metrics.clone();
-    settle_swings(&mut metrics, &first.shifts, &second.shifts);
-    settle_open(&mut metrics, &second.metrics);
+    settle(&mut metrics, &first.shifts, &second.shifts, &second.metrics);
     let (verdict, _) = metric::overall(&metrics, Against::Baseline);
     // A regression of the confirmation run alone is not confirmed: inconclusive.
     if ruled.is_some() {
@@ -220,13 +219,12 @@ pub fn confirm(first: &Comparison, second: &Comparison) -> Comparison {
         // Followers of a shift that did not hold pass first: one that regressed in the
         // confirmation run is then made inconclusive like any other metric below.
         let (held, lines) = if reopened {
-            let settled = settle_swings(
+            settle(
                 &mut combined.metrics,
                 &first.service_shifts,
                 &second.service_shifts,
-            );
-            settle_open(&mut combined.metrics, &second.metrics);
-            settled
+                &second.metrics,
+            )
         } else {
             (false, Vec::new())
         };
@@ -279,18 +277,13 @@ fn confirmed_metric(
     let some = first
         .or(second)
         .expect("a paired metric is in at least one run");
-    let run = |m: &MetricVerdict| RunMetric {
-        status: m.status,
-        current: m.current,
-        ratio: m.ratio,
-    };
     ConfirmedMetric {
         endpoint: some.endpoint.clone(),
         label: some.label.clone(),
         metric: some.metric,
         unit: some.unit,
-        first: first.map(run),
-        second: second.map(run),
+        first: first.map(RunMetric::of),
+        second: second.map(RunMetric::of),
         held,
     }
 }
@@ -342,7 +335,7 @@ fn disputed_reason(c: &ConfirmedMetric) -> String {
 const SECOND_ONLY: &str = "failed only on re-measurement, not confirmed, not blocking";
 
 /// The overall verdict after re-measuring an inconclusive run: the first run's metrics with
-/// what the second run decided settled (`settle_swings`, `settle_open`), inconclusive when
+/// what the second run decided settled (`settle::settle`), inconclusive when
 /// something is still open or failed in the confirmation run alone. `shift` says whether a
 /// service-wide shift of the first run held, when there was one.
 fn reopened_overall(

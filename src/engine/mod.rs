@@ -163,12 +163,13 @@ pub async fn run_with(
     let shard = options.shard;
     // The in-flight cap is exact: the shards' shares add up to it, and so do the threads'
     // (a thread never gets a share of zero: there are at most as many threads as the share).
-    let shard_cap = match plan.max_in_flight() {
-        Some(cap) if share_of(cap, shard.count, shard.index) == 0 => {
-            return Err(EngineError::Setup(cap_too_small(cap, shard.count)));
-        }
-        cap => cap.map(|cap| share_of(cap, shard.count, shard.index)),
-    };
+    let shard_cap = plan
+        .max_in_flight()
+        .map(|cap| (cap, share_of(cap, shard.count, shard.index)));
+    if let Some((cap, 0)) = shard_cap {
+        return Err(EngineError::Setup(cap_too_small(cap, shard.count)));
+    }
+    let shard_cap = shard_cap.map(|(_, share)| share);
     let mut threads = options
         .threads
         .unwrap_or_else(|| default_threads(&plan, options.shard))

@@ -5,7 +5,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::compare::verdict::{
-    Comparison, Metric, MetricStatus, Overall, ThresholdCheck, ThresholdStatus, Unit, Verdict,
+    Comparison, Metric, MetricStatus, MetricVerdict, Overall, ThresholdCheck, ThresholdStatus,
+    Unit, Verdict,
 };
 use crate::format::{change, percent};
 
@@ -128,6 +129,17 @@ pub struct RunThreshold {
     pub status: ThresholdStatus,
     /// The measured value.
     pub actual: Option<f64>,
+}
+
+impl RunMetric {
+    /// One run's decision and values of `m`.
+    pub fn of(m: &MetricVerdict) -> RunMetric {
+        RunMetric {
+            status: m.status,
+            current: m.current,
+            ratio: m.ratio,
+        }
+    }
 }
 
 /// A run's value of a metric for people: the change for latency and capacity (`+23.0%`), the

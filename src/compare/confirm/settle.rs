@@ -15,6 +15,20 @@ pub(super) fn open(m: &MetricVerdict) -> bool {
     m.status == MetricStatus::Inconclusive && m.baseline.is_some() && m.current.is_some()
 }
 
+/// Applies a confirmation run to an inconclusive first run: the followers of a service-wide
+/// shift that did not show again pass first, then every metric the second run decided within
+/// its tolerance. Returns whether some shift held, and a reason line per shift.
+pub(super) fn settle(
+    metrics: &mut [MetricVerdict],
+    first_shifts: &[ServiceShift],
+    second_shifts: &[ServiceShift],
+    second_metrics: &[MetricVerdict],
+) -> (bool, Vec<String>) {
+    let shifts = settle_swings(metrics, first_shifts, second_shifts);
+    settle_open(metrics, second_metrics);
+    shifts
+}
+
 /// A confirmation run's metric that settles the first run's doubt: a pass or an improvement,
 /// or a tail too thinly sampled to gate whose share test found no regression (it stays report
 /// only, as every thin tail does unless its share grew).
@@ -30,7 +44,7 @@ fn decided_within_tolerance(m: &MetricVerdict) -> bool {
 /// decided within its tolerance passes, saying both runs' values; one it left open again, or
 /// that regressed only there, stays inconclusive. Followers of a shift that did not hold have
 /// passed already ([`settle_swings`]).
-pub(super) fn settle_open(metrics: &mut [MetricVerdict], second: &[MetricVerdict]) {
+fn settle_open(metrics: &mut [MetricVerdict], second: &[MetricVerdict]) {
     for m in metrics.iter_mut().filter(|m| open(m)) {
         let Some(again) = second
             .iter()
@@ -41,17 +55,7 @@ pub(super) fn settle_open(metrics: &mut [MetricVerdict], second: &[MetricVerdict
         if !decided_within_tolerance(again) {
             continue;
         }
-        let value = |v: &MetricVerdict| {
-            metric_value(
-                v.metric,
-                v.unit,
-                Some(&RunMetric {
-                    status: v.status,
-                    current: v.current,
-                    ratio: v.ratio,
-                }),
-            )
-        };
+        let value = |v: &MetricVerdict| metric_value(v.metric, v.unit, Some(&RunMetric::of(v)));
         let interval = |v: &MetricVerdict| match (v.metric, v.ci90) {
             (Metric::Latency { .. }, Some(ci)) => {
                 format!(", 90% CI [{}, {}]", change(ci.low), change(ci.high))
@@ -99,7 +103,7 @@ fn shift_again<'a>(first: &ServiceShift, second: &'a [ServiceShift]) -> Option<&
 /// service-wide shifts: the metrics that only followed a shift the confirmation run did not
 /// show again pass (it was a passing swing of the environment); those of a shift that showed
 /// again stay inconclusive. Returns whether some shift held, and a reason line per shift.
-pub(super) fn settle_swings(
+fn settle_swings(
     metrics: &mut [MetricVerdict],
     first: &[ServiceShift],
     second: &[ServiceShift],
